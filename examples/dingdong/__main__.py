@@ -1,0 +1,3 @@
+from examples.dingdong.app import service
+
+service.run()

@@ -1,0 +1,3 @@
+"""github-sync: chat → GitHub issues, GitHub → chat notices, quoted replies → comments."""
+
+SERVICE_NAME = "github-sync"

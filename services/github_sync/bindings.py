@@ -1,0 +1,96 @@
+"""Which rooms follow which repositories: the YAML file plus bindings made in chat (kept in Redis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from services.github_sync import keys
+from services.github_sync.categories import ALL_CATEGORIES, Category
+from services.github_sync.config import GithubSyncConfig
+from services.github_sync.repos import RepoName, is_glob
+
+
+@dataclass(frozen=True)
+class RoomRepos:
+    """What a room follows: concrete repositories (issues can be filed there) and globs (notices only)."""
+
+    repos: tuple[RepoName, ...]
+    globs: tuple[str, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.repos and not self.globs
+
+    def find(self, repo: RepoName) -> RepoName | None:
+        return next((bound for bound in self.repos if bound.key == repo.key), None)
+
+
+class Bindings:
+    """Reads and changes bindings. No per-process cache: every replica sees chat changes at once."""
+
+    def __init__(self, config: GithubSyncConfig, redis: Redis[str]) -> None:
+        self._config = config
+        self._redis = redis
+
+    async def bind(self, room_id: str, repo: RepoName) -> bool:
+        """Bind in chat; False if the room already followed that repository."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(keys.room_repos(room_id), repo.key, repo.full_name)
+            pipe.sadd(keys.repo_rooms(repo), room_id)
+            added, _ = await pipe.execute()
+        return bool(added)
+
+    async def unbind(self, room_id: str, repo: RepoName) -> bool:
+        """Remove a chat binding; False if there was none (YAML bindings cannot be removed in chat)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.room_repos(room_id), repo.key)
+            pipe.srem(keys.repo_rooms(repo), room_id)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def for_room(self, room_id: str) -> RoomRepos:
+        chat_bound: dict[str, str] = await self._redis.hgetall(keys.room_repos(room_id))
+        repos = {key: RepoName.parse(full_name) for key, full_name in chat_bound.items()}
+        globs: list[str] = []
+        for pattern in self._config.patterns_for_room(room_id):
+            if is_glob(pattern):
+                globs.append(pattern)
+            else:
+                repo = RepoName.parse(pattern)
+                repos.setdefault(repo.key, repo)
+        return RoomRepos(repos=tuple(sorted(repos.values())), globs=tuple(dict.fromkeys(globs)))
+
+    async def is_chat_bound(self, room_id: str, repo: RepoName) -> bool:
+        return bool(await self._redis.hexists(keys.room_repos(room_id), repo.key))
+
+    async def covers(self, room_id: str, repo: RepoName) -> bool:
+        """Whether `repo` is bound to the room, directly or through a glob."""
+        return room_id in await self.rooms_for_repo(repo)
+
+    async def rooms_for_repo(self, repo: RepoName) -> dict[str, frozenset[Category]]:
+        """Room id → categories of notices it wants from `repo` (an admin's choice overrides the file)."""
+        rooms = self._config.rooms_for_repo(repo)
+        chat_rooms: set[str] = await self._redis.smembers(keys.repo_rooms(repo))
+        for room_id in chat_rooms:
+            rooms[room_id] = ALL_CATEGORIES
+        for room_id in rooms:
+            chosen = await self.chosen_categories(room_id)
+            if chosen is not None:
+                rooms[room_id] = chosen
+        return rooms
+
+    async def chosen_categories(self, room_id: str) -> frozenset[Category] | None:
+        stored: set[str] = await self._redis.smembers(keys.room_categories(room_id))
+        known = {category.value for category in Category}
+        return frozenset(Category(name) for name in stored if name in known) or None
+
+    async def choose_categories(self, room_id: str, categories: frozenset[Category]) -> None:
+        """Set a room's filter; an empty set returns the room to the configured default."""
+        key = keys.room_categories(room_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if categories:
+                pipe.sadd(key, *sorted(categories))
+            await pipe.execute()

@@ -1,0 +1,69 @@
+"""The YAML file named by GITHUB_SYNC_CONFIG: static room ↔ repository bindings and label aliases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.github_sync.categories import ALL_CATEGORIES, Category
+from services.github_sync.repos import RepoName, is_repo_pattern, pattern_matches
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StaticBinding(_Frozen):
+    """Rooms that follow the repositories matching `repos` (exact names or globs such as `org/*`)."""
+
+    repos: tuple[str, ...] = Field(min_length=1, description="`owner/name` or globs such as `org/*`.")
+    rooms: tuple[str, ...] = Field(min_length=1, description="WeChat room ids.")
+    events: frozenset[Category] = Field(
+        default=ALL_CATEGORIES, description="Which notices these rooms get (default: all)."
+    )
+
+    @field_validator("repos")
+    @classmethod
+    def _valid_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [pattern for pattern in patterns if not is_repo_pattern(pattern)]
+        if bad:
+            raise ValueError(f"not repository names or globs: {bad}")
+        return tuple(pattern.strip() for pattern in patterns)
+
+
+class RoomOptions(_Frozen):
+    history: bool = Field(default=True, description="Keep this room's recent messages (for chat → issue).")
+
+
+class GithubSyncConfig(_Frozen):
+    bindings: tuple[StaticBinding, ...] = ()
+    rooms: dict[str, RoomOptions] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra label aliases: word typed in chat → label name in the repo."
+    )
+
+    @classmethod
+    def load(cls, path: Path | None) -> GithubSyncConfig:
+        """Read the file; no path means no static bindings (chat bindings still work)."""
+        if path is None:
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls.model_validate(data)
+
+    def patterns_for_room(self, room_id: str) -> list[str]:
+        return [pattern for binding in self.bindings if room_id in binding.rooms for pattern in binding.repos]
+
+    def rooms_for_repo(self, repo: RepoName) -> dict[str, frozenset[Category]]:
+        """Room id → categories it wants from `repo`; a room listed by several bindings gets their union."""
+        rooms: dict[str, frozenset[Category]] = {}
+        for binding in self.bindings:
+            if any(pattern_matches(pattern, repo) for pattern in binding.repos):
+                for room_id in binding.rooms:
+                    rooms[room_id] = rooms.get(room_id, frozenset()) | binding.events
+        return rooms
+
+    def history_enabled(self, room_id: str) -> bool:
+        options = self.rooms.get(room_id)
+        return True if options is None else options.history

@@ -1,0 +1,82 @@
+"""A bounded, per-room record of recent messages, the raw material of chat → issue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+
+from services.github_sync import keys
+from services.github_sync.config import GithubSyncConfig
+
+
+class HistoryEntry(BaseModel):
+    """One chat message as the transcript needs it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str = Field(description="Id of the MessageReceived event; the dedupe key.")
+    at: AwareDatetime = Field(description="When the message was sent.")
+    speaker_id: str
+    speaker_name: str
+    text: str
+    message_type: str = "text"
+    quote_name: str | None = None
+    quote_text: str | None = None
+    from_bot: bool = Field(default=False, description="Sent by the bot itself: never put in a transcript.")
+
+
+class HistoryStore:
+    """A Redis sorted set per room, scored by message time.
+
+    The member is the entry's canonical JSON, so recording the same event twice (a redelivery) is a no-op —
+    each message appears once. Every write trims by age and by count, so a room never grows without bound.
+    """
+
+    def __init__(self, redis: Redis[str], *, retention: timedelta, max_entries: int) -> None:
+        self._redis = redis
+        self._retention = retention
+        self._max_entries = max_entries
+
+    async def record(self, room_id: str, entry: HistoryEntry, *, now: datetime) -> None:
+        key = keys.room_history(room_id)
+        oldest_kept = (now - self._retention).timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {entry.model_dump_json(): entry.at.timestamp()})
+            pipe.zremrangebyscore(key, "-inf", f"({oldest_kept}")
+            pipe.zremrangebyrank(key, 0, -self._max_entries - 1)
+            pipe.expire(key, self._retention)
+            await pipe.execute()
+
+    async def last(self, room_id: str, count: int, *, until: datetime, now: datetime) -> list[HistoryEntry]:
+        """Up to `count` most recent entries sent no later than `until`, within retention, oldest first."""
+        oldest_kept = (now - self._retention).timestamp()
+        raw: list[str] = await self._redis.zrevrangebyscore(
+            keys.room_history(room_id), until.timestamp(), oldest_kept, start=0, num=count
+        )
+        return [HistoryEntry.model_validate_json(item) for item in reversed(raw)]
+
+    async def clear(self, room_id: str) -> None:
+        await self._redis.delete(keys.room_history(room_id))
+
+
+class HistorySwitch:
+    """Whether a room keeps history: an admin's choice in chat overrides the YAML file's default."""
+
+    def __init__(self, config: GithubSyncConfig, redis: Redis[str], store: HistoryStore) -> None:
+        self._config = config
+        self._redis = redis
+        self._store = store
+
+    async def is_on(self, room_id: str) -> bool:
+        chosen = await self._redis.get(keys.room_history_switch(room_id))
+        if chosen is None:
+            return self._config.history_enabled(room_id)
+        return bool(chosen == "on")
+
+    async def turn(self, room_id: str, *, on: bool) -> None:
+        """Turning history off also forgets what was kept: people asked us not to keep it."""
+        await self._redis.set(keys.room_history_switch(room_id), "on" if on else "off")
+        if not on:
+            await self._store.clear(room_id)

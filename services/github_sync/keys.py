@@ -1,0 +1,62 @@
+"""Every Redis key github-sync uses, built in one place."""
+
+from __future__ import annotations
+
+from services.github_sync.repos import RepoName
+
+_PREFIX = "github-sync"
+
+
+def room_repos(room_id: str) -> str:
+    """HASH repo key → `owner/name` as typed: repositories bound to a room in chat."""
+    return f"{_PREFIX}:room:{room_id}:repos"
+
+
+def repo_rooms(repo: RepoName) -> str:
+    """SET of room ids bound to a repository in chat (reverse index for webhooks)."""
+    return f"{_PREFIX}:repo:{repo.key}:rooms"
+
+
+def room_categories(room_id: str) -> str:
+    """SET of notice categories an admin chose for a room; absent means the configured default."""
+    return f"{_PREFIX}:room:{room_id}:categories"
+
+
+def room_history_switch(room_id: str) -> str:
+    """STRING "on"/"off" set by an admin; absent means the configured default."""
+    return f"{_PREFIX}:room:{room_id}:history-switch"
+
+
+def room_history(room_id: str) -> str:
+    """ZSET of serialized history entries scored by message time."""
+    return f"{_PREFIX}:room:{room_id}:history"
+
+
+def room_bot(room_id: str) -> str:
+    """STRING id of the bot account last seen in a room (who should speak there)."""
+    return f"{_PREFIX}:room:{room_id}:bot"
+
+
+def webhook_delivery(delivery_id: str) -> str:
+    """STRING marker of a handled X-GitHub-Delivery, with a TTL."""
+    return f"{_PREFIX}:delivery:{delivery_id}"
+
+
+def outbox_jobs() -> str:
+    """HASH job id → serialized pending GitHub write."""
+    return f"{_PREFIX}:outbox:jobs"
+
+
+def outbox_due() -> str:
+    """ZSET job id scored by the time its next attempt is due."""
+    return f"{_PREFIX}:outbox:due"
+
+
+def outbox_lock(job_id: str) -> str:
+    """STRING held by the replica currently attempting a job."""
+    return f"{_PREFIX}:outbox:lock:{job_id}"
+
+
+def outbox_result(job_id: str) -> str:
+    """STRING serialized outcome of a finished job, kept so a redelivered request is not filed twice."""
+    return f"{_PREFIX}:outbox:result:{job_id}"

@@ -1,0 +1,1 @@
+"""The moderator service: welcome, vote-kick, password invites, friendship, anti-flood, help, room admin."""

@@ -1,0 +1,87 @@
+"""Every Redis key the moderator uses, built in one place.
+
+All keys start with ``mod:`` and carry the bot id, so several logged-in accounts can share one Redis without
+seeing each other's rooms. The welcome batches are the exception: their ids are globally unique, and one sorted
+set of due batches lets any replica flush any bot's batch without knowing the list of bots.
+"""
+
+from __future__ import annotations
+
+PREFIX = "mod"
+
+
+def room_config(bot_id: str, room_id: str) -> str:
+    """Hash of per-room settings (welcome template, kick threshold, flood policy)."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:config"
+
+
+def room_directory(bot_id: str) -> str:
+    """Hash room id -> JSON record of the rooms the bot has seen (topic, owner, size)."""
+    return f"{PREFIX}:{bot_id}:rooms"
+
+
+def room_members(bot_id: str, room_id: str) -> str:
+    """Set of contact ids known (from events) to be in the room."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:members"
+
+
+def votes(bot_id: str, room_id: str, target_id: str) -> str:
+    """Sorted set voter id -> vote time (ms) of the votes to remove ``target_id``."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:votes:{target_id}"
+
+
+def kick_done(bot_id: str, event_id: str) -> str:
+    """Marker that the event ``event_id`` already led to a removal (makes redelivery replay it)."""
+    return f"{PREFIX}:{bot_id}:kick-done:{event_id}"
+
+
+def flood_window(bot_id: str, room_id: str, member_id: str) -> str:
+    """Sorted set event id -> time (ms) of a member's recent messages in a room."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:flood:{member_id}"
+
+
+def flood_strikes(bot_id: str, room_id: str, member_id: str) -> str:
+    """Sorted set event id -> time (ms) of a member's recent flood violations in a room."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:flood-strikes:{member_id}"
+
+
+def password_to_room(bot_id: str) -> str:
+    """Hash password digest -> room id."""
+    return f"{PREFIX}:{bot_id}:passwords"
+
+
+def room_to_password(bot_id: str) -> str:
+    """Hash room id -> password digest (to replace or clear a room's password)."""
+    return f"{PREFIX}:{bot_id}:password-of-room"
+
+
+def welcome_seen(bot_id: str, event_id: str) -> str:
+    """Marker that a ``RoomJoined`` event was already added to a batch (redelivery adds nobody twice)."""
+    return f"{PREFIX}:{bot_id}:welcome:seen:{event_id}"
+
+
+def welcome_open(bot_id: str, room_id: str) -> str:
+    """The id of the batch that is still collecting joiners for a room."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:welcome-open"
+
+
+WELCOME_DUE = f"{PREFIX}:welcome:due"
+"""Sorted set batch id -> time (ms) at which the batch is to be flushed."""
+
+WELCOME_BATCH_PREFIX = f"{PREFIX}:welcome:batch:"
+WELCOME_JOINERS_PREFIX = f"{PREFIX}:welcome:joiners:"
+
+
+def welcome_batch(batch_id: str) -> str:
+    """Hash describing a batch: bot id, room id, topic, due time."""
+    return WELCOME_BATCH_PREFIX + batch_id
+
+
+def welcome_joiners(batch_id: str) -> str:
+    """List of JSON ``{"id", "name"}`` of the people a batch greets, in join order."""
+    return WELCOME_JOINERS_PREFIX + batch_id
+
+
+def welcome_flush_claim(batch_id: str) -> str:
+    """Lease (SET NX PX) held by the one replica flushing a batch."""
+    return f"{PREFIX}:welcome:claim:{batch_id}"

@@ -1,0 +1,87 @@
+"""Votes in Redis: one sorted set per room and target, voter id -> vote time (ms).
+
+Each operation is one Lua script, so concurrent votes on different replicas can neither double-count a voter
+nor both trigger the removal: the vote that reaches the threshold deletes the tally and leaves a marker keyed by
+its event id in the same atomic step. A redelivered copy of that event finds the marker and replays the removal
+(same command ids, deduplicated downstream) instead of starting a new tally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.moderator import keys
+from services.moderator.redis_types import StrRedis
+
+# A vote is live while now - voted_at < window: drop everything at or before now - window.
+_CAST = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0, tonumber(redis.call('GET', KEYS[2])), 1} end
+local now, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local added = redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[4]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], count, 'PX', ARGV[5])
+  return {added, count, 1}
+end
+redis.call('PEXPIRE', KEYS[1], window)
+return {added, count, 0}
+"""
+
+_WITHDRAW = """
+local now, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+return {removed, redis.call('ZCARD', KEYS[1])}
+"""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The state of a vote after one voter acted on it."""
+
+    changed: bool
+    """The vote was newly cast (or withdrawn); False for a repeat."""
+    count: int
+    """Live votes (at the removal: the number that removed the target)."""
+    reached: bool = False
+    """This vote reached the threshold: the caller publishes the removal."""
+
+
+class VoteStore:
+    """Thin Redis layer for votes; thresholds and immunity are decided in ``votekick``."""
+
+    def __init__(self, redis: StrRedis) -> None:
+        self._redis = redis
+        self._cast = redis.register_script(_CAST)
+        self._withdraw = redis.register_script(_WITHDRAW)
+
+    async def cast(
+        self,
+        *,
+        bot_id: str,
+        room_id: str,
+        target_id: str,
+        voter_id: str,
+        event_id: str,
+        threshold: int,
+        now_ms: int,
+        window_ms: int,
+        replay_ms: int = 3_600_000,
+    ) -> Tally:
+        """Record ``voter_id``'s vote (idempotent per voter) and say whether it reached ``threshold``."""
+        added, count, reached = await self._cast(
+            keys=[keys.votes(bot_id, room_id, target_id), keys.kick_done(bot_id, event_id)],
+            args=[voter_id, now_ms, window_ms, threshold, replay_ms],
+        )
+        return Tally(changed=bool(added), count=int(count), reached=bool(reached))
+
+    async def withdraw(
+        self, *, bot_id: str, room_id: str, target_id: str, voter_id: str, now_ms: int, window_ms: int
+    ) -> Tally:
+        """Take ``voter_id``'s vote back."""
+        removed, count = await self._withdraw(
+            keys=[keys.votes(bot_id, room_id, target_id)], args=[voter_id, now_ms, window_ms]
+        )
+        return Tally(changed=bool(removed), count=int(count))

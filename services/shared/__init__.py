@@ -1,0 +1,7 @@
+"""Plumbing shared by every qunbus service: declare handlers on a `QunService`, get a `Context` per event."""
+
+from services.shared.context import AppContext, Clock, Context
+from services.shared.service import QunService, Runtime
+from services.shared.settings import QunSettings
+
+__all__ = ["AppContext", "Clock", "Context", "QunService", "QunSettings", "Runtime"]

@@ -1,0 +1,180 @@
+"""What a handler gets: its service's settings and resources, and ways to answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+from redis.asyncio import Redis
+
+from schemas import Command, Event, MessageReceived, Room, SayText, ServiceInfo, new_id
+from services.shared.commands import Lang
+from services.shared.rooms import AdminCheck, RoomStore
+from services.shared.settings import QunSettings
+
+S = TypeVar("S", bound=QunSettings)
+D = TypeVar("D")
+
+log = logging.getLogger("qunbus")
+
+PublishCommand = Callable[[str, Command], Awaitable[None]]
+Discover = Callable[[float], Awaitable[list[ServiceInfo]]]
+
+_COMMAND_IDS = uuid.UUID("6f1c1a52-4a0f-4c59-9f55-5b1f3c0d2a11")
+
+
+class Clock:
+    """Wall clock plus an offset: tests and demos move time forward without sleeping."""
+
+    def __init__(self, offset_s: float = 0.0) -> None:
+        self.offset = timedelta(seconds=offset_s)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset.total_seconds()
+
+
+def pick_text(lang: Lang, text: str | None, zh: str | None, en: str | None) -> str:
+    """The reply in the wanted language, falling back to whichever exists."""
+    chosen = text if text is not None else (zh if lang == "zh" else en) or zh or en
+    if not chosen:
+        raise ValueError("a reply needs text=, or zh= and/or en=")
+    return chosen
+
+
+@dataclass
+class AppContext(Generic[S, D]):
+    """Everything a handler or background task may use; one per running service instance."""
+
+    service: str
+    settings: S
+    deps: D
+    redis: Redis
+    rooms: RoomStore
+    admins: AdminCheck
+    clock: Clock
+    _publish: PublishCommand
+    _discover: Discover
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def send_to(self, bot_id: str, command: Command) -> None:
+        """Publish a command to that bot's gateway and wait until JetStream stored it."""
+        await self._publish(bot_id, command)
+
+    async def say_to(
+        self,
+        bot_id: str,
+        *,
+        room_id: str | None = None,
+        contact_id: str | None = None,
+        text: str | None = None,
+        zh: str | None = None,
+        en: str | None = None,
+        lang: Lang = "zh",
+        mention_ids: Sequence[str] = (),
+        command_id: str | None = None,
+    ) -> None:
+        """Send a text outside of any event (background tasks); pass a stable `command_id` to make retries safe."""
+        say = SayText(
+            room_id=room_id,
+            contact_id=contact_id,
+            text=pick_text(lang, text, zh, en),
+            mention_ids=list(mention_ids),
+            id=command_id or new_id(),
+        )
+        await self.send_to(bot_id, say)
+
+    async def discover(self, max_age_s: float = 0.0) -> list[ServiceInfo]:
+        """Live services (one entry per name), answered within the discovery window; cached for `max_age_s`."""
+        return await self._discover(max_age_s)
+
+
+@dataclass
+class Context(AppContext[S, D], Generic[S, D]):
+    """Per event. Replies go back where the event came from, in the event's language."""
+
+    event: Event = field(kw_only=True)
+    lang: Lang = field(kw_only=True, default="zh")
+    stale: bool = field(kw_only=True, default=False)
+    _issued: int = field(kw_only=True, default=0)
+
+    @property
+    def bot_id(self) -> str:
+        return self.event.bot_id
+
+    def command_id(self) -> str:
+        """Deterministic per (service, event, n): a redelivered event re-issues the same ids, which JetStream and
+        the gateway drop as duplicates, so retrying a handler never sends a reply twice."""
+        self._issued += 1
+        return uuid.uuid5(_COMMAND_IDS, f"{self.service}/{self.event.id}/{self._issued}").hex
+
+    async def send(self, command: Command) -> None:
+        """Publish a command to this event's gateway. Chat output for a stale event is dropped; other commands
+        still go out."""
+        if self.stale and isinstance(command, SayText):
+            log.info("stale event %s: reply dropped", self.event.id)
+            return
+        await self.send_to(self.bot_id, command)
+
+    async def say(
+        self,
+        *,
+        room_id: str | None = None,
+        contact_id: str | None = None,
+        text: str | None = None,
+        zh: str | None = None,
+        en: str | None = None,
+        mention_ids: Sequence[str] = (),
+    ) -> None:
+        say = SayText(
+            id=self.command_id(),
+            room_id=room_id,
+            contact_id=contact_id,
+            text=pick_text(self.lang, text, zh, en),
+            mention_ids=list(mention_ids),
+            reply_to=self.event.id,
+        )
+        await self.send(say)
+
+    async def reply(
+        self,
+        text: str | None = None,
+        *,
+        zh: str | None = None,
+        en: str | None = None,
+        mention_ids: Sequence[str] = (),
+    ) -> None:
+        """Answer in the room the event came from, or to the sender of a direct message."""
+        room, contact = _origin(self.event)
+        await self.say(
+            room_id=room,
+            contact_id=None if room else contact,
+            text=text,
+            zh=zh,
+            en=en,
+            mention_ids=mention_ids,
+        )
+
+    async def is_admin(self, contact_id: str | None = None, room: Room | None = None) -> bool:
+        """Whether `contact_id` (default: the sender) is an admin of `room` (default: the event's room)."""
+        event_room = getattr(self.event, "room", None)
+        who = contact_id or _origin(self.event)[1]
+        if who is None:
+            return False
+        return await self.admins.is_admin(who, room or (event_room if isinstance(event_room, Room) else None))
+
+
+def _origin(event: Event) -> tuple[str | None, str | None]:
+    """(room id, sender id) of an event."""
+    room = getattr(event, "room", None)
+    sender = event.talker.id if isinstance(event, MessageReceived) else None
+    return (room.id if isinstance(room, Room) else None), sender

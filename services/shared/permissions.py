@@ -1,0 +1,202 @@
+"""Who may publish and subscribe to what on NATS: the one permission table.
+
+Every service connects as its own NATS user. This module is the single source of those users' rights: the
+Kubernetes NATS config (`deploy/k8s/base/nats/auth.conf`) is rendered from it, and the tests start a real
+nats-server with the same rendering. Render it with
+
+    python -m services.shared.permissions --bot-id wxid_qunbot [--bot-id ...] > deploy/k8s/base/nats/auth.conf
+
+What a service may do, and nothing more:
+- publish the commands it sends (`qun.cmd.*.say`; only the moderator may add or remove members and accept
+  friends),
+- bind to and pull from its own durable consumer (`$JS.API.CONSUMER.INFO|MSG.NEXT.<stream>.<consumer>`), and
+  ack/nak/term what it pulled (`$JS.ACK.<stream>.<consumer>.>`),
+- ask and answer the registry (`qun.svc.discover`); answers go to the asker's inbox, which `allow_responses`
+  permits for exactly the reply subject of a request it received,
+- publish its own dead letters (`qun.dlq.<service>`),
+- receive replies only on its own inbox prefix (`_INBOX.<user>.>`), so no user can read another's replies or
+  the messages pulled by another consumer. Clients must connect with `inbox_prefix=inbox_prefix(user)`.
+Creating streams and consumers is reserved to the `provisioner` user (`services.shared.provision`); nobody
+here may delete them (an operator does that with the system account).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from schemas import AcceptFriendship, AddToRoom, Command, RemoveFromRoom, SayText, streams, subjects
+
+PROVISIONER = "provisioner"
+GATEWAY = "gateway"
+INBOX_ROOT = "_INBOX"
+
+SERVICE_COMMANDS: dict[str, tuple[type[Command], ...]] = {
+    "tagger": (SayText,),
+    "scheduler": (SayText,),
+    "moderator": (SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
+    "github-sync": (SayText,),
+}
+"""The commands each event-consuming service may publish, for any bot."""
+
+# JetStream API subjects (https://docs.nats.io/reference/reference-protocols/nats_api_reference)
+_JS_API = "$JS.API"
+_JS_ACK = "$JS.ACK"
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """One NATS user's allow-lists. Anything not listed is denied."""
+
+    user: str
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    allow_responses: bool = False
+
+    @property
+    def password_variable(self) -> str:
+        """Environment variable of the nats-server process that holds this user's password."""
+        return password_variable(self.user)
+
+
+def password_variable(user: str) -> str:
+    return "QUN_NATS_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", user.upper())
+
+
+def inbox_prefix(user: str) -> str:
+    """The inbox prefix a user's client must connect with (nats-py `inbox_prefix=`)."""
+    return f"{INBOX_ROOT}.{user}"
+
+
+def gateway_user(bot_id: str) -> str:
+    """The NATS user, and the durable consumer on QUN_CMD, of the gateway for one WeChat account."""
+    return f"{GATEWAY}-{bot_id}"
+
+
+def consumer_rights(stream: str, consumer: str) -> tuple[str, ...]:
+    """Bind to, pull from and acknowledge one existing durable consumer; never create or delete it."""
+    return (
+        f"{_JS_API}.CONSUMER.INFO.{stream}.{consumer}",
+        f"{_JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+        f"{_JS_ACK}.{stream}.{consumer}.>",
+    )
+
+
+def service_permissions(service: str) -> Permissions:
+    commands = SERVICE_COMMANDS[service]
+    return Permissions(
+        user=service,
+        publish=(
+            *(subjects.command(subjects.ANY_BOT, kind) for kind in commands),
+            *consumer_rights(streams.EVENTS.name, service),
+            subjects.DISCOVER,
+            subjects.dead_letter(service),
+        ),
+        subscribe=(subjects.DISCOVER, f"{inbox_prefix(service)}.>"),
+        allow_responses=True,
+    )
+
+
+def gateway_permissions(bot_id: str) -> Permissions:
+    """One account's gateway publishes that account's events and executes that account's commands only."""
+    user = gateway_user(bot_id)
+    return Permissions(
+        user=user,
+        publish=(
+            f"{subjects.EVENTS}.{bot_id}.>",
+            *consumer_rights(streams.COMMANDS.name, user),
+            subjects.DISCOVER,
+            subjects.dead_letter(GATEWAY),
+        ),
+        subscribe=(subjects.gateway_status(bot_id), subjects.DISCOVER, f"{inbox_prefix(user)}.>"),
+        allow_responses=True,
+    )
+
+
+def provisioner_permissions() -> Permissions:
+    """Creates and updates our streams and their consumers; may not delete anything or touch messages."""
+    publish = [f"{_JS_API}.INFO", f"{_JS_API}.STREAM.NAMES", f"{_JS_API}.STREAM.LIST"]
+    for stream in streams.ALL:
+        publish += [
+            f"{_JS_API}.STREAM.CREATE.{stream.name}",
+            f"{_JS_API}.STREAM.UPDATE.{stream.name}",
+            f"{_JS_API}.STREAM.INFO.{stream.name}",
+            f"{_JS_API}.CONSUMER.CREATE.{stream.name}.>",
+            f"{_JS_API}.CONSUMER.DURABLE.CREATE.{stream.name}.*",
+            f"{_JS_API}.CONSUMER.INFO.{stream.name}.*",
+            f"{_JS_API}.CONSUMER.NAMES.{stream.name}",
+            f"{_JS_API}.CONSUMER.LIST.{stream.name}",
+        ]
+    return Permissions(
+        user=PROVISIONER, publish=tuple(publish), subscribe=(f"{inbox_prefix(PROVISIONER)}.>",)
+    )
+
+
+def all_permissions(bot_ids: Iterable[str]) -> tuple[Permissions, ...]:
+    """Every user of a deployment: the provisioner, each service, and one gateway per account."""
+    return (
+        provisioner_permissions(),
+        *(service_permissions(service) for service in SERVICE_COMMANDS),
+        *(gateway_permissions(bot_id) for bot_id in sorted(set(bot_ids))),
+    )
+
+
+def render_authorization(bot_ids: Sequence[str]) -> str:
+    """The nats-server `authorization` block. Passwords are `$VARIABLE` references resolved from the
+    server's environment, so the rendered file holds no secret and can live in a ConfigMap or in git."""
+    lines = [
+        "# Rendered by `python -m services.shared.permissions"
+        + "".join(f" --bot-id {bot_id}" for bot_id in bot_ids)
+        + "`; do not edit by hand.",
+        "# The table lives in services/shared/permissions.py. Passwords come from the server's environment.",
+        "authorization {",
+        "  users: [",
+    ]
+    for perms in all_permissions(bot_ids):
+        lines += [
+            "    {",
+            f"      user: {json.dumps(perms.user)}",
+            f"      password: ${perms.password_variable}",
+            "      permissions: {",
+            *_allow_block("publish", perms.publish),
+            *_allow_block("subscribe", perms.subscribe),
+        ]
+        if perms.allow_responses:
+            # A responder may publish once to the reply subject of each request it received, within a minute.
+            lines.append('        allow_responses: { max: 1, expires: "1m" }')
+        lines += ["      }", "    }"]
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines)
+
+
+def _allow_block(direction: str, subjects_allowed: Iterable[str]) -> list[str]:
+    return [
+        f"        {direction}: {{",
+        "          allow: [",
+        *(f"            {json.dumps(subject)}" for subject in subjects_allowed),
+        "          ]",
+        "        }",
+    ]
+
+
+def bot_ids_of_rendering(text: str) -> list[str]:
+    """The bot ids a rendered file was made for (read back from its first line), to check it is not stale."""
+    first_line = text.splitlines()[0] if text else ""
+    return re.findall(r"--bot-id (\S+?)(?=[ `])", first_line)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Render the nats-server authorization block for qunbus.")
+    parser.add_argument(
+        "--bot-id", action="append", default=[], help="contact id of a WeChat account with its own gateway"
+    )
+    args = parser.parse_args(argv)
+    sys.stdout.write(render_authorization(args.bot_id))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Creates the JetStream streams and every known service's durable consumer.
+
+Run as `python -m services.shared.provision` by a provisioning job (Kubernetes) with a NATS user allowed to manage
+streams; the demo launcher and the tests run it too. Services themselves need no such right. Idempotent: existing
+streams are updated to the declared settings, existing consumers are left as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+
+import nats
+from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from schemas import streams
+from services.shared.settings import QunSettings
+
+log = logging.getLogger("qunbus.provision")
+
+KNOWN_SERVICES = ("tagger", "scheduler", "moderator", "github_sync")
+"""Packages under services/ whose `app.service` consumes events. The gateway creates no QUN_EVT consumer."""
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    for spec in streams.ALL:
+        config = StreamConfig(
+            name=spec.name,
+            subjects=list(spec.subjects),
+            max_age=spec.max_age.total_seconds(),
+            duplicate_window=spec.duplicate_window.total_seconds(),
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+        )
+        try:
+            await js.stream_info(spec.name)
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+        log.info("stream %s ready (%s)", spec.name, ", ".join(spec.subjects))
+
+
+async def ensure_consumer(js: JetStreamContext, spec: streams.ConsumerSpec) -> None:
+    try:
+        await js.consumer_info(spec.stream, spec.durable)
+    except NotFoundError:
+        await js.add_consumer(
+            spec.stream,
+            ConsumerConfig(
+                durable_name=spec.durable,
+                filter_subjects=list(spec.filter_subjects),
+                deliver_policy=DeliverPolicy.NEW,
+                ack_wait=spec.ack_wait.total_seconds(),
+                max_deliver=spec.max_deliver,
+                max_ack_pending=spec.max_ack_pending,
+            ),
+        )
+        log.info("consumer %s on %s created", spec.durable, spec.stream)
+
+
+def known_consumers(max_deliver: int) -> list[streams.ConsumerSpec]:
+    specs = []
+    for package in KNOWN_SERVICES:
+        try:
+            module = importlib.import_module(f"services.{package}.app")
+        except ModuleNotFoundError:
+            continue
+        consumer = module.service.consumer(max_deliver)
+        if consumer is not None:
+            specs.append(consumer)
+    return specs
+
+
+async def provision(settings: QunSettings, *, replicas: int = 1, consumers: bool = True) -> None:
+    connection = await nats.connect(
+        settings.nats_url,
+        user=settings.nats_user,
+        password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+        user_credentials=str(settings.nats_creds) if settings.nats_creds else None,
+    )
+    try:
+        js = connection.jetstream()
+        await ensure_streams(js, replicas)
+        if consumers:
+            for spec in known_consumers(settings.max_deliver):
+                await ensure_consumer(js, spec)
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a 3-node cluster)")
+    parser.add_argument("--streams-only", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(provision(QunSettings(), replicas=args.replicas, consumers=not args.streams_only))
+
+
+if __name__ == "__main__":
+    main()

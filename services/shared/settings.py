@@ -1,0 +1,71 @@
+"""Settings shared by every service, read from unprefixed environment variables.
+
+A service subclasses `QunSettings` and sets `env_prefix` (e.g. `TAGGER_`) for its own fields; the shared fields
+keep their unprefixed names because each declares its variable as an explicit alias.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def env(name: str) -> AliasChoices:
+    """The one environment variable a shared field reads, whatever the subclass's prefix."""
+    return AliasChoices(name)
+
+
+class QunSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=env("NATS_URL"))
+    nats_user: str | None = Field(None, validation_alias=env("NATS_USER"))
+    nats_password: SecretStr | None = Field(None, validation_alias=env("NATS_PASSWORD"))
+    nats_creds: Path | None = Field(
+        None, validation_alias=env("NATS_CREDS"), description="NATS credentials file"
+    )
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"),
+        validation_alias=env("REDIS_URL"),
+        description="May hold a password, so it is never logged.",
+    )
+    http_host: str = Field("127.0.0.1", validation_alias=env("HTTP_HOST"))
+    http_port: int = Field(8080, ge=0, le=65535, validation_alias=env("HTTP_PORT"))
+    timezone: str = Field("Asia/Shanghai", validation_alias=env("QUN_TIMEZONE"))
+    admins: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias=env("QUN_ADMINS"), description="Comma-separated contact ids"
+    )
+    max_event_age_s: float = Field(
+        600.0,
+        gt=0,
+        validation_alias=env("QUN_MAX_EVENT_AGE_S"),
+        description="Older events still change state but get no chat reply",
+    )
+    max_deliver: int = Field(5, ge=1, validation_alias=env("QUN_MAX_DELIVER"))
+    discover_window_s: float = Field(0.25, gt=0, validation_alias=env("QUN_DISCOVER_WINDOW_S"))
+    clock_offset_s: float = Field(
+        0.0, validation_alias=env("QUN_CLOCK_OFFSET_S"), description="Shifts the service clock (tests, demos)"
+    )
+    log_format: Literal["text", "json"] = Field("text", validation_alias=env("QUN_LOG_FORMAT"))
+    log_level: str = Field("INFO", validation_alias=env("QUN_LOG_LEVEL"))
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at start, not at the first reminder
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,182 @@
+"""Text analysis for retrieval: normalisation, jieba word tokens, CJK bigrams, light English stemming.
+
+jieba needs ~0.4 s (cached) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
+per process, behind a lock; `warm_up()` lets the service pay that cost at start instead of on the first question.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+
+# Function words and question scaffolding: they say *that* something is asked, not *what*.
+STOPWORDS_ZH = frozenset(
+    """
+    的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 在 有 和 与 及 或 也 都 就 还 又 很 把 被 给 让 对 向 从 到 于 为 以 之 其 这 那
+    这个 那个 这些 那些 这里 那里 哪 哪个 哪些 哪里 哪儿 什么 啥 怎么 怎样 怎么样 如何 为什么 为何 几 多少 多久 谁
+    是否 是不是 有没有 能不能 可不可以 可以 能 会 要 想 需要 应该 得 我 我们 你 你们 他 她 它 他们 大家 咱们 自己
+    请问 请 问 一下 一个 个 吗 呢 知道 告诉 谢谢 麻烦 么 下 上 中 里 个 些 等 吗 啦 呗 嗯 哈 哈哈 请教 想问 问下
+    咋 咋样 一般 现在 目前 那么 这么 所以 但是 因为 如果 然后 就是 还是 或者 已经 应该 不 没 没有 呀 来 去 用 做 说
+    时候 的话 么样 多 少 最 更 再 才 只 过 着 地 各位 朋友 群友 同学 老师 大佬 求 求问 有人 谁知道 有谁 吗？
+    """.split()
+)
+STOPWORDS_EN = frozenset(
+    """
+    a an the is are was were be been being am do does did doing have has had having i me my we our you your he she
+    it its they them their this that these those what which who whom whose when where why how there here can could
+    should would will shall may might must of in on at by for with about to from into onto over under up down out
+    and or but if then so than too very just also any some anyone anybody someone somebody please tell know let
+    get got need want wanna gonna thanks thank hi hello hey guys everyone folks ok okay does anybody s t don doesn
+    isn aren not no yes one ever still again now currently usually is there's what's where's how's it's i'm
+    """.split()
+)
+
+
+# Everyday English words that carry little of a question's subject: they count, but for less (see importance()).
+COMMON_EN = frozenset(
+    """
+    find found include includ like start use using used make made work thing things way ways info information new
+    old good best right wrong fine well lot lots much many more most other another else same different time times
+    able possible need happen happens happened go going come coming look looking see show try tried give take put
+    set keep mean question questions problem problems issue help think sure really actually maybe something anything
+    everything nothing place part kind sort stuff people person guy member members group here there via per each
+    every first last long short big small high low big able allowed allow available exist exists
+    """.split()
+)
+IMPORTANCE_FLOOR = 0.2
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width → half-width), lower case, single spaces."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def stem_en(word: str) -> str:
+    """A deliberately tiny stemmer: plural and common verb endings, enough to match 'meetups' with 'meetup'."""
+    if not word.isascii() or not word.isalpha() or len(word) <= 3:
+        return word
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "zes", "oes")):
+                continue
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+class _GlobalIdf:
+    """jieba's corpus-wide IDF table, loaded once on first use (~0.1 s): how telling a Chinese word is in general."""
+
+    def __init__(self) -> None:
+        self._table: dict[str, float] | None = None
+        self._median = 0.0
+        self._lock = threading.Lock()
+
+    def table(self) -> tuple[dict[str, float], float]:
+        if self._table is None:
+            with self._lock:
+                if self._table is None:
+                    from jieba.analyse import TFIDF  # noqa: PLC0415 - heavy, needed only once
+
+                    extractor = TFIDF()
+                    self._median = float(extractor.median_idf)
+                    self._table = dict(extractor.idf_freq)
+        return self._table, self._median
+
+
+_GLOBAL_IDF = _GlobalIdf()
+
+
+def importance(word: str) -> float:
+    """0.2..1: how much a question word says about its subject, independent of any room.
+
+    A room of 40 tags cannot tell that 发现 ("find") is generic while 漏洞 ("vulnerability") is not; jieba's
+    corpus IDF can. English uses a short list of everyday words instead.
+    """
+    if not has_cjk(word):
+        return 0.35 if word in COMMON_EN else 1.0
+    table, median = _GLOBAL_IDF.table()
+    idf = table.get(word)
+    if idf is None:
+        # A word jieba glued together (群里, 能发) is as telling as its characters, not as a rare word.
+        chars = [table[ch] for ch in word if ch in table]
+        idf = sum(chars) / len(chars) if len(word) <= 2 and chars else median
+    return min(1.0, max(IMPORTANCE_FLOOR, (idf - 3.5) / 6.5))
+
+
+class Analyzer:
+    """Turns text into the word tokens used by the index. One per process; see `analyzer()`."""
+
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        self._extra_words = tuple(extra_words)
+        self._tokenizer: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    def _jieba(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" chatter is not our log
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for word in self._extra_words:
+                        if has_cjk(word):
+                            tokenizer.add_word(word, freq=20000)
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def warm_up(self) -> None:
+        self._jieba()
+
+    def words(self, text: str, *, search_mode: bool = True) -> list[str]:
+        """Content words in order, stop words dropped, English lightly stemmed.
+
+        Search mode also yields the shorter words inside long ones (线下活动 → 线下, 活动, 线下活动): right for
+        the index; precise mode gives one token per word: right for judging how much of a question is covered.
+        """
+        tokenizer = self._jieba()
+        cut = tokenizer.cut_for_search if search_mode else tokenizer.cut
+        out: list[str] = []
+        for raw in cut(normalize(text)):
+            token = raw.strip()
+            if not token or not _WORDLIKE.search(token) or (len(token) == 1 and token.isascii()):
+                continue
+            if token in STOPWORDS_ZH or token in STOPWORDS_EN:
+                continue
+            out.append(stem_en(token))
+        return out
+
+    def cjk_runs(self, text: str) -> list[str]:
+        """Maximal CJK stretches with stop words cut out: the material for character bigrams."""
+        runs: list[str] = []
+        current: list[str] = []
+        for raw in self._jieba().cut(normalize(text)):
+            if has_cjk(raw) and raw not in STOPWORDS_ZH and all(_CJK.match(ch) for ch in raw):
+                current.append(raw)
+                continue
+            if current:
+                runs.append("".join(current))
+                current = []
+        if current:
+            runs.append("".join(current))
+        return runs
+
+
+def bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]

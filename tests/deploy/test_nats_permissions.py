@@ -1,0 +1,333 @@
+"""The NATS permission table, proven against a real nats-server running the rendered configuration.
+
+Each test starts its own nats-server (JetStream on a temporary directory) with the `authorization` block rendered
+by `services.shared.permissions`, passwords generated for the run and handed over through the environment exactly
+as the Kubernetes StatefulSet does. The provisioner creates the streams and consumers; then each user must be able
+to do its job and be refused everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+
+from schemas import SayText, streams, subjects
+from services.shared import permissions
+
+BOT = "wxid_qunbot"
+OTHER_BOT = "wxid_otherbot"
+SERVICES = tuple(permissions.SERVICE_COMMANDS)
+DEADLINE_S = 5.0
+
+
+@dataclass
+class NatsServer:
+    url: str
+    passwords: dict[str, str]
+
+
+@dataclass
+class UserClient:
+    """A connection as one NATS user that records every permission violation the server reports."""
+
+    user: str
+    nc: Client
+    violations: list[str] = field(default_factory=list)
+
+    async def refused(self, action: Callable[[], Awaitable[object]], needle: str) -> None:
+        """Run `action` and require the server to refuse it with a permissions violation naming `needle`.
+
+        A refused request never gets an answer, so the action runs as a task that is cancelled once the
+        violation has arrived, rather than waiting for its own timeout."""
+        self.violations.clear()
+        task = asyncio.ensure_future(action())
+        deadline = time.monotonic() + DEADLINE_S
+        while not any(needle in v for v in self.violations) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, nats.errors.Error):
+            await task
+        assert any(needle in v for v in self.violations), (needle, self.violations)
+
+    async def no_violation(self) -> None:
+        await self.nc.flush()
+        assert self.violations == []
+
+
+def _nats_server_binary() -> str:
+    candidate = Path(sys.executable).with_name("nats-server")
+    return str(candidate) if candidate.exists() else "nats-server"
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    users = permissions.all_permissions([BOT, OTHER_BOT])
+    passwords = {perms.user: secrets.token_urlsafe(24) for perms in users}
+    (tmp_path / "auth.conf").write_text(permissions.render_authorization([BOT, OTHER_BOT]))
+    (tmp_path / "nats.conf").write_text(
+        "listen: 127.0.0.1:-1\n"
+        f"ports_file_dir: {json.dumps(str(tmp_path))}\n"
+        f"jetstream {{ store_dir: {json.dumps(str(tmp_path / 'js'))} }}\n"
+        'include "auth.conf"\n'
+    )
+    env = {**os.environ, **{permissions.password_variable(user): pw for user, pw in passwords.items()}}
+    log = tmp_path / "nats.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [_nats_server_binary(), "-c", str(tmp_path / "nats.conf")],
+            env=env,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    try:
+        ports_file = tmp_path / f"nats-server_{process.pid}.ports"
+        deadline = time.monotonic() + DEADLINE_S
+        while not ports_file.exists():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "nats-server did not start"
+            time.sleep(0.01)
+        url = json.loads(ports_file.read_text())["nats"][0]
+        yield NatsServer(url=url, passwords=passwords)
+    finally:
+        process.terminate()
+        process.wait(timeout=DEADLINE_S)
+
+
+@pytest.fixture
+async def connect(nats_server: NatsServer) -> AsyncIterator[Callable[[str], Awaitable[UserClient]]]:
+    clients: list[UserClient] = []
+
+    async def _connect(user: str) -> UserClient:
+        violations: list[str] = []
+
+        async def on_error(error: Exception) -> None:
+            violations.append(str(error).lower())
+
+        nc = await nats.connect(
+            nats_server.url,
+            user=user,
+            password=nats_server.passwords[user],
+            inbox_prefix=permissions.inbox_prefix(user).encode(),
+            error_cb=on_error,
+            allow_reconnect=False,
+        )
+        client = UserClient(user=user, nc=nc, violations=violations)
+        clients.append(client)
+        return client
+
+    yield _connect
+    for client in clients:
+        await client.nc.close()
+
+
+async def _provision(provisioner: UserClient) -> None:
+    """What `services.shared.provision` does, as the provisioner user: streams, then one consumer per reader."""
+    js = provisioner.nc.jetstream()
+    for spec in streams.ALL:
+        await js.add_stream(
+            StreamConfig(
+                name=spec.name,
+                subjects=list(spec.subjects),
+                max_age=spec.max_age.total_seconds(),
+                duplicate_window=spec.duplicate_window.total_seconds(),
+            )
+        )
+    readers = [(streams.EVENTS.name, service, f"{subjects.EVENTS}.>") for service in SERVICES]
+    readers += [
+        (streams.COMMANDS.name, permissions.gateway_user(bot), subjects.all_commands(bot))
+        for bot in (BOT, OTHER_BOT)
+    ]
+    for stream, durable, filter_subject in readers:
+        await js.add_consumer(
+            stream,
+            ConsumerConfig(
+                durable_name=durable,
+                filter_subject=filter_subject,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.NEW,
+            ),
+        )
+    await provisioner.no_violation()
+
+
+@pytest.fixture
+async def provisioner(connect: Callable[[str], Awaitable[UserClient]]) -> UserClient:
+    client = await connect(permissions.PROVISIONER)
+    await _provision(client)
+    return client
+
+
+async def _publish_event(gateway: UserClient, bot_id: str = BOT) -> None:
+    ack = await gateway.nc.jetstream().publish(
+        f"{subjects.EVENTS}.{bot_id}.message", b"{}", headers={"Nats-Msg-Id": secrets.token_hex(8)}
+    )
+    assert ack.stream == streams.EVENTS.name
+
+
+async def _pull_one(client: UserClient, stream: str, durable: str, filter_subject: str) -> Msg:
+    # The same calls FastStream's pull subscriber makes: consumer info (bind), then fetch from the inbox.
+    subscription = await client.nc.jetstream().pull_subscribe(filter_subject, durable=durable, stream=stream)
+    (message,) = await subscription.fetch(1, timeout=DEADLINE_S)
+    return message
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_service_does_its_job(
+    service: str, provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    client = await connect(service)
+    gateway = await connect(permissions.gateway_user(BOT))
+    await _publish_event(gateway)
+
+    message = await _pull_one(client, streams.EVENTS.name, service, f"{subjects.EVENTS}.>")
+    assert message.subject == f"{subjects.EVENTS}.{BOT}.message"
+    await message.ack_sync(timeout=DEADLINE_S)
+    info = await provisioner.nc.jetstream().consumer_info(streams.EVENTS.name, service)
+    assert (info.num_ack_pending, info.num_pending, info.delivered.stream_seq) == (0, 0, 1)
+
+    js = client.nc.jetstream()
+    for kind in permissions.SERVICE_COMMANDS[service]:
+        ack = await js.publish(subjects.command(BOT, kind), b"{}")
+        assert ack.stream == streams.COMMANDS.name
+    ack = await js.publish(subjects.dead_letter(service), b"{}")
+    assert ack.stream == streams.DEAD_LETTERS.name
+    await client.no_violation()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_service_answers_and_asks_the_registry(
+    service: str, provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    responder = await connect(service)
+    asker = await connect("moderator" if service != "moderator" else "tagger")
+
+    async def answer(msg: Msg) -> None:
+        await msg.respond(json.dumps({"name": service}).encode())
+
+    await responder.nc.subscribe(subjects.DISCOVER, cb=answer)
+    await responder.nc.flush()
+    reply = await asker.nc.request(subjects.DISCOVER, b"{}", timeout=DEADLINE_S)
+    assert json.loads(reply.data) == {"name": service}
+    await responder.no_violation()
+    await asker.no_violation()
+
+
+async def test_tagger_may_say_but_not_remove_members(
+    provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    tagger = await connect("tagger")
+    js = tagger.nc.jetstream()
+    await tagger.refused(
+        lambda: js.publish(f"{subjects.COMMANDS}.x.room.remove", b"{}"), "qun.cmd.x.room.remove"
+    )
+    await tagger.refused(lambda: js.publish(f"{subjects.COMMANDS}.x.room.add", b"{}"), "qun.cmd.x.room.add")
+    state = await provisioner.nc.jetstream().stream_info(streams.COMMANDS.name)
+    assert state.state.messages == 0
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_service_cannot_touch_streams_or_consumers(
+    service: str, provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    client = await connect(service)
+    js = client.nc.jetstream()
+    await client.refused(
+        lambda: js.add_stream(name="EVIL", subjects=["evil.>"]), "$js.api.stream.create.evil"
+    )
+    await client.refused(lambda: js.delete_stream(streams.EVENTS.name), "$js.api.stream.delete.qun_evt")
+    await client.refused(lambda: js.purge_stream(streams.EVENTS.name), "$js.api.stream.purge.qun_evt")
+    await client.refused(lambda: js.delete_consumer(streams.EVENTS.name, service), "$js.api.consumer.delete")
+    await client.refused(
+        lambda: js.add_consumer(streams.EVENTS.name, durable_name="mine"), "$js.api.consumer.durable.create"
+    )
+    names = await provisioner.nc.jetstream().streams_info()
+    assert sorted(s.config.name for s in names) == sorted(spec.name for spec in streams.ALL)
+
+
+async def test_service_cannot_pull_or_snoop_on_another_service(
+    provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    tagger = await connect("tagger")
+    gateway = await connect(permissions.gateway_user(BOT))
+    await _publish_event(gateway)
+
+    await tagger.refused(
+        lambda: _pull_one(tagger, streams.EVENTS.name, "moderator", f"{subjects.EVENTS}.>"),
+        "$js.api.consumer.info.qun_evt.moderator",
+    )
+    await tagger.refused(
+        lambda: tagger.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{streams.EVENTS.name}.moderator", b"1"),
+        "$js.api.consumer.msg.next.qun_evt.moderator",
+    )
+    await tagger.refused(lambda: tagger.nc.subscribe("_INBOX.moderator.>"), "_inbox.moderator.>")
+    await tagger.refused(lambda: tagger.nc.subscribe(f"{subjects.EVENTS}.>"), "qun.evt.>")
+    await tagger.refused(lambda: tagger.nc.subscribe(f"{subjects.COMMANDS}.>"), "qun.cmd.>")
+    await tagger.refused(
+        lambda: tagger.nc.publish(subjects.dead_letter("moderator"), b"{}"), "qun.dlq.moderator"
+    )
+    await tagger.refused(lambda: tagger.nc.publish(f"{subjects.EVENTS}.{BOT}.message", b"{}"), "qun.evt.")
+    info = await provisioner.nc.jetstream().consumer_info(streams.EVENTS.name, "moderator")
+    assert (info.num_pending, info.num_ack_pending) == (1, 0)  # still waiting for the moderator
+
+
+async def test_gateway_serves_only_its_own_account(
+    provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    gateway = await connect(permissions.gateway_user(BOT))
+    moderator = await connect("moderator")
+    await _publish_event(gateway)
+    await gateway.refused(lambda: _publish_event(gateway, OTHER_BOT), f"qun.evt.{OTHER_BOT}.message")
+
+    ack = await moderator.nc.jetstream().publish(subjects.command(BOT, SayText), b"{}")
+    assert ack.stream == streams.COMMANDS.name
+    own = permissions.gateway_user(BOT)
+    message = await _pull_one(gateway, streams.COMMANDS.name, own, subjects.all_commands(BOT))
+    await message.ack_sync(timeout=DEADLINE_S)
+
+    other = permissions.gateway_user(OTHER_BOT)
+    await gateway.refused(
+        lambda: _pull_one(gateway, streams.COMMANDS.name, other, subjects.all_commands(OTHER_BOT)),
+        f"$js.api.consumer.info.qun_cmd.{other}".lower(),
+    )
+    await gateway.refused(lambda: gateway.nc.publish(subjects.command(BOT, SayText), b"{}"), "qun.cmd.")
+
+
+async def test_gateway_listens_on_its_own_status_subject_only(
+    provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    gateway = await connect(permissions.gateway_user(BOT))
+    await gateway.nc.subscribe(subjects.gateway_status(BOT))
+    await gateway.no_violation()
+    await gateway.refused(lambda: gateway.nc.subscribe(subjects.gateway_status(OTHER_BOT)), OTHER_BOT.lower())
+
+
+async def test_provisioner_cannot_delete_or_read_messages(
+    provisioner: UserClient, connect: Callable[[str], Awaitable[UserClient]]
+) -> None:
+    js = provisioner.nc.jetstream()
+    await provisioner.refused(lambda: js.delete_stream(streams.EVENTS.name), "$js.api.stream.delete")
+    await provisioner.refused(
+        lambda: js.delete_consumer(streams.EVENTS.name, "tagger"), "$js.api.consumer.delete"
+    )
+    await provisioner.refused(
+        lambda: provisioner.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{streams.EVENTS.name}.tagger", b"1"),
+        "$js.api.consumer.msg.next",
+    )
+    await provisioner.refused(
+        lambda: provisioner.nc.publish(f"{subjects.COMMANDS}.{BOT}.say", b"{}"), "qun.cmd"
+    )

@@ -30,7 +30,7 @@ class RoomRepos:
 class Bindings:
     """Reads and changes bindings. No per-process cache: every replica sees chat changes at once."""
 
-    def __init__(self, config: GithubSyncConfig, redis: Redis[str]) -> None:
+    def __init__(self, config: GithubSyncConfig, redis: Redis) -> None:
         self._config = config
         self._redis = redis
 
@@ -51,8 +51,8 @@ class Bindings:
         return bool(removed)
 
     async def for_room(self, room_id: str) -> RoomRepos:
-        chat_bound: dict[str, str] = await self._redis.hgetall(keys.room_repos(room_id))
-        repos = {key: RepoName.parse(full_name) for key, full_name in chat_bound.items()}
+        chat_bound = await self._redis.hgetall(keys.room_repos(room_id))
+        repos = {str(key): RepoName.parse(str(full_name)) for key, full_name in chat_bound.items()}
         globs: list[str] = []
         for pattern in self._config.patterns_for_room(room_id):
             if is_glob(pattern):
@@ -72,9 +72,8 @@ class Bindings:
     async def rooms_for_repo(self, repo: RepoName) -> dict[str, frozenset[Category]]:
         """Room id → categories of notices it wants from `repo` (an admin's choice overrides the file)."""
         rooms = self._config.rooms_for_repo(repo)
-        chat_rooms: set[str] = await self._redis.smembers(keys.repo_rooms(repo))
-        for room_id in chat_rooms:
-            rooms[room_id] = ALL_CATEGORIES
+        for room_id in await self._redis.smembers(keys.repo_rooms(repo)):
+            rooms[str(room_id)] = ALL_CATEGORIES
         for room_id in rooms:
             chosen = await self.chosen_categories(room_id)
             if chosen is not None:
@@ -82,7 +81,7 @@ class Bindings:
         return rooms
 
     async def chosen_categories(self, room_id: str) -> frozenset[Category] | None:
-        stored: set[str] = await self._redis.smembers(keys.room_categories(room_id))
+        stored = {str(name) for name in await self._redis.smembers(keys.room_categories(room_id))}
         known = {category.value for category in Category}
         return frozenset(Category(name) for name in stored if name in known) or None
 

@@ -34,7 +34,7 @@ class HistoryStore:
     each message appears once. Every write trims by age and by count, so a room never grows without bound.
     """
 
-    def __init__(self, redis: Redis[str], *, retention: timedelta, max_entries: int) -> None:
+    def __init__(self, redis: Redis, *, retention: timedelta, max_entries: int) -> None:
         self._redis = redis
         self._retention = retention
         self._max_entries = max_entries
@@ -52,10 +52,10 @@ class HistoryStore:
     async def last(self, room_id: str, count: int, *, until: datetime, now: datetime) -> list[HistoryEntry]:
         """Up to `count` most recent entries sent no later than `until`, within retention, oldest first."""
         oldest_kept = (now - self._retention).timestamp()
-        raw: list[str] = await self._redis.zrevrangebyscore(
+        raw = await self._redis.zrevrangebyscore(
             keys.room_history(room_id), until.timestamp(), oldest_kept, start=0, num=count
         )
-        return [HistoryEntry.model_validate_json(item) for item in reversed(raw)]
+        return [HistoryEntry.model_validate_json(str(item)) for item in reversed(raw)]
 
     async def clear(self, room_id: str) -> None:
         await self._redis.delete(keys.room_history(room_id))
@@ -64,7 +64,7 @@ class HistoryStore:
 class HistorySwitch:
     """Whether a room keeps history: an admin's choice in chat overrides the YAML file's default."""
 
-    def __init__(self, config: GithubSyncConfig, redis: Redis[str], store: HistoryStore) -> None:
+    def __init__(self, config: GithubSyncConfig, redis: Redis, store: HistoryStore) -> None:
         self._config = config
         self._redis = redis
         self._store = store

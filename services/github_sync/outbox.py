@@ -30,7 +30,7 @@ class OutboxPolicy:
     keep_results_for: timedelta = timedelta(days=7)
 
     def delay(self, attempts: int, retry_after: timedelta | None) -> timedelta:
-        backoff = min(self.first_retry * (2 ** max(attempts - 1, 0)), self.max_retry)
+        backoff: timedelta = min(self.first_retry * (2 ** max(attempts - 1, 0)), self.max_retry)
         return max(backoff, retry_after) if retry_after is not None else backoff
 
 
@@ -50,7 +50,7 @@ class Attempt:
 
 
 class Outbox:
-    def __init__(self, redis: Redis[str], policy: OutboxPolicy) -> None:
+    def __init__(self, redis: Redis, policy: OutboxPolicy) -> None:
         self._redis = redis
         self._policy = policy
 
@@ -67,15 +67,15 @@ class Outbox:
 
     async def result(self, write_id: str) -> Done | None:
         raw = await self._redis.get(keys.outbox_result(write_id))
-        return None if raw is None else Done.model_validate_json(raw)
+        return None if raw is None else Done.model_validate_json(str(raw))
 
     async def pending(self, write_id: str) -> PendingWrite | None:
-        raw = await self._redis.hget(keys.outbox_jobs(), write_id)  # type: ignore[misc]
-        return None if raw is None else PendingWrite.model_validate_json(raw)
+        raw = await self._redis.hget(keys.outbox_jobs(), write_id)
+        return None if raw is None else PendingWrite.model_validate_json(str(raw))
 
     async def due(self, *, now: datetime, limit: int = 20) -> list[str]:
-        ids: list[str] = await self._redis.zrangebyscore(keys.outbox_due(), "-inf", now.timestamp(), 0, limit)
-        return ids
+        ids = await self._redis.zrangebyscore(keys.outbox_due(), "-inf", now.timestamp(), 0, limit)
+        return [str(write_id) for write_id in ids]
 
     async def size(self) -> int:
         return int(await self._redis.zcard(keys.outbox_due()))

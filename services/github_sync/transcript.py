@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.github_sync.history import HistoryEntry
 from services.github_sync.neutralise import as_block_quote, neutralise, neutralise_inline, plain_title
+from services.github_sync.origin import origin_marker
 
 TITLE_LIMIT = 60
 _ELLIPSIS = "…"
@@ -17,6 +18,7 @@ _ELLIPSIS = "…"
 class TranscriptRequest:
     """Everything the body needs besides the messages."""
 
+    room_id: str
     room_topic: str
     requested_by: str
     timezone: ZoneInfo
@@ -41,7 +43,8 @@ def transcript_entries(entries: Sequence[HistoryEntry]) -> list[HistoryEntry]:
 
 def render_body(entries: Sequence[HistoryEntry], request: TranscriptRequest) -> str:
     blocks = [_render_entry(entry, request.timezone) for entry in transcript_entries(entries)]
-    return "\n\n".join([*blocks, "---", _footer(request, len(blocks))]) + "\n"
+    footer = _footer(request, len(blocks))
+    return "\n\n".join([*blocks, "---", footer]) + "\n" + origin_marker(request.room_id) + "\n"
 
 
 def _render_entry(entry: HistoryEntry, timezone: ZoneInfo) -> str:

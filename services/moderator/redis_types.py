@@ -1,14 +1,8 @@
-"""The Redis client type the stores take (``decode_responses=True``, as the plumbing creates it)."""
+"""The Redis client the stores take: ``redis.asyncio.Redis`` with ``decode_responses=True``, as the plumbing
+creates it. Its replies are typed ``bytes | str``; the stores pass them through ``str()``, a no-op on ``str``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-    StrRedis: TypeAlias = "Redis[str]"
-else:  # the runtime class is not subscriptable
-    from redis.asyncio import Redis as StrRedis
+from redis.asyncio import Redis as StrRedis
 
 __all__ = ["StrRedis"]

@@ -112,7 +112,8 @@ class WelcomeStore:
 
     async def due_batches(self, now_ms: int, limit: int = 50) -> list[str]:
         """Ids of batches whose greeting is due (including ones a dead replica had claimed)."""
-        return list(await self._redis.zrangebyscore(keys.WELCOME_DUE, "-inf", now_ms, start=0, num=limit))
+        due = await self._redis.zrangebyscore(keys.WELCOME_DUE, "-inf", now_ms, start=0, num=limit)
+        return [str(batch_id) for batch_id in due]
 
     async def claim(self, batch_id: str, owner: str, lease_ms: int) -> bool:
         """Take the lease on a batch; False if another replica holds it."""
@@ -120,7 +121,7 @@ class WelcomeStore:
 
     async def seal(self, batch_id: str) -> SealedBatch | None:
         """Close the batch to new joiners and read it; None if it is already gone (finished or expired)."""
-        meta = await self._redis.hgetall(keys.welcome_batch(batch_id))
+        meta = {str(k): str(v) for k, v in (await self._redis.hgetall(keys.welcome_batch(batch_id))).items()}
         if not meta:
             return None
         raw = await self._seal(

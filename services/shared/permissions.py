@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,16 @@ class Permissions:
 
 def password_variable(user: str) -> str:
     return "QUN_NATS_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", user.upper())
+
+
+PASSWORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{23,}$")
+"""nats-server parses a `$VARIABLE` taken from its environment as a config value, not as a quoted string: a
+password starting with a digit or `-` is read as a number, one with `#` starts a comment. Passwords must match."""
+
+
+def new_password() -> str:
+    """A random password that nats-server reads back verbatim from its environment."""
+    return "p" + secrets.token_urlsafe(32)
 
 
 def inbox_prefix(user: str) -> str:

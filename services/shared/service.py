@@ -340,26 +340,31 @@ class Runtime(Generic[S, D]):
             app.add(method, path, _bind(handler, self))
         return app
 
-    async def serve_http(self) -> None:
+    @contextlib.asynccontextmanager
+    async def serving_http(self) -> AsyncIterator[None]:
+        """Serve the HTTP endpoints on HTTP_HOST:HTTP_PORT while inside the block."""
         config = uvicorn.Config(
-            self.http_app(),
-            host=self.settings.http_host,
-            port=self.settings.http_port,
-            log_level="warning",
-            lifespan="off",
+            self.http_app(), host=self.settings.http_host, port=self.settings.http_port, log_level="warning"
         )
-        await uvicorn.Server(config).serve()
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            await task  # raises why it could not start (e.g. the port is taken)
+        try:
+            yield
+        finally:
+            server.should_exit = True
+            await task
 
     async def serve_forever(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with self:
-            http = asyncio.create_task(self.serve_http())
+        async with self, self.serving_http():
             await stop.wait()
-            http.cancel()
-            await asyncio.gather(http, return_exceptions=True)
         log.info("%s stopped", self.service.name)
 
 

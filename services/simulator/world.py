@@ -232,6 +232,12 @@ class SimulatorWorld:
         if seed:
             seed_demo_world(self)
 
+    async def serve(self, host: str = "127.0.0.1", port: int = 8700) -> None:
+        """Serve the HTTP API and the chat page until cancelled (see services/simulator/README.md)."""
+        from services.simulator.http import serve  # noqa: PLC0415 - keeps this domain module free of the HTTP stack
+
+        await serve(self, host, port)
+
     # ----------------------------------------------------------------------------------------------------------------
     # Observers
 

@@ -26,6 +26,7 @@ KEYWORD_TF = 3  # a tagger's keywords say what the message is about: count them 
 WEIGHT = {"w": 1.0, "c": 0.8, "b": 0.35}
 UNSEEN_WEIGHT = 0.7  # share of the maximal idf given to a question word the index has never seen
 BIGRAM_CREDIT = 0.7  # a CJK word found only through its characters counts this much
+DICTIONARY_WORD_IMPORTANCE = 0.6
 RERANK_DEPTH = 30
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 
@@ -91,7 +92,7 @@ class TextAnalysis:
         cached = self._concept_cache.get(word)
         if cached is None:
             found = list(self.dictionary.concepts_of(word))
-            if has_cjk(word) and len(word) > 2:
+            if not found and has_cjk(word) and len(word) > 2:
                 for part in self.analyzer.words(word):
                     if part != word:
                         found.extend(self.dictionary.concepts_of(part))
@@ -120,7 +121,10 @@ class TextAnalysis:
             concepts = self._unit_concepts(word) + tuple(phrase_concepts.get(position, ()))
             for concept in concepts:
                 terms.setdefault(concept, WEIGHT["c"])
-            units[word] = _Unit(word=word, concepts=concepts, grams=grams, importance=importance(word))
+            weight = importance(word)
+            if concepts:  # a word the dictionary knows is a subject word of this domain, however common
+                weight = max(weight, DICTIONARY_WORD_IMPORTANCE)
+            units[word] = _Unit(word=word, concepts=concepts, grams=grams, importance=weight)
         return Query(terms=terms, units=tuple(units.values()))
 
 
@@ -128,10 +132,22 @@ class KnowledgeIndex:
     """Immutable BM25 index over a set of documents. Rebuild on change: at a few thousand tags that takes
     milliseconds, and it keeps the index trivially consistent with Redis."""
 
-    def __init__(self, docs: Iterable[Document], analysis: TextAnalysis) -> None:
+    def __init__(
+        self,
+        docs: Iterable[Document],
+        analysis: TextAnalysis,
+        term_cache: dict[Document, Counter[str]] | None = None,
+    ) -> None:
+        """`term_cache` (shared between rebuilds) saves re-analysing documents that did not change."""
         self._analysis = analysis
         self._docs: list[Document] = list(docs)
-        doc_terms = [analysis.document_terms(doc) for doc in self._docs]
+        cache = term_cache if term_cache is not None else {}
+        doc_terms = []
+        for doc in self._docs:
+            terms = cache.get(doc)
+            if terms is None:
+                terms = cache[doc] = analysis.document_terms(doc)
+            doc_terms.append(terms)
         self._doc_term_sets: list[frozenset[str]] = [frozenset(terms) for terms in doc_terms]
         lengths = [sum(terms.values()) for terms in doc_terms]
         self._n = len(self._docs)

@@ -15,42 +15,56 @@ from collections.abc import Iterable
 import jieba
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"\s+")
+_CHUNKS = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
+_LATIN_WORDS = re.compile(r"(?<![0-9a-z])v(?=\d)|\d+(?:\.\d+)+|[0-9a-z]+")  # v2.4 → v, 2.4
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
 
 # Function words and question scaffolding: they say *that* something is asked, not *what*.
 STOPWORDS_ZH = frozenset(
-    """
+    _words(
+        """
     的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 在 有 和 与 及 或 也 都 就 还 又 很 把 被 给 让 对 向 从 到 于 为 以 之 其 这 那
     这个 那个 这些 那些 这里 那里 哪 哪个 哪些 哪里 哪儿 什么 啥 怎么 怎样 怎么样 如何 为什么 为何 几 多少 多久 谁
     是否 是不是 有没有 能不能 可不可以 可以 能 会 要 想 需要 应该 得 我 我们 你 你们 他 她 它 他们 大家 咱们 自己
     请问 请 问 一下 一个 个 吗 呢 知道 告诉 谢谢 麻烦 么 下 上 中 里 个 些 等 吗 啦 呗 嗯 哈 哈哈 请教 想问 问下
     咋 咋样 一般 现在 目前 那么 这么 所以 但是 因为 如果 然后 就是 还是 或者 已经 应该 不 没 没有 呀 来 去 用 做 说
     时候 的话 么样 多 少 最 更 再 才 只 过 着 地 各位 朋友 群友 同学 老师 大佬 求 求问 有人 谁知道 有谁 吗？
-    """.split()
+    """
+    )
 )
 STOPWORDS_EN = frozenset(
-    """
+    _words(
+        """
     a an the is are was were be been being am do does did doing have has had having i me my we our you your he she
     it its they them their this that these those what which who whom whose when where why how there here can could
     should would will shall may might must of in on at by for with about to from into onto over under up down out
     and or but if then so than too very just also any some anyone anybody someone somebody please tell know let
     get got need want wanna gonna thanks thank hi hello hey guys everyone folks ok okay does anybody s t don doesn
     isn aren not no yes one ever still again now currently usually is there's what's where's how's it's i'm
-    """.split()
+    """
+    )
 )
 
 
 # Everyday English words that carry little of a question's subject: they count, but for less (see importance()).
 COMMON_EN = frozenset(
-    """
+    _words(
+        """
     find found include includ like start use using used make made work thing things way ways info information new
     old good best right wrong fine well lot lots much many more most other another else same different time times
     able possible need happen happens happened go going come coming look looking see show try tried give take put
     set keep mean question questions problem problems issue help think sure really actually maybe something anything
     everything nothing place part kind sort stuff people person guy member members group here there via per each
     every first last long short big small high low big able allowed allow available exist exists
-    """.split()
+    """
+    )
 )
 IMPORTANCE_FLOOR = 0.2
 
@@ -69,7 +83,8 @@ def stem_en(word: str) -> str:
     if not word.isascii() or not word.isalpha() or len(word) <= 3:
         return word
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+        shortest = 4 if suffix in ("ing", "ed") else 3  # coming ≠ com, used ≠ us
+        if word.endswith(suffix) and len(word) - len(suffix) >= shortest:
             if suffix == "es" and not word.endswith(("ches", "shes", "xes", "zes", "oes")):
                 continue
             if suffix == "s" and word.endswith(("ss", "us", "is")):
@@ -145,19 +160,25 @@ class Analyzer:
     def words(self, text: str, *, search_mode: bool = True) -> list[str]:
         """Content words in order, stop words dropped, English lightly stemmed.
 
-        Search mode also yields the shorter words inside long ones (线下活动 → 线下, 活动, 线下活动): right for
-        the index; precise mode gives one token per word: right for judging how much of a question is covered.
+        CJK stretches go through jieba. Search mode also yields the shorter words inside long ones (线下活动 →
+        线下, 活动, 线下活动): right for the index. Precise mode without HMM gives one token per known word and
+        leaves unknown compounds (开发依赖) split into known ones: right for judging how much of a question is
+        covered. Everything else is cut by a regex that keeps version numbers (2.4, 3.10) whole.
         """
         tokenizer = self._jieba()
-        cut = tokenizer.cut_for_search if search_mode else tokenizer.cut
         out: list[str] = []
-        for raw in cut(normalize(text)):
-            token = raw.strip()
-            if not token or not _WORDLIKE.search(token) or (len(token) == 1 and token.isascii()):
-                continue
-            if token in STOPWORDS_ZH or token in STOPWORDS_EN:
-                continue
-            out.append(stem_en(token))
+        for chunk in _CHUNKS.finditer(normalize(text)):
+            piece = chunk.group()
+            if _CJK.match(piece):
+                parts = tokenizer.cut_for_search(piece) if search_mode else tokenizer.cut(piece, HMM=False)
+            else:
+                parts = _LATIN_WORDS.findall(piece)
+            for token in parts:
+                if len(token) == 1 and token.isascii():
+                    continue
+                if token in STOPWORDS_ZH or token in STOPWORDS_EN:
+                    continue
+                out.append(stem_en(token))
         return out
 
     def cjk_runs(self, text: str) -> list[str]:

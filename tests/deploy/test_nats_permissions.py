@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +23,12 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from pydantic import SecretStr
 
-from schemas import SayText, streams, subjects
-from services.shared import permissions
+from schemas import ChatCommand, MessageReceived, SayText, ServiceInfo, streams, subjects
+from services.shared import Context, QunService, QunSettings, permissions, provision
+from tests import factories
+from tools.servers import nats_server_binary, start_redis
 
 BOT = "wxid_qunbot"
 OTHER_BOT = "wxid_otherbot"
@@ -48,6 +49,7 @@ class UserClient:
     user: str
     nc: Client
     violations: list[str] = field(default_factory=list)
+    reported: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def refused(self, action: Callable[[], Awaitable[object]], needle: str) -> None:
         """Run `action` and require the server to refuse it with a permissions violation naming `needle`.
@@ -56,28 +58,36 @@ class UserClient:
         violation has arrived, rather than waiting for its own timeout."""
         self.violations.clear()
         task = asyncio.ensure_future(action())
-        deadline = time.monotonic() + DEADLINE_S
-        while not any(needle in v for v in self.violations) and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._violation_naming(needle), timeout=DEADLINE_S)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, nats.errors.Error):
             await task
         assert any(needle in v for v in self.violations), (needle, self.violations)
+
+    async def _violation_naming(self, needle: str) -> None:
+        while not any(needle in v for v in self.violations):
+            self.reported.clear()
+            await self.reported.wait()
 
     async def no_violation(self) -> None:
         await self.nc.flush()
         assert self.violations == []
 
 
-def _nats_server_binary() -> str:
-    candidate = Path(sys.executable).with_name("nats-server")
-    return str(candidate) if candidate.exists() else "nats-server"
+def _read_ports(ports_file: Path) -> dict[str, list[str]] | None:
+    """The server writes its ports file once it listens; it may be caught half written."""
+    try:
+        ports: dict[str, list[str]] = json.loads(ports_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return ports
 
 
 @pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+def secured_nats(tmp_path: Path) -> Iterator[NatsServer]:
     users = permissions.all_permissions([BOT, OTHER_BOT])
-    passwords = {perms.user: secrets.token_urlsafe(24) for perms in users}
+    passwords = {perms.user: permissions.new_password() for perms in users}
     (tmp_path / "auth.conf").write_text(permissions.render_authorization([BOT, OTHER_BOT]))
     (tmp_path / "nats.conf").write_text(
         "listen: 127.0.0.1:-1\n"
@@ -89,7 +99,7 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     log = tmp_path / "nats.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [_nats_server_binary(), "-c", str(tmp_path / "nats.conf")],
+            [str(nats_server_binary()), "-c", str(tmp_path / "nats.conf")],
             env=env,
             stdout=log_file,
             stderr=log_file,
@@ -97,11 +107,11 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     try:
         ports_file = tmp_path / f"nats-server_{process.pid}.ports"
         deadline = time.monotonic() + DEADLINE_S
-        while not ports_file.exists():
+        while not (ports := _read_ports(ports_file)):
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "nats-server did not start"
             time.sleep(0.01)
-        url = json.loads(ports_file.read_text())["nats"][0]
+        url = ports["nats"][0]
         yield NatsServer(url=url, passwords=passwords)
     finally:
         process.terminate()
@@ -109,24 +119,26 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
-async def connect(nats_server: NatsServer) -> AsyncIterator[Callable[[str], Awaitable[UserClient]]]:
+async def connect(secured_nats: NatsServer) -> AsyncIterator[Callable[[str], Awaitable[UserClient]]]:
     clients: list[UserClient] = []
 
     async def _connect(user: str) -> UserClient:
         violations: list[str] = []
+        reported = asyncio.Event()
 
         async def on_error(error: Exception) -> None:
             violations.append(str(error).lower())
+            reported.set()
 
         nc = await nats.connect(
-            nats_server.url,
+            secured_nats.url,
             user=user,
-            password=nats_server.passwords[user],
+            password=secured_nats.passwords[user],
             inbox_prefix=permissions.inbox_prefix(user).encode(),
             error_cb=on_error,
             allow_reconnect=False,
         )
-        client = UserClient(user=user, nc=nc, violations=violations)
+        client = UserClient(user=user, nc=nc, violations=violations, reported=reported)
         clients.append(client)
         return client
 
@@ -135,33 +147,28 @@ async def connect(nats_server: NatsServer) -> AsyncIterator[Callable[[str], Awai
         await client.nc.close()
 
 
-async def _provision(provisioner: UserClient) -> None:
-    """What `services.shared.provision` does, as the provisioner user: streams, then one consumer per reader."""
-    js = provisioner.nc.jetstream()
-    for spec in streams.ALL:
-        await js.add_stream(
-            StreamConfig(
-                name=spec.name,
-                subjects=list(spec.subjects),
-                max_age=spec.max_age.total_seconds(),
-                duplicate_window=spec.duplicate_window.total_seconds(),
-            )
+def _consumers() -> list[streams.ConsumerSpec]:
+    """The durable consumers of a deployment: one per service on QUN_EVT, one per account's gateway on QUN_CMD."""
+    specs = [
+        streams.ConsumerSpec(streams.EVENTS.name, service, (f"{subjects.EVENTS}.{subjects.ANY_BOT}.message",))
+        for service in SERVICES
+    ]
+    specs += [
+        streams.ConsumerSpec(
+            streams.COMMANDS.name, permissions.gateway_user(bot), (subjects.all_commands(bot),)
         )
-    readers = [(streams.EVENTS.name, service, f"{subjects.EVENTS}.>") for service in SERVICES]
-    readers += [
-        (streams.COMMANDS.name, permissions.gateway_user(bot), subjects.all_commands(bot))
         for bot in (BOT, OTHER_BOT)
     ]
-    for stream, durable, filter_subject in readers:
-        await js.add_consumer(
-            stream,
-            ConsumerConfig(
-                durable_name=durable,
-                filter_subject=filter_subject,
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.NEW,
-            ),
-        )
+    return specs
+
+
+async def _provision(provisioner: UserClient) -> None:
+    """The provisioning job's own code, run as the provisioner user."""
+    js = provisioner.nc.jetstream()
+    await provision.ensure_streams(js)
+    for spec in _consumers():
+        await provision.ensure_consumer(js, spec)
+    await provision.ensure_streams(js)  # a second run (an upgrade) updates in place
     await provisioner.no_violation()
 
 
@@ -256,7 +263,7 @@ async def test_service_cannot_touch_streams_or_consumers(
         lambda: js.add_consumer(streams.EVENTS.name, durable_name="mine"), "$js.api.consumer.durable.create"
     )
     names = await provisioner.nc.jetstream().streams_info()
-    assert sorted(s.config.name for s in names) == sorted(spec.name for spec in streams.ALL)
+    assert sorted(str(s.config.name) for s in names) == sorted(spec.name for spec in streams.ALL)
 
 
 async def test_service_cannot_pull_or_snoop_on_another_service(
@@ -331,3 +338,53 @@ async def test_provisioner_cannot_delete_or_read_messages(
     await provisioner.refused(
         lambda: provisioner.nc.publish(f"{subjects.COMMANDS}.{BOT}.say", b"{}"), "qun.cmd"
     )
+
+
+@pytest.fixture
+async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
+    server = await start_redis(tmp_path / "redis")
+    yield server.url
+    server.stop()
+
+
+async def test_a_real_service_runs_under_its_own_user(
+    secured_nats: NatsServer,
+    redis_url: str,
+    provisioner: UserClient,
+    connect: Callable[[str], Awaitable[UserClient]],
+) -> None:
+    """The plumbing's real calls (bind, pull, ack, publish, answer the registry) fit the table."""
+    service: QunService[QunSettings, None] = QunService("tagger", version="9.9.9", settings=QunSettings)
+
+    @service.command(ChatCommand(name="ding", keywords_en=["ding"], needs_mention=False))
+    async def ding(event: MessageReceived, ctx: Context[QunSettings, None], args: str) -> None:
+        await ctx.reply("dong")
+
+    settings = QunSettings(
+        nats_url=secured_nats.url,
+        nats_user="tagger",
+        nats_password=SecretStr(secured_nats.passwords["tagger"]),
+        redis_url=SecretStr(redis_url),
+    )
+    gateway = await connect(permissions.gateway_user(BOT))
+    moderator = await connect("moderator")
+    async with service.runtime(settings):
+        event = factories.message("ding", bot_id=BOT, mentions_bot=False)
+        await gateway.nc.jetstream().publish(
+            subjects.event(BOT, MessageReceived),
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": event.id},
+        )
+        message = await _pull_one(
+            gateway, streams.COMMANDS.name, permissions.gateway_user(BOT), subjects.all_commands(BOT)
+        )
+        assert SayText.model_validate_json(message.data).text == "dong"
+        await message.ack_sync(timeout=DEADLINE_S)
+
+        inbox = moderator.nc.new_inbox()
+        answers = await moderator.nc.subscribe(inbox)
+        await moderator.nc.publish(subjects.DISCOVER, b"", reply=inbox)
+        info = ServiceInfo.model_validate_json((await answers.next_msg(timeout=DEADLINE_S)).data)
+        assert (info.name, info.version) == ("tagger", "9.9.9")
+    info_after = await provisioner.nc.jetstream().consumer_info(streams.EVENTS.name, "tagger")
+    assert (info_after.num_pending, info_after.num_ack_pending) == (0, 0)

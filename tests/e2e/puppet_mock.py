@@ -56,8 +56,10 @@ def node_toolchain_missing() -> str | None:
 
 
 def ensure_node_modules() -> None:
-    """Install the pinned packages from package-lock.json once (`npm ci`), if they are not installed yet."""
-    if (PUPPET_MOCK_DIR / "node_modules" / "wechaty-puppet-service").is_dir():
+    """Install the pinned packages from package-lock.json (`npm ci`) unless node_modules is up to date."""
+    lock = PUPPET_MOCK_DIR / "package-lock.json"
+    installed = PUPPET_MOCK_DIR / "node_modules" / ".package-lock.json"  # npm's record of what it installed
+    if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
         return
     npm = shutil.which("npm")
     assert npm is not None, "call node_toolchain_missing() first"

@@ -157,7 +157,7 @@ def test_jitter_stays_within_its_bound() -> None:
     [{"room_per_second": 0}, {"account_per_minute": -1}, {"room_burst": 0}, {"jitter_seconds": -0.1}],
 )
 def test_nonsense_limits_are_refused(limits: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="must|cannot"):
+    with pytest.raises(ValueError, match=r"must|cannot"):
         PacingLimits(**limits)  # type: ignore[arg-type]
 
 

@@ -77,11 +77,23 @@ async def test_targets_and_rooms_are_separate(store_redis: StrRedis) -> None:
     store = VoteStore(store_redis)
     await _cast(store, "a", 0)
     other_room = await store.cast(
-        bot_id="bot", room_id="room2", target_id="target", voter_id="b", event_id="x",
-        threshold=3, now_ms=0, window_ms=WINDOW,
+        bot_id="bot",
+        room_id="room2",
+        target_id="target",
+        voter_id="b",
+        event_id="x",
+        threshold=3,
+        now_ms=0,
+        window_ms=WINDOW,
     )
     other_target = await store.cast(
-        bot_id="bot", room_id="room", target_id="t2", voter_id="b", event_id="y",
-        threshold=3, now_ms=0, window_ms=WINDOW,
+        bot_id="bot",
+        room_id="room",
+        target_id="t2",
+        voter_id="b",
+        event_id="y",
+        threshold=3,
+        now_ms=0,
+        window_ms=WINDOW,
     )
     assert other_room.count == other_target.count == 1

@@ -20,7 +20,16 @@ BOT = "wxid_bot"
 
 @pytest.mark.parametrize(
     "body",
-    ["[弱] @张三", "@张三 [弱]", "@张三\u2005[弱]", "［弱］ @张三", "踢 @张三", "vote kick @张三", "Vote  KICK @张三", "踢"],
+    [
+        "[弱] @张三",
+        "@张三 [弱]",
+        "@张三\u2005[弱]",
+        "［弱］ @张三",
+        "踢 @张三",
+        "vote kick @张三",
+        "Vote  KICK @张三",
+        "踢",
+    ],
 )
 def test_cast_forms(body: str) -> None:
     assert parse_vote(body, ["wxid_z"], BOT) == VoteIntent(VoteAction.CAST, ("wxid_z",))
@@ -55,9 +64,7 @@ def test_voting_against_the_bot_is_read_so_it_can_be_refused() -> None:
     assert parse_vote("[弱]", [BOT], BOT) == VoteIntent(VoteAction.CAST, (BOT,))
 
 
-@pytest.mark.parametrize(
-    ("members", "threshold"), [(2, 1), (3, 1), (4, 2), (5, 3), (500, 3), (0, 3)]
-)
+@pytest.mark.parametrize(("members", "threshold"), [(2, 1), (3, 1), (4, 2), (5, 3), (500, 3), (0, 3)])
 def test_default_threshold_by_room_size(members: int, threshold: int) -> None:
     assert default_threshold(members) == threshold
 
@@ -81,7 +88,9 @@ def test_room_override_wins_and_nonpositive_means_default() -> None:
 )
 def test_immunity(target: str, is_admin: bool, expected: Refusal | None) -> None:
     assert (
-        refusal_for(voter_id="voter", target_id=target, bot_id=BOT, owner_id="owner", target_is_admin=is_admin)
+        refusal_for(
+            voter_id="voter", target_id=target, bot_id=BOT, owner_id="owner", target_is_admin=is_admin
+        )
         == expected
     )
 
@@ -93,8 +102,10 @@ def test_unknown_owner_protects_nobody_by_accident() -> None:
 def test_messages_show_progress_in_both_languages() -> None:
     twelve_hours = timedelta(hours=12)
     cast = progress(2, 3, twelve_hours, newly_cast=True)
-    assert "2/3" in cast.zh and "12 小时" in cast.zh
-    assert "2/3" in cast.en and "12 h" in cast.en
+    assert "2/3" in cast.zh
+    assert "12 小时" in cast.zh
+    assert "2/3" in cast.en
+    assert "12 h" in cast.en
     assert "已经投过" in progress(2, 3, twelve_hours, newly_cast=False).zh
     assert "1/3" in withdrawn(1, 3, had_voted=True).en
     assert "not voted" in withdrawn(0, 3, had_voted=False).en

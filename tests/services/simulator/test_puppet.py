@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from wechaty_puppet import ScanStatus, WechatyPuppetError
 from wechaty_puppet.schemas.types import FriendshipType, MessageType
 
 from services.simulator.puppet import SimulatorPuppet
-from services.simulator.wechaty_loader import load_wechaty
+from services.gateway._wechaty_compat import wechaty
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, TEST_ROOM_ID, SimulatorWorld
 
-wechaty = load_wechaty()
 
 EVENT_NAMES = (
     "scan",

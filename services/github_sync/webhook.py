@@ -1,0 +1,124 @@
+"""GitHub → chat: check a webhook delivery and decide which rooms hear about it.
+
+The HTTP route is thin: it hands the headers and raw body here and sends the notices this returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+
+from redis.asyncio import Redis
+
+from services.github_sync import keys
+from services.github_sync.bindings import Bindings
+from services.github_sync.notices import Notice, notice_for
+from services.github_sync.origin import room_digest
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+EVENT_HEADER = "x-github-event"
+DELIVERY_HEADER = "x-github-delivery"
+_SIGNATURE_PREFIX = "sha256="
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The X-Hub-Signature-256 value GitHub sends for `body`."""
+    return _SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Constant-time check of X-Hub-Signature-256; a missing or malformed header is simply invalid."""
+    if not secret or not header or not header.startswith(_SIGNATURE_PREFIX):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode("ascii"), header.strip().encode("ascii", "replace"))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event: str
+    payload: dict[str, object]
+
+
+def read_delivery(secret: bytes, headers: dict[str, str], body: bytes) -> Delivery | Verdict:
+    """The delivery if it is signed with our secret and well-formed, else what to answer GitHub."""
+    if SIGNATURE_HEADER not in headers:
+        return Verdict(HTTPStatus.UNAUTHORIZED, "unsigned delivery")
+    if not signature_valid(secret, body, headers[SIGNATURE_HEADER]):
+        return Verdict(HTTPStatus.UNAUTHORIZED, "bad signature")
+    event, delivery_id = headers.get(EVENT_HEADER, ""), headers.get(DELIVERY_HEADER, "")
+    if not event or not delivery_id:
+        return Verdict(HTTPStatus.BAD_REQUEST, "missing X-GitHub-Event or X-GitHub-Delivery")
+    if event == "ping":
+        return Verdict(HTTPStatus.OK, "pong", delivery_id)
+    payload = _json_object(body)
+    if payload is None:
+        return Verdict(HTTPStatus.BAD_REQUEST, "body is not a JSON object")
+    return Delivery(delivery_id, event, payload)
+
+
+def _json_object(body: bytes) -> dict[str, object] | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+@dataclass(frozen=True)
+class RoomNotice:
+    room_id: str
+    notice: Notice
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to answer GitHub, and what to post."""
+
+    status: HTTPStatus
+    reason: str
+    delivery_id: str | None = None
+    notices: tuple[RoomNotice, ...] = ()
+
+
+class WebhookReceiver:
+    def __init__(self, *, secret: bytes, redis: Redis, bindings: Bindings, remember_for: timedelta) -> None:
+        self._secret = secret
+        self._redis = redis
+        self._bindings = bindings
+        self._remember_for = remember_for
+
+    async def receive(self, headers: dict[str, str], body: bytes) -> Verdict:
+        """`headers` with lower-case names, as HTTP servers hand them over."""
+        delivery = read_delivery(self._secret, headers, body)
+        if isinstance(delivery, Verdict):
+            return delivery
+        # Signed and well-formed: only now may it claim the delivery id (so forgeries cannot burn real ids).
+        if not await self._redis.set(keys.webhook_delivery(delivery.id), "1", nx=True, ex=self._remember_for):
+            return Verdict(HTTPStatus.OK, "redelivery ignored", delivery.id)
+        notice = notice_for(delivery.event, delivery.payload)
+        if notice is None:
+            return Verdict(HTTPStatus.OK, f"{delivery.event} not announced", delivery.id)
+        rooms = await self._rooms_for(notice)
+        return Verdict(HTTPStatus.OK, f"announced in {len(rooms)} room(s)", delivery.id, rooms)
+
+    async def forget(self, delivery_id: str) -> None:
+        """Posting failed: let GitHub's redelivery of this id through."""
+        await self._redis.delete(keys.webhook_delivery(delivery_id))
+
+    async def _rooms_for(self, notice: Notice) -> tuple[RoomNotice, ...]:
+        wanted = await self._bindings.rooms_for_repo(notice.repo)
+        return tuple(
+            RoomNotice(room_id, notice)
+            for room_id, categories in sorted(wanted.items())
+            if notice.category in categories and not _echo(notice, room_id)
+        )
+
+
+def _echo(notice: Notice, room_id: str) -> bool:
+    """The room wrote this itself through us; it already heard back from the bot."""
+    return notice.origin is not None and notice.origin == room_digest(room_id)

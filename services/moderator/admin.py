@@ -1,0 +1,168 @@
+"""Parsing and answering the room-admin commands (the admin check itself is the plumbing's)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.moderator.bilingual import Bilingual
+from services.moderator.rooms import FloodLimits, FloodPolicy
+from services.moderator.text_match import normalize
+
+SELF_SERVICE = "moderator"
+"""The moderator carries the switch itself: switching it off in a room would leave nobody to switch it on."""
+
+_POLICY_WORDS = {
+    "警告": FloodPolicy.WARN,
+    "warn": FloodPolicy.WARN,
+    "投票": FloodPolicy.VOTE,
+    "vote": FloodPolicy.VOTE,
+    "踢出": FloodPolicy.REMOVE,
+    "移出": FloodPolicy.REMOVE,
+    "remove": FloodPolicy.REMOVE,
+    "kick": FloodPolicy.REMOVE,
+}
+_RATE = re.compile(r"^(\d+)/(\d+)$")
+_DEFAULT_WORDS = frozenset({"默认", "自动", "default", "auto"})
+
+
+def mentioned_people(mention_ids: Sequence[str], bot_id: str) -> tuple[str, ...]:
+    """The people an admin command is about: everyone @-mentioned but the bot."""
+    return tuple(dict.fromkeys(m for m in mention_ids if m != bot_id))
+
+
+def service_name(args: str) -> str | None:
+    """``关闭 tagger`` -> ``tagger``; one word, compared case-insensitively."""
+    words = normalize(args).split()
+    return words[0] if len(words) == 1 else None
+
+
+@dataclass(frozen=True)
+class FloodSetting:
+    """``设置刷屏 投票 10/60 500``: policy, optionally messages/seconds and a length limit."""
+
+    policy: FloodPolicy
+    max_messages: int | None = None
+    window_seconds: int | None = None
+    max_length: int | None = None
+
+    def limits(self, current: FloodLimits) -> FloodLimits | None:
+        """The limits to store (the given parts over ``current``), or None if none were given."""
+        if self.max_messages is None and self.max_length is None:
+            return None
+        return FloodLimits(
+            max_messages=self.max_messages or current.max_messages,
+            window_seconds=self.window_seconds or current.window_seconds,
+            max_length=self.max_length or current.max_length,
+        )
+
+
+def parse_flood_setting(args: str) -> FloodSetting | None:
+    """A policy word, then optionally ``N/S`` (N messages per S seconds) and a maximum length, in any order."""
+    words = normalize(args).split()
+    if not words or words[0] not in _POLICY_WORDS:
+        return None
+    setting = FloodSetting(policy=_POLICY_WORDS[words[0]])
+    for word in words[1:]:
+        rate = _RATE.match(word)
+        if rate and int(rate[1]) > 0 and int(rate[2]) > 0:
+            setting = FloodSetting(setting.policy, int(rate[1]), int(rate[2]), setting.max_length)
+        elif word.isdigit() and int(word) > 0:
+            setting = FloodSetting(setting.policy, setting.max_messages, setting.window_seconds, int(word))
+        else:
+            return None
+    return setting
+
+
+@dataclass(frozen=True)
+class ThresholdSetting:
+    """``设置踢人票数 5``: a fixed number of votes, or None for the size-based default."""
+
+    votes: int | None
+
+
+def parse_threshold(args: str) -> ThresholdSetting | None:
+    """A positive number of votes, or a word meaning "default"; None if unreadable."""
+    word = normalize(args)
+    if word in _DEFAULT_WORDS:
+        return ThresholdSetting(votes=None)
+    if word.isdigit() and int(word) > 0:
+        return ThresholdSetting(votes=int(word))
+    return None
+
+
+NEED_MENTION = Bilingual("请 @ 要设置的人。", "Please @mention the person.")
+CANNOT_SWITCH_SELF = Bilingual(
+    "moderator 负责开关其它服务，不能在这里关闭它。",
+    "The moderator holds the switches; it can't be switched off here.",
+)
+SWITCH_USAGE = Bilingual("用法：关闭 <服务名> / 开启 <服务名>", "Usage: disable <service> / enable <service>")
+FLOOD_USAGE = Bilingual(
+    "用法：设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]，例如：设置刷屏 投票 10/60 500",
+    "Usage: set flood warn|vote|remove [messages/seconds] [max length], e.g. set flood vote 10/60 500",
+)
+THRESHOLD_USAGE = Bilingual(
+    "用法：设置踢人票数 <票数>，或「默认」按群人数决定。",
+    "Usage: set kick votes <number>, or `auto` to follow the room size.",
+)
+
+
+def admins_added(count: int) -> Bilingual:
+    """Confirmation of ``设为管理员``."""
+    return Bilingual(f"已设为本群管理员（{count} 人）。", f"Made {count} room admin(s).")
+
+
+def admins_removed(count: int) -> Bilingual:
+    """Confirmation of ``取消管理员``."""
+    return Bilingual(f"已取消管理员（{count} 人）。", f"Removed {count} room admin(s).")
+
+
+def unknown_service(name: str, known: Sequence[str]) -> Bilingual:
+    """The admin named a service that is not running."""
+    listed = ", ".join(known)
+    return Bilingual(
+        f"没有正在运行的服务叫 {name}。现有：{listed}", f"No running service '{name}'. Running: {listed}"
+    )
+
+
+def switched(name: str, *, enabled: bool) -> Bilingual:
+    """Confirmation of ``开启`` / ``关闭``."""
+    if enabled:
+        return Bilingual(f"已在本群开启 {name}。", f"{name} is on for this room.")
+    return Bilingual(f"已在本群关闭 {name}。", f"{name} is off for this room.")
+
+
+def welcome_set(template: str | None, unknown: Sequence[str]) -> Bilingual:
+    """Confirmation of ``设置欢迎语`` (and a hint about placeholders that will not be filled)."""
+    if template is None:
+        return Bilingual("已恢复默认欢迎语。", "Back to the default welcome.")
+    hint_zh = f"注意：{'、'.join(unknown)} 不会被替换，可用 {{names}} 和 {{topic}}。" if unknown else ""
+    hint_en = (
+        f" Note: {', '.join(unknown)} will not be filled; use {{names}} and {{topic}}." if unknown else ""
+    )
+    return Bilingual(f"已设置欢迎语。{hint_zh}", f"Welcome message set.{hint_en}")
+
+
+def flood_set(policy: FloodPolicy, limits: FloodLimits) -> Bilingual:
+    """Confirmation of ``设置刷屏``."""
+    names = {
+        FloodPolicy.WARN: ("只警告", "warn only"),
+        FloodPolicy.VOTE: ("警告后发起投票", "warn, then open a vote"),
+        FloodPolicy.REMOVE: ("警告后移出", "warn, then remove"),
+    }[policy]
+    return Bilingual(
+        f"刷屏规则：{names[0]}；每 {limits.window_seconds} 秒最多 {limits.max_messages} 条，每条最多 "
+        f"{limits.max_length} 字。",
+        f"Flood rule: {names[1]}; at most {limits.max_messages} messages per {limits.window_seconds} s, "
+        f"{limits.max_length} characters each.",
+    )
+
+
+def threshold_set(threshold: int | None) -> Bilingual:
+    """Confirmation of ``设置踢人票数``."""
+    if threshold is None:
+        return Bilingual(
+            "踢人票数按群人数决定（默认 3，4 人群 2，3 人以下 1）。", "Kick votes follow the room size again."
+        )
+    return Bilingual(f"踢人需要 {threshold} 票。", f"Removing someone now takes {threshold} votes.")

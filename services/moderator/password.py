@@ -1,0 +1,145 @@
+"""Password invites: parsing the admin's command, finding the room, and hashing the password.
+
+Passwords are stored only as an HMAC digest keyed by ``MODERATOR_PASSWORD_SECRET`` and never logged. A digest
+(not a salted slow hash) is what makes a lookup by password possible: whoever DMs the bot sends a candidate,
+and the bot must find the room in one step, without trying every room.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from services.moderator.bilingual import Bilingual
+from services.moderator.rooms import RoomRecord
+from services.moderator.text_match import normalize
+
+MIN_PASSWORD_LENGTH = 4
+CLEAR_WORDS = frozenset({"无", "关闭", "off", "none", "-"})
+
+
+def normalize_password(text: str) -> str:
+    """People type passwords on phones: width, case and spacing do not matter."""
+    return normalize(text)
+
+
+def password_digest(password: str, *, secret: str, bot_id: str) -> str:
+    """What is stored and looked up instead of the password."""
+    message = f"{bot_id}\x00{normalize_password(password)}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    """``设置进群密码 <群名> <密码>``: the room as typed, and the password (None = clear it)."""
+
+    room_query: str
+    password: str | None
+
+
+def parse_set_password(args: str) -> SetPassword | None:
+    """The last word is the password (or a clear word); everything before it names the room."""
+    parts = args.strip().rsplit(maxsplit=1)
+    if len(parts) != 2:
+        return None
+    room_query, password = parts
+    if normalize(password) in CLEAR_WORDS:
+        return SetPassword(room_query=room_query, password=None)
+    return SetPassword(room_query=room_query, password=password)
+
+
+def password_is_acceptable(password: str) -> bool:
+    """Long enough not to be typed by accident in a normal chat."""
+    return len(normalize_password(password)) >= MIN_PASSWORD_LENGTH
+
+
+@dataclass(frozen=True)
+class RoomMatch:
+    """The room an admin named, or the candidates if the name was ambiguous."""
+
+    room: RoomRecord | None
+    candidates: tuple[RoomRecord, ...] = ()
+
+
+def find_room(query: str, rooms: Sequence[RoomRecord]) -> RoomMatch:
+    """By id, then by exact topic, then by a part of the topic that only one room has."""
+    wanted = normalize(query)
+    by_id = [r for r in rooms if r.id == query.strip()]
+    exact = [r for r in rooms if normalize(r.topic) == wanted]
+    partial = [r for r in rooms if wanted and wanted in normalize(r.topic)]
+    for found in (by_id, exact, partial):
+        if len(found) == 1:
+            return RoomMatch(room=found[0])
+        if len(found) > 1:
+            return RoomMatch(room=None, candidates=tuple(found))
+    return RoomMatch(room=None)
+
+
+def topics(rooms: Iterable[RoomRecord]) -> str:
+    """``「甲」「乙」`` for messages."""
+    return "".join(f"「{r.topic or r.id}」" for r in rooms)
+
+
+NOT_IN_GROUP = Bilingual(
+    "请私聊我设置进群密码，不要在群里发——大家都看得到。如果刚才已经发出了密码，请私聊我换一个。",
+    "Set the password in a direct message to me, never in the group where everyone sees it. "
+    "If you just posted one here, please set a new one by DM.",
+)
+USAGE = Bilingual(
+    "用法（私聊我）：设置进群密码 <群名> <密码>；密码写「无」可取消。",
+    "Usage (DM me): set password <room name> <password>; use `off` as password to clear it.",
+)
+TOO_SHORT = Bilingual(
+    f"密码至少 {MIN_PASSWORD_LENGTH} 个字符。",
+    f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+)
+TAKEN = Bilingual(
+    "这个密码已被另一个群使用，请换一个。", "Another room already uses this password; pick another."
+)
+NOT_ADMIN = Bilingual(
+    "只有该群的管理员可以设置进群密码。", "Only an admin of that room can set its password."
+)
+
+
+def room_not_found(query: str, candidates: Sequence[RoomRecord]) -> Bilingual:
+    """The admin's room name matched no room, or several."""
+    if candidates:
+        return Bilingual(
+            f"有多个群匹配「{query}」：{topics(candidates)}，请写完整群名。",
+            f"Several rooms match '{query}': {topics(candidates)}; please give the full name.",
+        )
+    return Bilingual(
+        f"没找到群「{query}」（我只认识我在里面见过消息的群）。",
+        f"No room called '{query}' (I only know rooms where I have seen activity).",
+    )
+
+
+def password_set(room: RoomRecord) -> Bilingual:
+    """Confirmation, without repeating the password."""
+    return Bilingual(
+        f"已设置「{room.topic}」的进群密码。私聊我发送这个密码的人会被拉进群。",
+        f"Password for '{room.topic}' is set. Whoever DMs me this password will be added to the room.",
+    )
+
+
+def password_cleared(room: RoomRecord) -> Bilingual:
+    """Confirmation of clearing."""
+    return Bilingual(f"已取消「{room.topic}」的进群密码。", f"Password for '{room.topic}' removed.")
+
+
+def invited(room: RoomRecord) -> Bilingual:
+    """DM answer to a correct password from a non-member."""
+    return Bilingual(f"密码正确，正在邀请你加入「{room.topic}」。", f"Correct! Adding you to '{room.topic}'.")
+
+
+def already_member(room: RoomRecord) -> Bilingual:
+    """DM answer to a correct password from a member."""
+    return Bilingual(
+        f"你已经在「{room.topic}」里了，我在群里 @ 了你，它会出现在聊天列表最上面。",
+        f"You are already in '{room.topic}'; I mentioned you there so it comes to the top of your chats.",
+    )
+
+
+HERE_YOU_ARE = Bilingual("👋 在这里！", "👋 Over here!")

@@ -1,0 +1,43 @@
+"""The stored reminder: what fires, where, when next, and how it repeats."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from services.scheduler.recurrence import Recurrence
+
+Lang = Literal["zh", "en"]
+
+
+class Reminder(BaseModel):
+    """One reminder as stored in Redis (JSON). Fields are only ever added, never renamed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(description="Short id users type to cancel it, e.g. '12'")
+    bot_id: str = Field(description="The bot account that sends it")
+    room_id: str | None = Field(None, description="The room it fires in; None for a direct message")
+    contact_id: str | None = Field(None, description="The contact it fires to when it is not in a room")
+    creator_id: str = Field(description="Contact id of the person who set it")
+    creator_name: str = Field("", description="Display name at creation, for listings")
+    personal: bool = Field(False, description="Fires with an @-mention of the creator (remind me / 提醒我, or DM)")
+    text: str = Field(min_length=1, description="What to say when it fires")
+    lang: Lang = Field("zh", description="Language of the command; the firing's notes use it")
+    zone: str = Field(description="IANA time zone the times were read in, e.g. Asia/Shanghai")
+    created_at: AwareDatetime = Field(description="Timestamp of the message that created it")
+    next_due: AwareDatetime = Field(description="The next firing")
+    recurrence: Recurrence | None = Field(None, description="None for a one-off reminder")
+    source_event_id: str = Field("", description="Event that created it (dedupes redelivery)")
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Reminder:
+        if (self.room_id is None) == (self.contact_id is None):
+            raise ValueError("exactly one of room_id / contact_id")
+        return self
+
+    @property
+    def place_id(self) -> str:
+        """Where it fires: the room, or the contact of a direct conversation."""
+        return self.room_id if self.room_id is not None else f"dm:{self.contact_id}"

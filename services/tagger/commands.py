@@ -1,0 +1,225 @@
+"""Parsing the tagger's chat commands. Pure functions: text in, a typed request or a helpful error out.
+
+The plumbing has already cut the leading keyword (标记 / tag / # ...) off the body; these functions read the rest.
+`question_of` is the exception: it reads the whole body, because `问` glued to a word (`问题是…`) is not the
+ask keyword but the start of a plain question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.tagger.text import STOPWORDS_ZH, normalize
+
+MAX_KEYWORDS = 10
+MAX_KEYWORD_LENGTH = 30
+
+_ZH_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_NUMBER = r"(\d+|[一二两三四五六七八九十]{1,3})"
+_DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+_ZH_UNITS = {"天": 1, "日": 1, "周": 7, "星期": 7, "个月": 30, "月": 30, "年": 365}
+_EN_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+_ZH_VALIDITY = re.compile(
+    r"有效期?\s*(?:[:：为是至到]\s*)*(?:" + _DATE + r"|" + _NUMBER + r"\s*(个月|星期|天|日|周|月|年|小时))"
+)
+_ZH_VALIDITY_WORD = re.compile(r"有效期?")
+_EN_FOR = re.compile(r"\b(?:valid\s+)?for\s+(\d+)\s+(day|week|month|year|hour)s?\b", re.IGNORECASE)
+_EN_UNTIL = re.compile(r"\b(?:valid\s+)?(?:until|till|expires?(?:\s+on)?)\s+" + _DATE, re.IGNORECASE)
+_EN_VALIDITY_WORD = re.compile(r"\b(?:until|till|expires?|valid\s+for)\b", re.IGNORECASE)
+_KEYWORD_SPLIT = re.compile(r"[\s,，、;；#＃]+")
+
+_ASK_PREFIX = re.compile(r"^\s*(?:问\s*[:：]?|ask\b\s*[:：]?|[?？]\s*)", re.IGNORECASE)
+_PAGE = re.compile(r"^(?:第\s*(\d+)\s*页|page\s*(\d+)|p(\d+)|(\d+))$", re.IGNORECASE)
+_RECENT = re.compile(
+    r"^(?:最近|近|过去)\s*" + _NUMBER + r"\s*天$|^(?:last|past)\s+(\d+)\s+days?$", re.IGNORECASE
+)
+_RANGE = re.compile(
+    r"^(从|from|since)?\s*" + _DATE + r"(?:(?:\s*(?:~|-|—|到|至|to|until|\.\.)\s*|\s+)" + _DATE + r")?$",
+    re.IGNORECASE,
+)
+_TAG_ID = re.compile(r"^[#＃]?\s*(\d{1,9})\s*号?$")
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """A reply explaining what was wrong and how to say it, in both languages."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class TagRequest:
+    keywords: tuple[str, ...]
+    expires_at: datetime | None  # None: kept until deleted
+
+
+@dataclass(frozen=True)
+class BrowseRequest:
+    keyword: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    page: int = 1
+
+
+def _number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    # 十 = 10, 十五 = 15, 二十 = 20, 二十五 = 25
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_ZH_DIGITS.get(tens, 1) if tens else 1) * 10 + (_ZH_DIGITS.get(ones, 0) if ones else 0)
+    return _ZH_DIGITS.get(text, 0)
+
+
+def _end_of_day(year: str, month: str, day: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        last_day = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone)
+
+
+def _start_of_day(year: str, month: str, day: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        return datetime.combine(date(int(year), int(month), int(day)), time(), tzinfo=zone)
+    except ValueError:
+        return None
+
+
+_VALIDITY_HELP = ParseError(
+    zh="有效期没看懂。可以写「有效期 3天」「有效期 2周」或「有效期 2026-12-31」。",
+    en="I could not read the validity. Try 'for 3 days', 'for 2 weeks' or 'until 2026-12-31'.",
+)
+_PAST_HELP = ParseError(
+    zh="这个有效期已经过去了，请给一个将来的日期。", en="That date has already passed; give a future date."
+)
+
+
+def _validity(  # noqa: PLR0911 - one return per accepted form reads better than threading a result through
+    text: str, now: datetime, zone: ZoneInfo
+) -> tuple[datetime | None, str] | ParseError:
+    """(expiry, text with the validity phrase removed), or an error if a validity phrase is there but unreadable."""
+    if match := _ZH_VALIDITY.search(text):
+        year, month, day, amount, unit = match.groups()
+        if year:
+            expires = _end_of_day(year, month, day, zone)
+            if expires is None:
+                return _VALIDITY_HELP
+        else:
+            count = _number(amount)
+            if count <= 0:
+                return _VALIDITY_HELP
+            expires = now + (
+                timedelta(hours=count) if unit == "小时" else timedelta(days=count * _ZH_UNITS[unit])
+            )
+        rest = text[: match.start()] + " " + text[match.end() :]
+    elif match := _EN_FOR.search(text):
+        count, unit = int(match.group(1)), match.group(2).lower()
+        if count <= 0:
+            return _VALIDITY_HELP
+        expires = now + (
+            timedelta(hours=count) if unit == "hour" else timedelta(days=count * _EN_UNITS[unit])
+        )
+        rest = text[: match.start()] + " " + text[match.end() :]
+    elif match := _EN_UNTIL.search(text):
+        year, month, day = match.groups()
+        expires = _end_of_day(year, month, day, zone)
+        if expires is None:
+            return _VALIDITY_HELP
+        rest = text[: match.start()] + " " + text[match.end() :]
+    elif _ZH_VALIDITY_WORD.search(text) or _EN_VALIDITY_WORD.search(text):
+        return _VALIDITY_HELP
+    else:
+        return None, text
+    if expires <= now:
+        return _PAST_HELP
+    return expires, rest
+
+
+def keywords_of(text: str) -> tuple[str, ...]:
+    """Keywords as the tagger typed them: split on spaces, commas, 、 and #; filler words (一下) dropped."""
+    found: list[str] = []
+    for raw in _KEYWORD_SPLIT.split(text):
+        word = raw.strip(" .。!！:：")
+        if not word or word in STOPWORDS_ZH or normalize(word) in found:
+            continue
+        found.append(normalize(word)[:MAX_KEYWORD_LENGTH])
+    return tuple(found[:MAX_KEYWORDS])
+
+
+def parse_tag(args: str, now: datetime, zone: ZoneInfo) -> TagRequest | ParseError:
+    """`标记 发布 有效期 3天` → keywords (发布,), expiry now + 3 days. Keywords are optional."""
+    validity = _validity(args, now, zone)
+    if isinstance(validity, ParseError):
+        return validity
+    expires_at, rest = validity
+    return TagRequest(keywords=keywords_of(rest), expires_at=expires_at)
+
+
+def question_of(body: str) -> str:
+    """The question in `问 …`, `ask …`, `? …`, `？…` or a plain question. `问题是…` stays whole."""
+    text = body.strip()
+    if re.match(r"^问[题候答卷号]", text):
+        return text
+    return _ASK_PREFIX.sub("", text, count=1).strip()
+
+
+def parse_browse(  # noqa: PLR0911 - one return per accepted form
+    args: str, now: datetime, zone: ZoneInfo
+) -> BrowseRequest | ParseError:
+    """`浏览`, `浏览 2` (page), `浏览 最近7天`, `tags 2026-11-01 2026-11-30`, `浏览 聚会` (keyword)."""
+    text = normalize(args)
+    if not text:
+        return BrowseRequest()
+    page = 1
+    words = text.split(" ")
+    if len(words) > 1 and (page_match := _PAGE.match(words[-1])):
+        page = int(next(group for group in page_match.groups() if group))
+        text = " ".join(words[:-1])
+    elif page_match := _PAGE.match(text):
+        return BrowseRequest(page=max(1, int(next(group for group in page_match.groups() if group))))
+    page = max(1, page)
+    if recent := _RECENT.match(text):
+        days = _number(recent.group(1) or recent.group(2))
+        if days <= 0:
+            return ParseError(zh="天数要大于 0。", en="The number of days must be above 0.")
+        return BrowseRequest(since=now - timedelta(days=days), page=page)
+    if span := _RANGE.match(text):
+        open_ended, y1, m1, d1, y2, m2, d2 = span.groups()
+        since = _start_of_day(y1, m1, d1, zone)
+        # one date alone is that day; "since <date>" runs to now
+        until = _end_of_day(y2, m2, d2, zone) if y2 else None if open_ended else _end_of_day(y1, m1, d1, zone)
+        if since is None or (until is not None and until <= since) or (y2 and until is None):
+            return ParseError(
+                zh="日期范围没看懂，例如「浏览 2026-11-01 2026-11-30」。",
+                en="I could not read the dates; e.g. 'tags 2026-11-01 2026-11-30'.",
+            )
+        return BrowseRequest(since=since, until=until, page=page)
+    return BrowseRequest(keyword=text.lstrip("#"), page=page)
+
+
+def parse_delete(args: str) -> str | ParseError:
+    """`删除 12`, `delete #12` → "12"."""
+    if match := _TAG_ID.match(normalize(args)):
+        return str(int(match.group(1)))
+    return ParseError(
+        zh="请写要删除的编号，例如「删除 12」（编号见标记时的确认或「浏览」）。",
+        en="Give the id to delete, e.g. 'delete 12' (ids are in the tag confirmation or in 'tags').",
+    )

@@ -1,0 +1,48 @@
+"""Every Redis key the tagger uses, built here and nowhere else.
+
+A knowledge base's keys share the `{kb}` hash tag, so they land in one Redis Cluster slot and the Lua upsert
+may touch them together.
+"""
+
+from __future__ import annotations
+
+PREFIX = "qun:tagger"
+
+
+def _kb(kb: str) -> str:
+    return f"{PREFIX}:{{{kb}}}"
+
+
+def tags(kb: str) -> str:
+    """Hash: tag id → TagRecord JSON."""
+    return f"{_kb(kb)}:tags"
+
+
+def hashes(kb: str) -> str:
+    """Hash: content hash → tag id (same text twice updates)."""
+    return f"{_kb(kb)}:hashes"
+
+
+def expiry(kb: str) -> str:
+    """Sorted set: tag id scored by expiry (epoch seconds); swept on read, so tests can move the clock."""
+    return f"{_kb(kb)}:expiry"
+
+
+def sequence(kb: str) -> str:
+    """Counter: the last tag id handed out."""
+    return f"{_kb(kb)}:seq"
+
+
+def version(kb: str) -> str:
+    """Counter bumped on every change; replicas compare it to their cached index before each search."""
+    return f"{_kb(kb)}:version"
+
+
+def knowledge_bases() -> str:
+    """Set of every knowledge base that ever had a tag (indexes are warmed from it at start)."""
+    return f"{PREFIX}:kbs"
+
+
+def unprompted_rooms() -> str:
+    """Set of room ids where an admin allowed answers to questions nobody addressed to the bot."""
+    return f"{PREFIX}:unprompted"

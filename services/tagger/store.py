@@ -1,0 +1,146 @@
+"""Tag storage over redis.asyncio. Durable state lives here; every replica reads the same knowledge bases.
+
+Changes bump a per-knowledge-base version counter, which is how another replica's cached index learns it is
+stale. Expiry is a sorted set swept on read (not Redis TTLs): a tag vanishes at its time on the service clock,
+and with it its dedupe entry and its place in the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from services.tagger import keys
+from services.tagger.models import TagRecord, content_hash
+
+# Returns the id for a content hash, allocating the next one if the text is new, plus the stored record (or
+# false). One script so two replicas tagging the same text at once agree on one id.
+_CLAIM_ID = """
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then
+  id = tostring(redis.call('INCR', KEYS[2]))
+  redis.call('HSET', KEYS[1], ARGV[1], id)
+end
+return {id, redis.call('HGET', KEYS[3], id)}
+"""
+
+
+@dataclass(frozen=True)
+class NewTag:
+    """What a tag command (or an FAQ import) supplies; the store decides id and timestamps."""
+
+    text: str
+    author_name: str
+    room_id: str | None
+    tagger_id: str | None
+    tagger_name: str
+    keywords: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    record: TagRecord
+    created: bool  # False: the same text was already tagged and has been updated
+
+
+class TagStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._claim = redis.register_script(_CLAIM_ID)
+
+    async def save(self, kb: str, tag: NewTag, now: datetime) -> Saved:
+        digest = content_hash(tag.text)
+        tag_id, stored = await self._claim(
+            keys=[keys.hashes(kb), keys.sequence(kb), keys.tags(kb)], args=[digest]
+        )
+        previous = TagRecord.model_validate_json(stored) if stored else None
+        if previous is not None and previous.expired(now):
+            previous = None  # an expired tag not swept yet: tagging it again starts afresh
+        record = TagRecord(
+            id=str(tag_id),
+            kb=kb,
+            room_id=tag.room_id,
+            text=tag.text,
+            author_name=tag.author_name,
+            tagger_id=tag.tagger_id,
+            tagger_name=tag.tagger_name,
+            keywords=_merge(previous.keywords if previous else (), tag.keywords),
+            questions=_merge(previous.questions if previous else (), tag.questions),
+            created_at=previous.created_at if previous else now,
+            updated_at=now,
+            expires_at=tag.expires_at,
+            hash=digest,
+        )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.tags(kb), record.id, record.model_dump_json())
+            if record.expires_at is None:
+                pipe.zrem(keys.expiry(kb), record.id)
+            else:
+                pipe.zadd(keys.expiry(kb), {record.id: record.expires_at.timestamp()})
+            pipe.sadd(keys.knowledge_bases(), kb)
+            pipe.incr(keys.version(kb))
+            await pipe.execute()
+        return Saved(record=record, created=previous is None)
+
+    async def get(self, kb: str, tag_id: str) -> TagRecord | None:
+        raw = await self._redis.hget(keys.tags(kb), tag_id)
+        return TagRecord.model_validate_json(raw) if raw else None
+
+    async def delete(self, kb: str, tag_id: str) -> TagRecord | None:
+        record = await self.get(kb, tag_id)
+        if record is None:
+            return None
+        await self._remove(kb, [record])
+        return record
+
+    async def all(self, kb: str) -> list[TagRecord]:
+        raw = await self._redis.hgetall(keys.tags(kb))
+        records = [TagRecord.model_validate_json(value) for value in raw.values()]
+        return sorted(records, key=lambda record: int(record.id))
+
+    async def version(self, kb: str) -> int:
+        return int(await self._redis.get(keys.version(kb)) or 0)
+
+    async def knowledge_bases(self) -> set[str]:
+        return {str(kb) for kb in await self._redis.smembers(keys.knowledge_bases())}
+
+    async def sweep(self, kb: str, now: datetime) -> int:
+        """Remove tags whose time has come; returns how many."""
+        due = [
+            str(tag_id)
+            for tag_id in await self._redis.zrangebyscore(keys.expiry(kb), "-inf", now.timestamp())
+        ]
+        if not due:
+            return 0
+        raw = await self._redis.hmget(keys.tags(kb), due)
+        records = [TagRecord.model_validate_json(value) for value in raw if value]
+        await self._remove(kb, records, also_ids=due)
+        return len(due)
+
+    async def _remove(self, kb: str, records: Sequence[TagRecord], also_ids: Sequence[str] = ()) -> None:
+        ids = list(dict.fromkeys([*(record.id for record in records), *also_ids]))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.tags(kb), *ids)
+            pipe.zrem(keys.expiry(kb), *ids)
+            if records:
+                pipe.hdel(keys.hashes(kb), *(record.hash for record in records))
+            pipe.incr(keys.version(kb))
+            await pipe.execute()
+
+    async def set_unprompted(self, room_id: str, *, enabled: bool) -> None:
+        if enabled:
+            await self._redis.sadd(keys.unprompted_rooms(), room_id)
+        else:
+            await self._redis.srem(keys.unprompted_rooms(), room_id)
+
+    async def unprompted(self, room_id: str) -> bool:
+        return bool(await self._redis.sismember(keys.unprompted_rooms(), room_id))
+
+
+def _merge(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*old, *new]))

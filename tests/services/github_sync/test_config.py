@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from services.github_sync.categories import ALL_CATEGORIES, Category
+from services.github_sync.config import GithubSyncConfig
+from services.github_sync.repos import RepoName
+
+EXAMPLE = """
+bindings:
+  - repos: ["acme/*"]
+    rooms: ["ops@chatroom"]
+    events: [releases, pulls]
+  - repos: ["acme/widgets", "tools/cli"]
+    rooms: ["dev@chatroom", "ops@chatroom"]
+rooms:
+  ops@chatroom:
+    history: false
+labels:
+  崩溃: crash
+"""
+
+
+def load(tmp_path: Path, text: str) -> GithubSyncConfig:
+    path = tmp_path / "github-sync.yaml"
+    path.write_text(text, encoding="utf-8")
+    return GithubSyncConfig.load(path)
+
+
+def test_one_repo_notifies_several_rooms_and_a_room_follows_several_repos(tmp_path: Path) -> None:
+    config = load(tmp_path, EXAMPLE)
+    widgets = config.rooms_for_repo(RepoName.parse("acme/widgets"))
+    assert widgets == {"ops@chatroom": ALL_CATEGORIES, "dev@chatroom": ALL_CATEGORIES}
+    assert config.rooms_for_repo(RepoName.parse("acme/other")) == {
+        "ops@chatroom": frozenset({Category.RELEASES, Category.PULLS})
+    }
+    assert config.patterns_for_room("ops@chatroom") == ["acme/*", "acme/widgets", "tools/cli"]
+    assert config.rooms_for_repo(RepoName.parse("nobody/else")) == {}
+
+
+def test_room_options_and_label_aliases(tmp_path: Path) -> None:
+    config = load(tmp_path, EXAMPLE)
+    assert config.history_enabled("ops@chatroom") is False
+    assert config.history_enabled("dev@chatroom") is True
+    assert config.labels == {"崩溃": "crash"}
+
+
+def test_no_file_means_no_static_bindings() -> None:
+    config = GithubSyncConfig.load(None)
+    assert config.bindings == () and config.history_enabled("any@chatroom")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bindings: [{repos: ['not a repo'], rooms: ['r@chatroom']}]",
+        "bindings: [{repos: ['acme/x'], rooms: []}]",
+        "bindings: [{repos: ['acme/x'], rooms: ['r'], events: [tweets]}]",
+        "bindngs: []",
+    ],
+)
+def test_mistakes_in_the_file_are_reported_at_start(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ValidationError):
+        load(tmp_path, text)

@@ -1,0 +1,144 @@
+"""Every rule of the dispatcher, against a real nats-server and redis-server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from schemas import ChatCommand, DeadLettered, MessageReceived, RemoveFromRoom, RoomJoined, SayText
+from services.shared import Context, QunService, QunSettings
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOT, ROOM, joined, message
+
+Ctx = Context[QunSettings, None]
+
+
+def probe_service() -> QunService[QunSettings, None]:
+    """A service whose handlers record what they saw and misbehave on request."""
+    service: QunService[QunSettings, None] = QunService("probe", version="0", settings=QunSettings)
+    service.attempts: dict[str, int] = {}  # type: ignore[attr-defined]
+
+    @service.command(ChatCommand(name="echo", keywords_zh=["回声"], keywords_en=["echo"]))
+    async def echo(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        await ctx.reply(zh=f"回声：{args}", en=f"echo: {args}")
+
+    @service.command(ChatCommand(name="kick", keywords_en=["kick"], admin_only=True))
+    async def kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        await ctx.send(RemoveFromRoom(id=ctx.command_id(), room_id=ROOM.id, contact_id=args))
+
+    @service.command(ChatCommand(name="flaky", keywords_en=["flaky"]))
+    async def flaky(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        attempts = service.attempts  # type: ignore[attr-defined]
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        await ctx.reply("answered")  # published, then the handler fails: the retry re-publishes the same id
+        if attempts[event.id] < int(args or "1000"):
+            raise RuntimeError("storage unavailable")
+
+    @service.on(RoomJoined)
+    async def count_joins(event: RoomJoined, ctx: Ctx) -> None:
+        await ctx.redis.incr("joins")
+        await ctx.reply(zh="欢迎", en="welcome")
+
+    return service
+
+
+async def dead_letters(bus: Bus, count: int = 1) -> list[DeadLettered]:
+    return await bus.wait_for("qun.dlq.probe", DeadLettered, count=count)
+
+
+async def test_a_command_gets_a_reply_in_its_language(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service()):
+        await bus.publish_event(message("回声 你好"))
+        await bus.publish_event(message("ECHO hi"))
+        replies = await bus.says(count=2)
+    assert sorted(r.text for r in replies) == ["echo: hi", "回声：你好"]
+
+
+async def test_invalid_json_is_dead_lettered_at_once_and_the_service_goes_on(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service()):
+        await bus.publish_raw(f"qun.evt.{BOT}.message", b"{not json")
+        [letter] = await dead_letters(bus)
+        await bus.publish_event(message("echo still alive"))
+        await bus.says(lambda r: r.text == "echo: still alive")
+    assert (letter.subject, letter.deliveries, letter.payload) == (f"qun.evt.{BOT}.message", 1, "{not json")
+    assert letter.error.startswith("invalid payload: not JSON")
+
+
+async def test_wrong_schema_and_unknown_version_are_dead_lettered(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service()):
+        await bus.publish_raw(f"qun.evt.{BOT}.message", b'{"id": "x", "body": "echo"}')
+        future = message("echo from the future").model_dump(mode="json") | {"schema_version": 2}
+        await bus.publish_raw(f"qun.evt.{BOT}.message", json.dumps(future).encode())
+        letters = await dead_letters(bus, count=2)
+    errors = sorted(letter.error for letter in letters)
+    assert "bot_id: Field required" in errors[0]
+    assert "unknown schema_version 2" in errors[1]
+    assert bus.commands(SayText) == []
+
+
+async def test_a_handler_that_always_fails_is_dead_lettered_after_max_deliver(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service(), max_deliver=3):
+        event = message("flaky")
+        await bus.publish_event(event)
+        [letter] = await dead_letters(bus)
+    assert letter.deliveries == 3
+    assert letter.error == "RuntimeError: storage unavailable"
+    assert MessageReceived.model_validate_json(letter.payload) == event
+
+
+async def test_a_retried_handler_sends_its_reply_once(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service()) as runtime:
+        await bus.publish_event(message("flaky 3"))  # fails twice, succeeds on the third delivery
+        await bus.consumer_settled("probe")
+        stored = await bus.js.stream_info("QUN_CMD")
+    assert runtime.service.attempts == {bus.matching("qun.evt.*", MessageReceived)[0].id: 3}  # type: ignore[attr-defined]
+    assert stored.state.messages == 1  # three publishes of one command id, stored once
+
+
+async def test_stale_events_change_state_but_get_no_reply(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service(), max_event_age_s=60) as runtime:
+        runtime.clock.offset = timedelta(minutes=5)  # as if the event waited five minutes on the bus
+        await bus.publish_event(joined("Carol"))
+        await bus.consumer_settled("probe")
+        assert await runtime.redis.get("joins") == "1"
+        runtime.clock.offset = timedelta(0)
+        await bus.publish_event(joined("Dave"))
+        [welcome] = await bus.says()
+    assert welcome.text == "欢迎"
+
+
+async def test_own_messages_and_switched_off_rooms_are_not_delivered(bus: Bus, run_service: RunService) -> None:
+    async with run_service(probe_service()) as runtime:
+        await bus.publish_event(message("echo me", from_self=True))
+        await runtime.context.rooms.set_service_enabled(ROOM.id, "probe", enabled=False)
+        await bus.publish_event(message("echo off"))
+        await bus.publish_event(message("echo dm", room=None))
+        [reply] = await bus.says()
+        await bus.consumer_settled("probe")
+    assert reply.text == "echo: dm"
+    assert len(bus.commands(SayText)) == 1
+
+
+@pytest.mark.parametrize(
+    ("talker_id", "admins", "room_admin", "allowed"),
+    [
+        ("alice", "", False, False),
+        ("alice", "alice", False, True),  # QUN_ADMINS
+        ("owner", "", False, True),  # the room owner
+        ("alice", "", True, True),  # added as admin of this room
+    ],
+)
+async def test_admin_only_commands_are_checked_in_one_place(
+    bus: Bus, run_service: RunService, talker_id: str, admins: str, room_admin: bool, allowed: bool
+) -> None:
+    async with run_service(probe_service(), admins=admins) as runtime:
+        if room_admin:
+            await runtime.context.rooms.add_admin(ROOM.id, talker_id)
+        await bus.publish_event(message("kick bob", talker=ALICE.model_copy(update={"id": talker_id})))
+        await bus.consumer_settled("probe")
+        await bus.wait_for("qun.cmd.*", SayText if not allowed else RemoveFromRoom)
+    assert [c.contact_id for c in bus.commands(RemoveFromRoom)] == (["bob"] if allowed else [])
+    if not allowed:
+        assert "admins only" in bus.commands(SayText)[0].text

@@ -1,0 +1,88 @@
+"""Registry, HTTP endpoints and consumers of a running service, over real servers."""
+
+from __future__ import annotations
+
+import httpx
+
+from examples.dingdong.app import service as dingdong
+from schemas import ChatCommand, MessageReceived, SayText
+from services.shared import AppContext, Context, QunService, QunSettings
+from services.shared.http import Request, Response
+from services.shared.provision import ensure_consumer
+from services.shared.service import discover
+from tests.conftest import Bus, RunService
+from tests.factories import message
+from tools.servers import Server, free_port
+
+
+def other_service() -> QunService[QunSettings, None]:
+    service: QunService[QunSettings, None] = QunService("other", version="2.0", settings=QunSettings)
+
+    @service.command(ChatCommand(name="hi", keywords_en=["hi"], usage_en="hi — greets"))
+    async def hi(event: MessageReceived, ctx: Context[QunSettings, None], args: str) -> None:
+        await ctx.reply("hello")
+
+    @service.route("POST", "/echo")
+    async def echo(request: Request, app: AppContext[QunSettings, None]) -> Response:
+        return Response.json(request.body)
+
+    return service
+
+
+async def test_discover_lists_exactly_the_live_services_once_each(run_service: RunService) -> None:
+    async with run_service(dingdong) as first, run_service(dingdong), run_service(other_service()):
+        found = await discover(first.broker, window_s=0.3)
+        assert [(info.name, [c.name for c in info.commands]) for info in found] == [
+            ("dingdong", ["ding"]),
+            ("other", ["hi"]),
+        ]
+    async with run_service(other_service()) as alone:
+        assert [info.name for info in await alone.discover()] == ["other"]
+
+
+async def test_replicas_share_one_durable_consumer(bus: Bus, run_service: RunService) -> None:
+    async with run_service(dingdong), run_service(dingdong):
+        for n in range(20):
+            await bus.publish_event(message("ding", id=f"ding-{n}"))
+        await bus.says(count=20)
+        await bus.consumer_settled("dingdong")
+        consumers = [c.name for c in await bus.js.consumers_info("QUN_EVT")]
+    assert consumers == ["dingdong"]
+    assert len(bus.commands(SayText)) == 20
+
+
+async def test_health_ready_metrics_and_service_routes_over_http(run_service: RunService) -> None:
+    port = free_port()
+    async with (
+        run_service(other_service(), http_port=port) as runtime,
+        runtime.serving_http(),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        assert (await http.get("/healthz")).text == "ok"
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await http.post("/echo", content=b'{"a": 1}')).json() == {"a": 1}
+        assert (await http.get("/echo")).status_code == 405
+        assert (await http.get("/nope")).status_code == 404
+        assert "qun_messages_handled_total" in (await http.get("/metrics")).text
+
+
+async def test_readyz_fails_when_redis_is_gone(run_service: RunService, redis_server: Server) -> None:
+    port = free_port()
+    async with (
+        run_service(other_service(), http_port=port) as runtime,
+        runtime.serving_http(),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        redis_server.kill()
+        assert (await http.get("/readyz")).status_code == 503
+
+
+async def test_provisioned_consumer_is_reused_by_the_service(bus: Bus, run_service: RunService) -> None:
+    spec = dingdong.consumer()
+    assert spec is not None
+    await ensure_consumer(bus.js, spec)
+    async with run_service(dingdong):
+        await bus.publish_event(message("ding"))
+        await bus.says()
+    info = await bus.js.consumer_info("QUN_EVT", "dingdong")
+    assert info.config.filter_subjects == ["qun.evt.*.message"]

@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas import COMMAND_TYPES, EVENT_TYPES, SCHEMA_VERSION, DeadLettered, GatewayStatus, ServiceInfo, subjects
+from schemas import (
+    COMMAND_TYPES,
+    EVENT_TYPES,
+    SCHEMA_VERSION,
+    DeadLettered,
+    GatewayStatus,
+    ServiceInfo,
+    subjects,
+)
 
 HERE = Path(__file__).parent
 ASYNCAPI = HERE / "asyncapi.json"
@@ -20,11 +28,18 @@ REF = "#/components/schemas/{model}"
 BOT_ID = {"bot_id": {"description": "Contact id of the WeChat account (one gateway each)."}}
 MSG_ID_HEADER = {
     "type": "object",
-    "properties": {"Nats-Msg-Id": {"type": "string", "description": "Equals the payload's `id`; JetStream dedupes on it."}},
+    "properties": {
+        "Nats-Msg-Id": {
+            "type": "string",
+            "description": "Equals the payload's `id`; JetStream dedupes on it.",
+        }
+    },
 }
 
 
-def _channel(address: str, model: type[BaseModel], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def _channel(
+    address: str, model: type[BaseModel], parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
     channel: dict[str, Any] = {
         "address": address,
         "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}},
@@ -40,10 +55,16 @@ def asyncapi() -> dict[str, Any]:
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
 
-    def add(model: type[BaseModel], address: str, action: str, summary: str, parameters: dict[str, Any] | None) -> None:
+    def add(
+        model: type[BaseModel], address: str, action: str, summary: str, parameters: dict[str, Any] | None
+    ) -> None:
         name = model.__name__
         channels[name] = _channel(address, model, parameters)
-        operations[f"{action}{name}"] = {"action": action, "channel": {"$ref": f"#/channels/{name}"}, "summary": summary}
+        operations[f"{action}{name}"] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{name}"},
+            "summary": summary,
+        }
         messages[name] = {
             "name": name,
             "title": name,
@@ -62,9 +83,27 @@ def asyncapi() -> dict[str, Any]:
     for command in COMMAND_TYPES:
         address = f"{subjects.COMMANDS}.{{bot_id}}.{command.subject_suffix}"
         add(command, address, "receive", "Executed by the bot's gateway (stream QUN_CMD).", BOT_ID)
-    add(ServiceInfo, subjects.DISCOVER, "reply", "Every live replica answers a request here (core NATS).", None)
-    add(GatewayStatus, subjects.gateway_status("{bot_id}"), "reply", "The gateway answers (core NATS).", BOT_ID)
-    add(DeadLettered, f"{subjects.DEAD_LETTERS}.{{service}}", "send", "A service gave up (stream QUN_DLQ).", {"service": {"description": "The service's name."}})
+    add(
+        ServiceInfo,
+        subjects.DISCOVER,
+        "reply",
+        "Every live replica answers a request here (core NATS).",
+        None,
+    )
+    add(
+        GatewayStatus,
+        subjects.gateway_status("{bot_id}"),
+        "reply",
+        "The gateway answers (core NATS).",
+        BOT_ID,
+    )
+    add(
+        DeadLettered,
+        f"{subjects.DEAD_LETTERS}.{{service}}",
+        "send",
+        "A service gave up (stream QUN_DLQ).",
+        {"service": {"description": "The service's name."}},
+    )
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from services.shared.provision import provision
 from services.shared.settings import QunSettings
@@ -124,7 +125,7 @@ async def run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         env = {"NATS_URL": nats.url, "REDIS_URL": redis.url, "QUN_ADMINS": "owner"}
-        await provision(QunSettings(nats_url=nats.url, redis_url=redis.url))
+        await provision(QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)))
         children = [start_child(module, env) for module in services_present()]
         simulator = (ROOT / "services" / "simulator" / "__init__.py").exists() and (
             ROOT / "services" / "gateway" / "__main__.py"

@@ -1,7 +1,7 @@
 """Publish one chat message as the gateway would, and print the commands that come back.
 
-    python -m tools.say ding                        # a direct message from "alice" to bot "bot"
-    python -m tools.say --room room1 "标记 #会议"    # in a room, @-mentioning the bot
+python -m tools.say ding                        # a direct message from "alice" to bot "bot"
+python -m tools.say --room room1 "标记 #会议"    # in a room, @-mentioning the bot
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ async def main(args: argparse.Namespace) -> int:
     replies = await connection.subscribe(subjects.all_commands(args.bot))
     event = build(args)
     await connection.jetstream().publish(
-        subjects.event(args.bot, MessageReceived), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+        subjects.event(args.bot, MessageReceived),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": event.id},
     )
     print(f"> {subjects.event(args.bot, MessageReceived)} {event.body}")
     deadline, answered = time.monotonic() + args.wait, 0
@@ -52,7 +54,9 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("text")
     parser.add_argument("--nats", default="nats://127.0.0.1:4222")
     parser.add_argument("--bot", default="bot")

@@ -67,6 +67,9 @@ class RetryPolicy:
     max_inline_wait: timedelta = timedelta(seconds=10)
 
 
+_SHORTEST_WAIT = timedelta(milliseconds=1)
+
+
 class _TransientRetry:
     """githubkit retry decision: rate limits (honouring Retry-After / X-RateLimit-Reset), 5xx and connection
     errors, with exponential backoff and jitter."""
@@ -79,7 +82,8 @@ class _TransientRetry:
             return RetryOption(False)
         if isinstance(exc, RateLimitExceeded):
             if exc.retry_after <= self._policy.max_inline_wait:
-                return RetryOption(True, exc.retry_after)
+                # githubkit treats a zero wait as "none given" and sleeps a minute instead
+                return RetryOption(True, max(exc.retry_after, _SHORTEST_WAIT))
             return RetryOption(False)
         if _is_transient(exc):
             backoff = self._policy.base_delay * (2**retry_count)
@@ -102,6 +106,12 @@ class GitHubCredentials:
     app_id: str | None = None
     app_private_key: str | None = None
     app_installation_id: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.token) or bool(
+            self.app_id and self.app_private_key and self.app_installation_id is not None
+        )
 
     def auth(self) -> TokenAuthStrategy | AppInstallationAuthStrategy:
         if self.token:
@@ -198,3 +208,16 @@ def _error_message(exc: RequestFailed) -> str:
     except ValueError:
         return exc.response.raw_response.text[:200]
     return str(payload.get("message", "")) if isinstance(payload, dict) else ""
+
+
+class UnconfiguredTracker:
+    """Stands in until credentials are set: requests wait in the outbox instead of being dropped."""
+
+    async def create_issue(self, repo: RepoName, *, title: str, body: str, labels: list[str]) -> Created:
+        raise GitHubUnavailableError("no GitHub credentials configured")
+
+    async def create_comment(self, repo: RepoName, number: int, *, body: str) -> Created:
+        raise GitHubUnavailableError("no GitHub credentials configured")
+
+    async def list_labels(self, repo: RepoName) -> list[str]:
+        raise GitHubUnavailableError("no GitHub credentials configured")

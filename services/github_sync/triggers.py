@@ -85,16 +85,18 @@ def _split_rest(rest: str, aliases: dict[str, str]) -> tuple[RepoName | None, li
     repo: RepoName | None = None
     words = rest.split()
     # Leading words may name the repository or a label alias; the title is everything after them.
+    # `需求:导出 CSV` — a colon may glue a leading word to the title (NFKC made `：` a `:`).
     while words:
-        head = words[0].strip(":：,，")
+        head, colon, glued = words[0].partition(":")
+        head = head.strip(",")
         if repo is None and (candidate := RepoName.try_parse(head)) is not None:
             repo = candidate
         elif head.lower() in aliases:
             labels.append(head)
         else:
             break
-        words.pop(0)
-    return repo, labels, " ".join(words).lstrip(":：-— ").strip()
+        words[:1] = [glued] if colon and glued else []
+    return repo, labels, " ".join(words).lstrip(":-— ").strip()
 
 
 _ZH_DIGITS = dict(zip("零一二三四五六七八九", range(10), strict=True)) | {"两": 2}

@@ -166,3 +166,6 @@ def threshold_set(threshold: int | None) -> Bilingual:
             "踢人票数按群人数决定（默认 3，4 人群 2，3 人以下 1）。", "Kick votes follow the room size again."
         )
     return Bilingual(f"踢人需要 {threshold} 票。", f"Removing someone now takes {threshold} votes.")
+
+
+ROOM_ONLY = Bilingual("请在群里 @我 使用这个命令。", "Use this command in the room, mentioning me.")

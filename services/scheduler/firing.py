@@ -40,7 +40,7 @@ class LatePolicy:
 
 
 def plan_firing(reminder: Reminder, now: datetime, policy: LatePolicy) -> FiringPlan:
-    delay = now - reminder.next_due
+    delay = now.astimezone(UTC) - reminder.next_due.astimezone(UTC)
     noted = delay if delay > policy.note_after else timedelta(0)
     too_late = delay > policy.max_late
     next_due = None
@@ -62,18 +62,30 @@ class LoopSettings:
     """Longest sleep: bounds how long a reminder added by another replica can wait for this one to look."""
     lease_ms: int = 30_000
     batch: int = 200
-    late: LatePolicy = LatePolicy()  # noqa: RUF009  (frozen dataclass: a shared default is safe)
+    concurrency: int = 16
+    """Firings in flight at once: bounded so one busy second cannot exhaust the Redis connection pool."""
+    late: LatePolicy = LatePolicy()
 
 
 class FiringLoop:
     """Claims due reminders and fires them; sleeps until the next due time, or until woken by a new reminder."""
 
-    def __init__(self, store: ReminderStore, send: Send, clock: Clock, settings: LoopSettings) -> None:
+    def __init__(
+        self,
+        store: ReminderStore,
+        send: Send,
+        clock: Clock,
+        settings: LoopSettings,
+        *,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        """`wake` is set by whoever stores a reminder in this process (the command handlers)."""
         self._store = store
         self._send = send
         self._clock = clock
         self._settings = settings
-        self._wake = asyncio.Event()
+        self._wake = wake or asyncio.Event()
+        self._in_flight = asyncio.Semaphore(settings.concurrency)
 
     def wake(self) -> None:
         """A reminder was added or changed here: look again now (it may be due sooner than the one slept for)."""
@@ -88,11 +100,15 @@ class FiringLoop:
         return len(claims)
 
     async def _fire(self, claim: Claim) -> None:
-        plan = plan_firing(claim.reminder, self._clock(), self._settings.late)
-        if plan.send:
-            await self._send(claim.reminder, plan)
-        if not await self._store.complete(claim, plan.next_due):
-            log.warning("reminder %s: lease lost before completing; another replica owns it", claim.reminder.id)
+        async with self._in_flight:
+            plan = plan_firing(claim.reminder, self._clock(), self._settings.late)
+            if plan.send:
+                await self._send(claim.reminder, plan)
+            completed = await self._store.complete(claim, plan.next_due)
+        if not completed:
+            log.warning(
+                "reminder %s: lease lost before completing; another replica owns it", claim.reminder.id
+            )
 
     async def run(self) -> None:
         """Fire forever. A failing pass (Redis or the bus away) is logged and retried after a pause; what it had

@@ -16,7 +16,7 @@ from services.scheduler.recurrence import WORKDAYS, Frequency
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Fill, Period, Repeat, WeekdayRef, WeekMode
 
 
-class InvalidTime(ValueError):
+class InvalidTimeError(ValueError):
     """A piece that is clearly meant as a time but names an impossible one (25点, 13月, 9:75)."""
 
 
@@ -43,9 +43,7 @@ AFTER = "(?:后|以后|之后)"
 WEEK = "(?:周|星期|礼拜)"
 CN_WEEKDAY = "[一二三四五六日天七]"
 _CN_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
-EN_WEEKDAY = (
-    r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)s?"
-)
+EN_WEEKDAY = r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)s?"
 _EN_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 EN_MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -102,7 +100,7 @@ def _en_weekdays(text: str) -> tuple[int, ...]:
 
 def _day_range(first: int, last: int) -> list[int]:
     if last < first:
-        raise InvalidTime("weekday range runs backwards")
+        raise InvalidTimeError("weekday range runs backwards")
     return list(range(first, last + 1))
 
 
@@ -129,14 +127,24 @@ def _zh_workdays(match: re.Match[str]) -> Fill:
     return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS))
 
 
-@piece(rf"(?:每(?:(?P<n>[0-9两二三四五六七八九十]+)个?)?{WEEK}|(?P<other>隔周))的?(?P<days>{CN_WEEKDAY_LIST})?")
+@piece(
+    rf"(?:每(?:(?P<n>[0-9两二三四五六七八九十]+)个?)?{WEEK}|(?P<other>隔周))的?(?P<days>{CN_WEEKDAY_LIST})?"
+)
 def _zh_weekly(match: re.Match[str]) -> Fill:
     interval = 2 if match.group("other") else _interval(_number(match, "n"))
     days = _cn_weekdays(match.group("days")) if match.group("days") else ()
     return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=days, interval=interval))
 
 
-@piece(rf"每(?:(?P<n>[0-9两二三四五六七八九十]+)个|个)?月的?(?:(?P<day>{N})(?:号|日)|(?P<last>最后一天|月底|月末))")
+@piece(rf"{WEEK}(?P<first>{CN_WEEKDAY})(?:到|至|-|~){WEEK}?(?P<last>{CN_WEEKDAY})(?:每天)?")
+def _zh_weekday_range(match: re.Match[str]) -> Fill:
+    days = _day_range(_cn_weekday(match.group("first")), _cn_weekday(match.group("last")))
+    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=tuple(days)))
+
+
+@piece(
+    rf"每(?:(?P<n>[0-9两二三四五六七八九十]+)个|个)?月的?(?:(?P<day>{N})(?:号|日)|(?P<last>最后一天|月底|月末))"
+)
 def _zh_monthly(match: re.Match[str]) -> Fill:
     day = 31 if match.group("last") else _month_day(_number(match, "day"))
     return Fill(repeat=Repeat(Frequency.MONTHLY, month_day=day, interval=_interval(_number(match, "n"))))
@@ -281,7 +289,9 @@ def _zh_clock(match: re.Match[str]) -> Fill:
 @piece(r"(?:at\s+|@\s*)?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?:\s*o'?clock)?(?![0-9])")
 def _colon_clock(match: re.Match[str]) -> Fill:
     hour_text = match.group("hour")
-    return Fill(clock=_clock(int(hour_text), int(match.group("minute")), zero_padded=hour_text.startswith("0")))
+    return Fill(
+        clock=_clock(int(hour_text), int(match.group("minute")), zero_padded=hour_text.startswith("0"))
+    )
 
 
 # ---------------------------------------------------------------- Chinese: relative
@@ -338,15 +348,19 @@ def _en_workdays(match: re.Match[str]) -> Fill:
     return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS))
 
 
-@piece(rf"(?:every|each)\s+(?:(?P<other>other)\s+)?(?P<days>{EN_WEEKDAY_LIST})|on\s+(?P<plural>{EN_WEEKDAY_LIST})")
+@piece(
+    rf"(?:every|each)\s+(?:(?P<other>other)\s+)?(?P<days>{EN_WEEKDAY_LIST})|on\s+(?P<plural>{EN_WEEKDAY_LIST})"
+)
 def _en_weekly_on(match: re.Match[str]) -> Fill:
     if match.group("plural") and not match.group("plural").endswith("s"):
-        raise _NotThisPiece
+        raise _NotThisPieceError
     days = _en_weekdays(match.group("days") or match.group("plural"))
     return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=days, interval=2 if match.group("other") else 1))
 
 
-@piece(rf"(?:every\s+(?:(?P<other>other)\s+|(?P<n>{EN})\s+)?weeks?|weekly|(?P<bi>biweekly|fortnightly))(?:\s+on)?")
+@piece(
+    rf"(?:every\s+(?:(?P<other>other)\s+|(?P<n>{EN})\s+)?weeks?|weekly|(?P<bi>biweekly|fortnightly))(?:\s+on)?"
+)
 def _en_every_week(match: re.Match[str]) -> Fill:
     if match.group("other") or match.group("bi"):
         interval = 2
@@ -398,7 +412,7 @@ def _en_days_later(match: re.Match[str]) -> Fill:
     count = parse_en_number(match.group("n") or match.group("n2"))
     unit = match.group("unit") or match.group("unit2")
     if count != int(count):
-        raise InvalidTime("whole days only")
+        raise InvalidTimeError("whole days only")
     return Fill(day=DayOffset(int(count) * (7 if unit.startswith("week") else 1), relative=True))
 
 
@@ -454,7 +468,7 @@ def _en_period(match: re.Match[str]) -> Fill:
 def _en_am_pm(match: re.Match[str]) -> Fill:
     hour, minute = int(match.group("hour")), int(match.group("minute") or 0)
     if not 1 <= hour <= 12:
-        raise InvalidTime(f"{hour}{match.group('half')}m is not a time")
+        raise InvalidTimeError(f"{hour}{match.group('half')}m is not a time")
     return Fill(
         clock=_clock(hour, minute, zero_padded=False),
         period=Period.AM if match.group("half") == "a" else Period.AFTERNOON,
@@ -499,25 +513,25 @@ def _en_duration_later(match: re.Match[str]) -> Fill:
 # ---------------------------------------------------------------- checks shared by the builders
 
 
-class _NotThisPiece(InvalidTime):
+class _NotThisPieceError(InvalidTimeError):
     """The regex matched but the builder sees it is not this piece (the scanner just tries the others)."""
 
 
 def _clock(hour: int, minute: int, *, zero_padded: bool) -> Clock:
     if not 0 <= hour <= 24 or not 0 <= minute <= 59 or (hour == 24 and minute):
-        raise InvalidTime(f"{hour}:{minute:02d} is not a time of day")
+        raise InvalidTimeError(f"{hour}:{minute:02d} is not a time of day")
     return Clock(hour, minute, explicit_24h=zero_padded or hour == 0 or hour >= 13)
 
 
 def _month(month: int | None) -> int:
     if month is None or not 1 <= month <= 12:
-        raise InvalidTime(f"month {month} does not exist")
+        raise InvalidTimeError(f"month {month} does not exist")
     return month
 
 
 def _month_day(day: int | None) -> int:
     if day is None or not 1 <= day <= 31:
-        raise InvalidTime(f"day {day} does not exist")
+        raise InvalidTimeError(f"day {day} does not exist")
     return day
 
 
@@ -525,5 +539,5 @@ def _interval(count: int | None) -> int:
     if count is None:
         return 1
     if not 1 <= count <= 52:
-        raise InvalidTime(f"every {count} is not supported")
+        raise InvalidTimeError(f"every {count} is not supported")
     return count

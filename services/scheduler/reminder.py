@@ -22,7 +22,9 @@ class Reminder(BaseModel):
     contact_id: str | None = Field(None, description="The contact it fires to when it is not in a room")
     creator_id: str = Field(description="Contact id of the person who set it")
     creator_name: str = Field("", description="Display name at creation, for listings")
-    personal: bool = Field(False, description="Fires with an @-mention of the creator (remind me / 提醒我, or DM)")
+    personal: bool = Field(
+        False, description="Fires with an @-mention of the creator (remind me / 提醒我, or DM)"
+    )
     text: str = Field(min_length=1, description="What to say when it fires")
     lang: Lang = Field("zh", description="Language of the command; the firing's notes use it")
     zone: str = Field(description="IANA time zone the times were read in, e.g. Asia/Shanghai")
@@ -40,4 +42,11 @@ class Reminder(BaseModel):
     @property
     def place_id(self) -> str:
         """Where it fires: the room, or the contact of a direct conversation."""
-        return self.room_id if self.room_id is not None else f"dm:{self.contact_id}"
+        return place_id(self.room_id, self.contact_id)
+
+
+def place_id(room_id: str | None, contact_id: str | None) -> str:
+    """A room's id, or `dm:<contact>` for a direct conversation: where reminders are listed and fire."""
+    if room_id is not None:
+        return room_id
+    return f"dm:{contact_id}"

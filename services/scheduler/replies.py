@@ -37,7 +37,9 @@ def describe_recurrence(rule: Recurrence | None) -> Bilingual:
         return Bilingual(f"{every_zh} {clock} 重复", f"repeats {every_en} at {clock}")
     if rule.frequency is Frequency.WEEKLY:
         if rule.is_workdays:
-            return Bilingual(f"每个工作日（周一至周五）{clock} 重复", f"repeats every weekday (Mon-Fri) at {clock}")
+            return Bilingual(
+                f"每个工作日（周一至周五）{clock} 重复", f"repeats every weekday (Mon-Fri) at {clock}"
+            )
         days_zh = "、".join(_ZH_WEEKDAYS[day] for day in rule.weekdays)
         days_en = ", ".join(_EN_WEEKDAYS[day] for day in rule.weekdays)
         if rule.interval == 1:
@@ -102,18 +104,23 @@ def parse_failure(failure: ParseFailure) -> Bilingual:
     )
 
 
-def listing(reminders: list[Reminder]) -> Bilingual:
+def listing(reminders: list[Reminder], *, limit: int = 20) -> Bilingual:
     if not reminders:
         return Bilingual("这里没有待发的提醒。", "No pending reminders here.")
     lines_zh = ["待发的提醒："]
     lines_en = ["Pending reminders:"]
-    for reminder in reminders:
+    for reminder in reminders[:limit]:
         when = local_time(reminder.next_due)
         repeats = describe_recurrence(reminder.recurrence) if reminder.recurrence else None
         by = f"（{reminder.creator_name}）" if reminder.creator_name else ""
         lines_zh.append(f"#{reminder.id} {when}{'，' + repeats.zh if repeats else ''}：{reminder.text}{by}")
         by_en = f" ({reminder.creator_name})" if reminder.creator_name else ""
-        lines_en.append(f"#{reminder.id} {when}{', ' + repeats.en if repeats else ''}: {reminder.text}{by_en}")
+        lines_en.append(
+            f"#{reminder.id} {when}{', ' + repeats.en if repeats else ''}: {reminder.text}{by_en}"
+        )
+    if len(reminders) > limit:
+        lines_zh.append(f"……还有 {len(reminders) - limit} 条")
+        lines_en.append(f"… and {len(reminders) - limit} more")
     return Bilingual("\n".join(lines_zh), "\n".join(lines_en))
 
 
@@ -150,3 +157,29 @@ def firing_text(reminder: Reminder, *, late_by: timedelta, missed: bool) -> str:
     else:
         return f"⏰ {reminder.text}"
     return f"⏰ {reminder.text} {note.in_lang(reminder.lang)}"
+
+
+def zone_shown(zone: str, *, overridden: bool) -> Bilingual:
+    source = Bilingual("本群设置", "set here") if overridden else Bilingual("默认", "default")
+    return Bilingual(
+        f"时区：{zone}（{source.zh}）。管理员可发送「时区 Asia/Tokyo」修改，「时区 默认」恢复。",
+        f"Time zone: {zone} ({source.en}). Admins can send “timezone Asia/Tokyo”, or “timezone default”.",
+    )
+
+
+def zone_set(zone: str) -> Bilingual:
+    return Bilingual(
+        f"时区已设为 {zone}，之后设置的提醒按此时区理解。",
+        f"Time zone set to {zone} for reminders set from now on.",
+    )
+
+
+def zone_unknown(name: str) -> Bilingual:
+    return Bilingual(
+        f"不认识时区「{name}」。请用 IANA 名称，例如 Asia/Shanghai、Europe/Berlin。",
+        f"Unknown time zone “{name}”. Use an IANA name such as Asia/Shanghai or Europe/Berlin.",
+    )
+
+
+def zone_not_allowed() -> Bilingual:
+    return Bilingual("只有管理员可以修改本群的时区。", "Only admins can change this room's time zone.")

@@ -54,6 +54,10 @@ class SchedulerKeys:
         """Set: ids of the reminders of one room (or one direct conversation) of one bot."""
         return f"{self.prefix}:place:{bot_id}:{place_id}"
 
+    def zone(self, bot_id: str, place_id: str) -> str:
+        """String: IANA time zone of one room (or direct conversation), overriding QUN_TIMEZONE."""
+        return f"{self.prefix}:zone:{bot_id}:{place_id}"
+
     def source_event(self, event_id: str) -> str:
         """String: reminder id created by this event (kept a day, longer than any redelivery)."""
         return f"{self.prefix}:event:{event_id}"
@@ -148,7 +152,13 @@ class ReminderStore:
         reminder_id, created = cast(
             "list[Any]",
             await self._add(
-                keys=[keys.reminders, keys.due, keys.next_id, keys.place(draft.bot_id, draft.place_id), event_key],
+                keys=[
+                    keys.reminders,
+                    keys.due,
+                    keys.next_id,
+                    keys.place(draft.bot_id, draft.place_id),
+                    event_key,
+                ],
                 args=[body, epoch_ms(draft.next_due), SOURCE_EVENT_TTL_S if draft.source_event_id else 0],
             ),
         )
@@ -158,15 +168,15 @@ class ReminderStore:
         return stored, bool(created)
 
     async def get(self, reminder_id: str) -> Reminder | None:
-        body = await self._redis.hget(self.keys.reminders, reminder_id)  # type: ignore[misc]
+        body = await self._redis.hget(self.keys.reminders, reminder_id)
         return None if body is None else Reminder.model_validate_json(body)
 
     async def list_place(self, bot_id: str, place_id: str) -> list[Reminder]:
         """Pending reminders of one room or direct conversation, soonest first."""
-        ids = sorted(await self._redis.smembers(self.keys.place(bot_id, place_id)))  # type: ignore[misc]
+        ids = sorted(await self._redis.smembers(self.keys.place(bot_id, place_id)))
         if not ids:
             return []
-        bodies = await self._redis.hmget(self.keys.reminders, ids)  # type: ignore[misc]
+        bodies = await self._redis.hmget(self.keys.reminders, ids)
         reminders = [Reminder.model_validate_json(body) for body in bodies if body is not None]
         return sorted(reminders, key=lambda reminder: (reminder.next_due, int(reminder.id)))
 
@@ -210,6 +220,16 @@ class ReminderStore:
         """When the earliest reminder (or lease end) comes due, in epoch ms; None when nothing is pending."""
         first = await self._redis.zrange(self.keys.due, 0, 0, withscores=True)
         return int(first[0][1]) if first else None
+
+    async def zone_of(self, bot_id: str, place_id: str) -> str | None:
+        zone = await self._redis.get(self.keys.zone(bot_id, place_id))
+        return None if zone is None else str(zone)
+
+    async def set_zone(self, bot_id: str, place_id: str, zone: str | None) -> None:
+        if zone is None:
+            await self._redis.delete(self.keys.zone(bot_id, place_id))
+        else:
+            await self._redis.set(self.keys.zone(bot_id, place_id), zone)
 
     async def pending_count(self) -> int:
         return int(await self._redis.zcard(self.keys.due))

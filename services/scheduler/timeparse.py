@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.scheduler.grammar import PIECES, InvalidTime
+from services.scheduler.grammar import PIECES, InvalidTimeError
 from services.scheduler.recurrence import Frequency, Recurrence, local_instant
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Period, Repeat, TimeSpec, WeekdayRef
 
@@ -56,6 +56,8 @@ class ParsedReminder:
     text: str
     expression: str
     """The part of the command read as the time."""
+    for_me: bool = False
+    """Addressed to the sender ("remind me", "提醒我"): the firing mentions them."""
 
 
 @dataclass(frozen=True)
@@ -78,34 +80,49 @@ def parse_reminder(command: str, *, now: datetime, zone: ZoneInfo) -> ParseResul
     normalised, positions = _normalise(original)
     try:
         found = _find_expression(normalised)
-    except InvalidTime as error:
+    except InvalidTimeError as error:
         return ParseFailure(FailureReason.INVALID, detail=str(error))
     if found is None:
         return ParseFailure(FailureReason.NOT_A_TIME)
-    spec, start, end = found
-    expression = original[positions[start] : positions[end]].strip()
-    text = _clean_text(original[: positions[start]] + " " + original[positions[end] :])
-    resolved = resolve(spec, now=now, zone=zone)
+    expression = original[positions[found.start] : positions[found.end]].strip()
+    text, for_me = _clean_text(
+        original[positions[found.text_from] : positions[found.start]], original[positions[found.end] :]
+    )
+    resolved = resolve(found.spec, now=now, zone=zone)
     if isinstance(resolved, ParseFailure):
         return replace(resolved, expression=expression)
     first, recurrence = resolved
     if not text:
         return ParseFailure(FailureReason.NO_TEXT, expression=expression)
-    return ParsedReminder(first=first, recurrence=recurrence, text=text, expression=expression)
+    return ParsedReminder(
+        first=first, recurrence=recurrence, text=text, expression=expression, for_me=for_me or found.for_me
+    )
 
 
 # ---------------------------------------------------------------- splitting
 
 
-_LEADING_FILLERS = (
-    re.compile(r"^(?:me|us|everyone|everybody)\b\s*", re.IGNORECASE),
-    re.compile(r"^(?:我们|我|大家)"),
+@dataclass(frozen=True)
+class _Found:
+    spec: TimeSpec
+    start: int
+    end: int
+    text_from: int
+    """Where the text before the expression starts (after a leading "me" / "我", which is not text)."""
+    for_me: bool
+
+
+_ADDRESSEES = re.compile(
+    r"^(?:(?P<me>me\b|我(?!们))|us\b|everyone\b|everybody\b|我们|大家)\s*", re.IGNORECASE
 )
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 _JOINERS = re.compile(r"[\s,、]*")
 _TEXT_PUNCTUATION = " \t\n,，、:：;；.。!！-—~～"
-_TEXT_PREFIXES = re.compile(
-    r"^(?:(?:(?:me|us|everyone)\s+)?(?:to|that|about)\s+|(?:记得|要)?(?:提醒|叫|通知)(?:我们|我|大家|一下)?(?:一下)?|记得)", re.IGNORECASE
+_TEXT_PREFIX = re.compile(
+    r"^(?:(?:(?P<me>me)|us|everyone)\s+)?(?:to|that|about)\s+"
+    r"|^(?:记得|要)?(?:提醒|叫|通知)(?:(?P<wo>我(?!们))|我们|大家)?(?:一下)?"
+    r"|^记得",
+    re.IGNORECASE,
 )
 
 
@@ -121,24 +138,20 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(chars), positions
 
 
-def _find_expression(text: str) -> tuple[TimeSpec, int, int] | None:
-    """The time expression: at the start (after "me"/"我"), else the longest one that ends the command."""
-    for filler in (None, *_LEADING_FILLERS):
-        start = 0 if filler is None else _filler_end(filler, text)
-        if start is None:
-            continue
-        spec, end = scan(text, start)
+def _find_expression(text: str) -> _Found | None:
+    """The time expression: at the start (after "me" / "我"), else the longest one that ends the command."""
+    spec, end = scan(text, 0)
+    if not spec.is_empty:
+        return _Found(spec, 0, end, 0, for_me=False)
+    addressee = _ADDRESSEES.match(text)
+    if addressee:
+        spec, end = scan(text, addressee.end())
         if not spec.is_empty:
-            return spec, start, end
+            return _Found(spec, addressee.end(), end, addressee.end(), for_me=bool(addressee.group("me")))
     return _find_trailing_expression(text)
 
 
-def _filler_end(filler: re.Pattern[str], text: str) -> int | None:
-    match = filler.match(text)
-    return match.end() if match else None
-
-
-def _find_trailing_expression(text: str) -> tuple[TimeSpec, int, int] | None:
+def _find_trailing_expression(text: str) -> _Found | None:
     """'call mom at 5pm tomorrow' / '交周报 周五下午5点': the earliest start whose scan reaches the end."""
     tail = len(text.rstrip(_TEXT_PUNCTUATION))
     for start in range(1, tail):
@@ -146,10 +159,10 @@ def _find_trailing_expression(text: str) -> tuple[TimeSpec, int, int] | None:
             continue  # not at a word start
         try:
             spec, end = scan(text, start)
-        except InvalidTime:
+        except InvalidTimeError:
             continue  # a number inside the text, not a broken time
         if not spec.is_empty and end >= tail:
-            return spec, start, end
+            return _Found(spec, start, end, 0, for_me=False)
     return None
 
 
@@ -166,8 +179,8 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
                 continue
             try:
                 fill = piece.build(match)
-            except InvalidTime as error:
-                if type(error) is not InvalidTime:
+            except InvalidTimeError as error:
+                if type(error) is not InvalidTimeError:
                     continue  # the builder declined: not this piece
                 raise
             merged = spec.merged(fill, match.group())
@@ -180,37 +193,48 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
 
 def _on_word_boundaries(text: str, start: int, end: int) -> bool:
     """English pieces must not start or end inside a word ("sun" in "sunny", "week" in "weekday")."""
-    inside_start = start > 0 and bool(_ASCII_WORD.match(text[start - 1])) and bool(_ASCII_WORD.match(text[start]))
-    inside_end = end < len(text) and bool(_ASCII_WORD.match(text[end - 1])) and bool(_ASCII_WORD.match(text[end]))
+    inside_start = (
+        start > 0 and bool(_ASCII_WORD.match(text[start - 1])) and bool(_ASCII_WORD.match(text[start]))
+    )
+    inside_end = (
+        end < len(text) and bool(_ASCII_WORD.match(text[end - 1])) and bool(_ASCII_WORD.match(text[end]))
+    )
     return not inside_start and not inside_end
 
 
-def _clean_text(text: str) -> str:
-    text = text.strip(_TEXT_PUNCTUATION)
-    text = _TEXT_PREFIXES.sub("", text, count=1)
-    return text.strip(_TEXT_PUNCTUATION)
+def _clean_text(before: str, after: str) -> tuple[str, bool]:
+    """The reminder text around the expression, without "to" / "提醒我"; and whether it addressed "me"."""
+    text = f"{before.strip()} {after.strip()}".strip(_TEXT_PUNCTUATION)
+    prefix = _TEXT_PREFIX.match(text)
+    if prefix is None:
+        return text, False
+    for_me = bool(prefix.group("me") or prefix.group("wo"))
+    return text[prefix.end() :].strip(_TEXT_PUNCTUATION), for_me
 
 
 # ---------------------------------------------------------------- resolving
 
 
-def resolve(spec: TimeSpec, *, now: datetime, zone: ZoneInfo) -> tuple[datetime, Recurrence | None] | ParseFailure:
+def resolve(
+    spec: TimeSpec, *, now: datetime, zone: ZoneInfo
+) -> tuple[datetime, Recurrence | None] | ParseFailure:
     """The first firing (and recurrence) that `spec` means for a message sent at `now`."""
     local_now = now.astimezone(zone)
     try:
         if spec.delta is not None:
-            first = (now + spec.delta).astimezone(zone)
+            first = (now.astimezone(UTC) + spec.delta).astimezone(zone)  # real elapsed time, not wall time
             recurrence = None
         elif spec.clock is None and not (isinstance(spec.day, DayOffset) and spec.day.relative):
             return ParseFailure(FailureReason.MISSING_TIME)
         elif spec.repeat is not None:
             first, recurrence = _resolve_repeat(spec.repeat, spec, local_now, zone)
         elif spec.clock is None:  # "3天后" / "in 3 days": the same time of day, N days later
+            assert isinstance(spec.day, DayOffset)
             wall = local_now.replace(tzinfo=None) + timedelta(days=spec.day.days)
             first, recurrence = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone), None
         else:
             first, recurrence = _resolve_once(spec, spec.clock, local_now, zone), None
-    except InvalidTime as error:
+    except InvalidTimeError as error:
         return ParseFailure(FailureReason.INVALID, detail=str(error))
     except (ValueError, OverflowError) as error:  # date() and timedelta() refuse impossible values
         return ParseFailure(FailureReason.INVALID, detail=str(error))
@@ -226,12 +250,12 @@ def _resolve_repeat(
 ) -> tuple[datetime, Recurrence]:
     assert spec.clock is not None
     if repeat.frequency is Frequency.WEEKLY and not repeat.weekdays:
-        raise InvalidTime("which day of the week?")
+        raise InvalidTimeError("which day of the week?")
     hour = _read_hour(spec.clock, spec.period)
     weekdays, month_day = repeat.weekdays, repeat.month_day
     if hour >= 24:  # "每周五晚上12点" is the first minute of Saturday
         if repeat.frequency is Frequency.MONTHLY:
-            raise InvalidTime("say 0:00 of the next day instead of midnight at the end of a monthly day")
+            raise InvalidTimeError("say 0:00 of the next day instead of midnight at the end of a monthly day")
         hour -= 24
         weekdays = tuple(sorted((day + 1) % 7 for day in weekdays))
     rule = Recurrence(
@@ -254,7 +278,11 @@ def _resolve_once(spec: TimeSpec, clock: Clock, local_now: datetime, zone: ZoneI
     hour = _read_hour(clock, spec.period)
     if spec.day is None:
         today = _at(local_now.date(), hour, clock.minute, zone)
-        return today if _later(today, local_now) else _at(local_now.date() + timedelta(days=1), hour, clock.minute, zone)
+        return (
+            today
+            if _later(today, local_now)
+            else _at(local_now.date() + timedelta(days=1), hour, clock.minute, zone)
+        )
     if isinstance(spec.day, WeekdayRef) and spec.day.mode == "upcoming":
         for ahead in range(8):
             day = local_now.date() + timedelta(days=ahead)
@@ -267,7 +295,9 @@ def _resolve_once(spec: TimeSpec, clock: Clock, local_now: datetime, zone: ZoneI
 def _next_on_12_hour_clock(clock: Clock, local_now: datetime, zone: ZoneInfo) -> datetime:
     hours = [clock.hour] if clock.hour == 12 else [clock.hour, clock.hour + 12]
     candidates = (
-        _at(local_now.date() + timedelta(days=days), hour, clock.minute, zone) for days in (0, 1) for hour in hours
+        _at(local_now.date() + timedelta(days=days), hour, clock.minute, zone)
+        for days in (0, 1)
+        for hour in hours
     )
     return min((c for c in candidates if _later(c, local_now)), key=lambda c: c.astimezone(UTC))
 
@@ -314,7 +344,7 @@ def _valid_date(year: int, month: int, day: int, *, leap_ok: bool = False) -> da
     except ValueError:
         if leap_ok and (month, day) == (2, 29):
             return date(year + (4 - year % 4), 2, 29)  # the next leap year (good until 2100)
-        raise InvalidTime(f"{year}-{month:02d}-{day:02d} does not exist") from None
+        raise InvalidTimeError(f"{year}-{month:02d}-{day:02d} does not exist") from None
 
 
 def _read_hour(clock: Clock, period: Period | None) -> int:
@@ -322,18 +352,22 @@ def _read_hour(clock: Clock, period: Period | None) -> int:
     hour = clock.hour
     if clock.explicit_24h and (hour == 0 or hour >= 13 or period is None):
         if hour >= 13 and period in (Period.EARLY_MORNING, Period.MORNING, Period.AM):
-            raise InvalidTime(f"{hour}点 is not in the morning")
+            raise InvalidTimeError(f"{hour}点 is not in the morning")
         return hour
     if period is None:
         return hour + 12 if 1 <= hour <= 6 else hour
-    return _PERIOD_READINGS[period](hour)
+    return _with_period(hour, period)
 
 
-_PERIOD_READINGS = {
-    Period.EARLY_MORNING: lambda hour: 0 if hour == 12 else hour,
-    Period.MORNING: lambda hour: hour,
-    Period.AM: lambda hour: 0 if hour == 12 else hour,
-    Period.NOON: lambda hour: hour + 12 if 1 <= hour <= 5 else hour,
-    Period.AFTERNOON: lambda hour: hour + 12 if hour < 12 else hour,
-    Period.EVENING: lambda hour: 24 if hour == 12 else hour + 24 if hour <= 4 else hour + 12 if hour < 12 else hour,
-}
+def _with_period(hour: int, period: Period) -> int:
+    if period in (Period.EARLY_MORNING, Period.AM):
+        return 0 if hour == 12 else hour
+    if period is Period.NOON:
+        return hour + 12 if 1 <= hour <= 5 else hour
+    if period is Period.AFTERNOON:
+        return hour + 12 if hour < 12 else hour
+    if period is Period.EVENING:
+        if hour == 12:
+            return 24  # 晚上12点 / midnight: the end of the day named
+        return hour + 24 if hour <= 4 else hour + 12 if hour < 12 else hour
+    return hour  # MORNING: as written

@@ -13,6 +13,7 @@ Every cross-cutting rule lives here, once for all services:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -65,15 +66,27 @@ class Dispatcher:
         self._app = app
         self._dead_letter = dead_letter
         self._retry_base_s = retry_base_s
+        self._in_order: dict[str, asyncio.Lock] = {}
 
     async def handle(self, delivery: Delivery) -> None:
-        started = time.perf_counter()
-        name = self._service.name
         try:
             event = self._decode(delivery)
         except BadPayloadError as error:
             await self._give_up(delivery, f"invalid payload: {error}")
             return
+        # Messages of one room (or one sender) run in arrival order: asyncio.Lock wakes waiters first-in first-out.
+        key = _order_key(event)
+        lock = self._in_order.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await self._handle(delivery, event)
+        finally:
+            if not lock.locked() and self._in_order.get(key) is lock:
+                del self._in_order[key]
+
+    async def _handle(self, delivery: Delivery, event: Event) -> None:
+        started = time.perf_counter()
+        name = self._service.name
         try:
             await self._route(event, delivery)
         except Exception as error:  # any handler failure is retried, then dead-lettered
@@ -89,7 +102,7 @@ class Dispatcher:
             await delivery.nak(delay)
             return
         await delivery.ack()
-        metrics.HANDLED.labels(name, delivery.subject.rsplit(".", 1)[-1]).inc()
+        metrics.HANDLED.labels(name, event.subject_suffix).inc()
         metrics.LATENCY.labels(name).observe(time.perf_counter() - started)
 
     def _decode(self, delivery: Delivery) -> Event:
@@ -160,6 +173,15 @@ class Dispatcher:
         )
         metrics.DEAD_LETTERED.labels(self._service.name).inc()
         await delivery.ack()
+
+
+def _order_key(event: Event) -> str:
+    room = getattr(event, "room", None)
+    if isinstance(room, Room):
+        return room.id
+    if isinstance(event, MessageReceived):
+        return event.talker.id
+    return event.subject_suffix
 
 
 def _lang_of(event: Event) -> Lang:

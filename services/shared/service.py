@@ -29,9 +29,11 @@ from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsMessage
 from faststream.nats.security import NatsCredentials, NatsUserPassword
 from faststream.security import BaseSecurity
+from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
@@ -218,6 +220,7 @@ class Runtime(Generic[S, D]):
             name=self.instance,
             logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
             log_level=logging.DEBUG,  # one line per message is too much at INFO
+            apply_types=False,  # handlers get plain arguments; see _raw_message
             graceful_timeout=10.0,
         )
         deps = await self._stack.enter_async_context(self.service.deps_factory(settings, self.redis))
@@ -238,6 +241,9 @@ class Runtime(Generic[S, D]):
         self._stack.push_async_callback(self.broker.stop)
         for hook in self.service.start_hooks:
             await hook(self)
+        self._tasks.append(
+            asyncio.create_task(self._supervise(_keep_room_cache_fresh), name=f"{self.instance}:rooms")
+        )
         for task in self.service.background_tasks:
             self._tasks.append(
                 asyncio.create_task(self._supervise(task), name=f"{self.instance}:{task.__name__}")
@@ -261,16 +267,18 @@ class Runtime(Generic[S, D]):
                 stream=JStream(consumer.stream, declare=False),
                 durable=consumer.durable,
                 config=consumer_config(consumer),
+                # FastStream runs a fetched batch concurrently; the dispatcher keeps each room in order.
                 pull_sub=PullSub(batch_size=64, timeout=1.0),
+                decoder=_raw_message,
                 ack_policy=AckPolicy.MANUAL,
             )
-            async def consume(message: NatsMessage) -> None:
-                await dispatcher.handle(_Delivery(message))
+            async def consume(raw: Msg) -> None:
+                await dispatcher.handle(_Delivery(raw))
 
             self.dispatcher = dispatcher
 
         @self.broker.subscriber(subjects.DISCOVER)
-        async def answer_discover() -> bytes:
+        async def answer_discover(_request: object) -> bytes:
             return self.service.info(self.instance).model_dump_json().encode()
 
     async def publish_command(self, bot_id: str, command: Command) -> None:
@@ -348,7 +356,7 @@ class Runtime(Generic[S, D]):
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.01)
         if task.done():
             await task  # raises why it could not start (e.g. the port is taken)
@@ -410,13 +418,22 @@ async def discover(broker: NatsBroker, window_s: float) -> list[ServiceInfo]:
     return sorted(found.values(), key=lambda info: info.name)
 
 
-class _Delivery:
-    """Adapts FastStream's NatsMessage to what the dispatcher needs."""
+async def _keep_room_cache_fresh(app: AppContext[Any, Any]) -> None:
+    await app.rooms.listen()
 
-    def __init__(self, message: NatsMessage) -> None:
-        raw = message.raw_message
+
+async def _raw_message(message: NatsMessage) -> Msg:
+    """The handler's argument is the JetStream message itself: the dispatcher validates payloads (dead-lettering bad
+    ones) and acks by hand, so FastStream neither decodes nor injects anything (its DI costs thread hops)."""
+    return message.raw_message
+
+
+class _Delivery:
+    """Adapts a JetStream message to what the dispatcher needs."""
+
+    def __init__(self, raw: Msg) -> None:
         metadata = raw.metadata
-        self._message = message
+        self._raw = raw
         self.subject: str = raw.subject
         self.data: bytes = raw.data
         self.deliveries: int = metadata.num_delivered or 1
@@ -424,10 +441,10 @@ class _Delivery:
         self.published_at: datetime = metadata.timestamp
 
     async def ack(self) -> None:
-        await self._message.ack()
+        await self._raw.ack()
 
     async def nak(self, delay: float) -> None:
-        await self._message.nack(delay=delay)
+        await self._raw.nak(delay=delay)
 
 
 def _stream_of(subject: str) -> str:

@@ -188,14 +188,13 @@ def parse_browse(  # noqa: PLR0911 - one return per accepted form
     text = normalize(args)
     if not text:
         return BrowseRequest()
+    if page_match := _PAGE.match(text):
+        return BrowseRequest(page=max(1, int(next(group for group in page_match.groups() if group))))
     page = 1
     words = text.split(" ")
     if len(words) > 1 and (page_match := _PAGE.match(words[-1])):
-        page = int(next(group for group in page_match.groups() if group))
+        page = max(1, int(next(group for group in page_match.groups() if group)))
         text = " ".join(words[:-1])
-    elif page_match := _PAGE.match(text):
-        return BrowseRequest(page=max(1, int(next(group for group in page_match.groups() if group))))
-    page = max(1, page)
     if recent := _RECENT.match(text):
         days = _number(recent.group(1) or recent.group(2))
         if days <= 0:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ UNSEEN_WEIGHT = 0.7  # share of the maximal idf given to a question word the ind
 BIGRAM_CREDIT = 0.7  # a CJK word found only through its characters counts this much
 DICTIONARY_WORD_IMPORTANCE = 0.6
 RERANK_DEPTH = 30
+DENSE_POSTINGS = 2000  # longer posting lists only add to candidates that rarer terms found
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 
 
@@ -61,6 +64,16 @@ class _Unit:
 class Query:
     terms: dict[str, float]
     units: tuple[_Unit, ...]
+
+    @property
+    def all_terms(self) -> set[str]:
+        """Every term coverage may look for in a document."""
+        found = set(self.terms)
+        for unit in self.units:
+            found.add("w:" + unit.word)
+            found.update(unit.concepts)
+            found.update(unit.grams)
+        return found
 
 
 @dataclass
@@ -130,7 +143,11 @@ class TextAnalysis:
 
 class KnowledgeIndex:
     """Immutable BM25 index over a set of documents. Rebuild on change: at a few thousand tags that takes
-    milliseconds, and it keeps the index trivially consistent with Redis."""
+    milliseconds, and it keeps the index trivially consistent with Redis.
+
+    Compact by design (100,000 tags fit in ~100 MB): terms are interned to ints, postings are two flat arrays
+    per term, and each document keeps only its sorted term ids (for coverage of the top candidates).
+    """
 
     def __init__(
         self,
@@ -141,25 +158,41 @@ class KnowledgeIndex:
         """`term_cache` (shared between rebuilds) saves re-analysing documents that did not change."""
         self._analysis = analysis
         self._docs: list[Document] = list(docs)
-        cache = term_cache if term_cache is not None else {}
-        doc_terms = []
-        for doc in self._docs:
-            terms = cache.get(doc)
-            if terms is None:
-                terms = cache[doc] = analysis.document_terms(doc)
-            doc_terms.append(terms)
-        self._doc_term_sets: list[frozenset[str]] = [frozenset(terms) for terms in doc_terms]
-        lengths = [sum(terms.values()) for terms in doc_terms]
         self._n = len(self._docs)
-        avg = (sum(lengths) / self._n) if self._n else 1.0
-        self._df: Counter[str] = Counter()
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for index, (terms, length) in enumerate(zip(doc_terms, lengths, strict=True)):
+        self._term_ids: dict[str, int] = {}
+        self._df: list[int] = []
+        analysed: list[tuple[array[int], list[int], int]] = []
+        total_length = 0
+        for doc in self._docs:
+            terms = term_cache.get(doc) if term_cache is not None else None
+            if terms is None:
+                terms = analysis.document_terms(doc)
+                if term_cache is not None:
+                    term_cache[doc] = terms
+            ids = [self._intern(term) for term in terms]
+            order = sorted(range(len(ids)), key=ids.__getitem__)
+            tfs = list(terms.values())
+            length = sum(tfs)
+            total_length += length
+            analysed.append((array("i", [ids[i] for i in order]), [tfs[i] for i in order], length))
+        avg = total_length / self._n if self._n else 1.0
+        self._postings: list[tuple[array[int], array[float]]] = [(array("i"), array("f")) for _ in self._df]
+        self._doc_terms: list[array[int]] = []
+        for index, (sorted_ids, tfs, length) in enumerate(analysed):
             norm = K1 * (1 - B + B * length / avg)
-            for term, tf in terms.items():
-                self._df[term] += 1
-                postings.setdefault(term, []).append((index, tf * (K1 + 1) / (tf + norm)))
-        self._postings = postings
+            for term_id, tf in zip(sorted_ids, tfs, strict=True):
+                self._df[term_id] += 1
+                doc_ids, impacts = self._postings[term_id]
+                doc_ids.append(index)
+                impacts.append(tf * (K1 + 1) / (tf + norm))
+            self._doc_terms.append(sorted_ids)
+
+    def _intern(self, term: str) -> int:
+        term_id = self._term_ids.get(term)
+        if term_id is None:
+            term_id = self._term_ids[term] = len(self._df)
+            self._df.append(0)
+        return term_id
 
     def __len__(self) -> int:
         return self._n
@@ -168,29 +201,27 @@ class KnowledgeIndex:
     def documents(self) -> Sequence[Document]:
         return self._docs
 
+    def df(self, term: str) -> int:
+        term_id = self._term_ids.get(term)
+        return 0 if term_id is None else self._df[term_id]
+
     def idf(self, term: str) -> float:
-        df = self._df.get(term, 0)
+        df = self.df(term)
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         if not self._n:
             return []
         query = self._analysis.query(question)
-        scores: dict[int, float] = {}
-        for term, weight in query.terms.items():
-            plist = self._postings.get(term)
-            if not plist:
-                continue
-            boost = weight * self.idf(term)
-            for doc, part in plist:
-                scores[doc] = scores.get(doc, 0.0) + boost * part
+        scores = self._bm25(query)
         if not scores:
             return []
         top = heapq.nlargest(RERANK_DEPTH, scores.items(), key=lambda item: item[1])
         best = top[0][1]
         hits = []
         for doc, bm25 in top:
-            coverage = self._coverage(query, self._doc_term_sets[doc])
+            present = {term for term in query.all_terms if self._has(doc, term)}
+            coverage = self._coverage(query, present)
             hits.append(
                 Hit(
                     doc_id=self._docs[doc].id,
@@ -202,15 +233,49 @@ class KnowledgeIndex:
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
 
+    def _bm25(self, query: Query) -> dict[int, float]:
+        """Term at a time, rarest first. A common term (long posting list) only adds to documents a rarer term
+        already found, checked through the candidates' own term lists when they are few: a question made of
+        common words still ranks, and no question walks 100,000 postings."""
+        known = [(self._term_ids[t], w) for t, w in query.terms.items() if t in self._term_ids]
+        known.sort(key=lambda item: self._df[item[0]])
+        scores: dict[int, float] = {}
+        for term_id, weight in known:
+            doc_ids, impacts = self._postings[term_id]
+            df = len(doc_ids)
+            boost = weight * math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+            if df <= DENSE_POSTINGS or not scores:
+                for doc, impact in zip(doc_ids, impacts, strict=True):
+                    scores[doc] = scores.get(doc, 0.0) + boost * impact
+            elif len(scores) * 8 < df:
+                for doc in scores:
+                    terms = self._doc_terms[doc]
+                    at = bisect_left(terms, term_id)
+                    if at < len(terms) and terms[at] == term_id:
+                        scores[doc] += boost * impacts[bisect_left(doc_ids, doc)]
+            else:
+                for doc, impact in zip(doc_ids, impacts, strict=True):
+                    if doc in scores:
+                        scores[doc] += boost * impact
+        return scores
+
+    def _has(self, doc: int, term: str) -> bool:
+        term_id = self._term_ids.get(term)
+        if term_id is None:
+            return False
+        terms = self._doc_terms[doc]
+        at = bisect_left(terms, term_id)
+        return at < len(terms) and terms[at] == term_id
+
     def _unit_weight(self, unit: _Unit) -> float:
-        if self._df.get("w:" + unit.word):
+        if self.df("w:" + unit.word):
             local = self.idf("w:" + unit.word)
         else:
-            seen = [self.idf(concept) for concept in unit.concepts if self._df.get(concept)]
+            seen = [self.idf(concept) for concept in unit.concepts if self.df(concept)]
             local = max(seen) if seen else UNSEEN_WEIGHT * self.idf("")
         return local * unit.importance
 
-    def _coverage(self, query: Query, doc_terms: frozenset[str]) -> float:
+    def _coverage(self, query: Query, doc_terms: set[str]) -> float:
         total = 0.0
         found = 0.0
         for unit in query.units:

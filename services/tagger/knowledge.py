@@ -16,6 +16,7 @@ from datetime import datetime
 from services.tagger.decision import Decision, Thresholds, decide
 from services.tagger.index import Document, KnowledgeIndex, TextAnalysis
 from services.tagger.models import TagRecord
+from services.tagger.reranker import Reranker
 from services.tagger.store import TagStore
 
 INLINE_BUILD_LIMIT = 200  # larger rebuilds run in a worker thread so the event loop keeps serving
@@ -72,7 +73,14 @@ class KnowledgeCache:
             return snapshot
 
     async def ask(
-        self, kb: str, question: str, now: datetime, thresholds: Thresholds, *, unprompted: bool = False
+        self,
+        kb: str,
+        question: str,
+        now: datetime,
+        thresholds: Thresholds,
+        *,
+        unprompted: bool = False,
+        reranker: Reranker | None = None,
     ) -> Answer:
         snapshot = await self.snapshot(kb, now)
         hits = [
@@ -80,6 +88,8 @@ class KnowledgeCache:
             for hit in snapshot.index.search(question, limit=5)
             if not snapshot.records[hit.doc_id].expired(now)
         ]
+        if reranker is not None and hits:
+            hits = reranker.rerank(question, [(hit, snapshot.records[hit.doc_id].text) for hit in hits])
         decision = decide(hits, thresholds, unprompted=unprompted)
         return Answer(decision=decision, records=tuple(snapshot.records[hit.doc_id] for hit in decision.hits))
 

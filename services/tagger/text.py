@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 import threading
 import unicodedata
 from collections.abc import Iterable
+from importlib import resources
 
 import jieba
 
@@ -105,11 +107,15 @@ class _GlobalIdf:
         if self._table is None:
             with self._lock:
                 if self._table is None:
-                    from jieba.analyse import TFIDF  # noqa: PLC0415 - heavy, needed only once
-
-                    extractor = TFIDF()
-                    self._median = float(extractor.median_idf)
-                    self._table = dict(extractor.idf_freq)
+                    # Read directly: jieba.analyse.TFIDF leaves the file open (a ResourceWarning).
+                    source = resources.files("jieba.analyse").joinpath("idf.txt")
+                    table: dict[str, float] = {}
+                    for line in source.read_text(encoding="utf-8").splitlines():
+                        word, _, value = line.partition(" ")
+                        if value:
+                            table[word] = float(value)
+                    self._median = statistics.median(table.values())
+                    self._table = table
         return self._table, self._median
 
 

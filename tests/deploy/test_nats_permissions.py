@@ -93,7 +93,7 @@ def secured_nats(tmp_path: Path) -> Iterator[NatsServer]:
         "listen: 127.0.0.1:-1\n"
         f"ports_file_dir: {json.dumps(str(tmp_path))}\n"
         f"jetstream {{ store_dir: {json.dumps(str(tmp_path / 'js'))} }}\n"
-        'include "auth.conf"\n'
+        'include "auth.conf"\ntrace: true\n'
     )
     env = {**os.environ, **{permissions.password_variable(user): pw for user, pw in passwords.items()}}
     log = tmp_path / "nats.log"

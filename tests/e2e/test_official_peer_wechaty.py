@@ -59,9 +59,17 @@ async def wechaty_bot(
     finally:
         with contextlib.suppress(Exception):
             await bot.stop()
+        await _cancel_until_done(task)
+
+
+async def _cancel_until_done(task: asyncio.Task[None]) -> None:
+    """Cancel Wechaty.start(): it can swallow one cancellation (grpclib turns it into a stream error, which
+    python-wechaty answers with `sleep(60)` and a restart), so cancel again until the task has really ended."""
+    while not task.done():
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await asyncio.wait({task}, timeout=0.1)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
 
 
 async def test_room_message_reaches_wechaty_and_room_say_reaches_the_world(

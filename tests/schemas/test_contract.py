@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from schemas import COMMAND_TYPES, EVENT_TYPES, MessageReceived, SayText, generate, subjects
+from schemas import COMMAND_TYPES, EVENT_TYPES, ChatCommand, MessageReceived, SayText, generate, subjects
 from services.shared.commands import duplicate_keywords
 from services.shared.provision import KNOWN_SERVICES
 from tests.factories import message
@@ -84,8 +84,6 @@ def test_no_chat_keyword_is_claimed_twice_across_services() -> None:
 
 
 def test_duplicate_keywords_are_detected() -> None:
-    from schemas import ChatCommand
-
     one = [ChatCommand(name="a", keywords_en=["Tag"])]
     other = [ChatCommand(name="b", keywords_en=["tag"], keywords_zh=["标记"])]
     assert duplicate_keywords([("x", one), ("y", other)]) == {"tag": ["x", "y"]}

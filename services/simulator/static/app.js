@@ -15,6 +15,7 @@ const state = {
   quote: null,            // message being quoted
   unread: new Map(),      // room id -> count
   adminTimer: null,
+  atTyped: false,         // the @ menu was opened by typing "@"
 };
 
 const $ = (id) => document.getElementById(id);
@@ -52,14 +53,14 @@ function toast(text) {
 const PALETTE = ["#e57373", "#f06292", "#ba68c8", "#7986cb", "#4fc3f7", "#4db6ac", "#81c784", "#ffb74d", "#a1887f", "#90a4ae"];
 
 function initials(name) {
-  const clean = (name || "?").trim();
+  const clean = (name || "?").split("@")[0].trim() || "?";  // "娜娜@前端" (a room alias) -> "娜娜"
   if (/^[\u3400-\u9fff]/.test(clean)) return clean.slice(-2);  // Chinese names: the given name, as WeChat groups do
   const words = clean.split(/\s+/).filter(Boolean);
   return (words.length > 1 ? words[0][0] + words[1][0] : clean.slice(0, 2)).toUpperCase();
 }
 
 function avatar(id, name, isBot) {
-  const node = el("div", "avatar" + (isBot ? " bot" : ""), isBot ? "🤖" : initials(name));
+  const node = el("div", "avatar" + (isBot ? " bot" : ""), isBot ? "" : initials(name));
   if (!isBot) {
     let hash = 0;
     for (const ch of id) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
@@ -158,7 +159,7 @@ function renderMembers() {
     if (m.alias) name.title = `${m.name}（群昵称 ${m.alias}）`;
     const tags = el("span", "member-tags");
     if (m.id === current.owner_id) tags.append(el("span", "tag owner", "群主"));
-    if (current.admin_ids.includes(m.id)) tags.append(el("span", "tag admin", "管理员"));
+    if (current.admin_ids.includes(m.id)) tags.append(el("span", "tag admin-tag", "管理员"));
     if (isBot) tags.append(el("span", "tag bot", "BOT"));
     const actions = el("span", "member-actions");
     const at = el("button", "icon act-mention", "@");
@@ -181,7 +182,7 @@ function renderMembers() {
 
 function formatTime(seconds) {
   const d = new Date(seconds * 1000);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
 }
 
 function highlightMentions(text, message, roomData) {
@@ -332,6 +333,13 @@ function startQuote(message) {
 
 function addMention(id) {
   if (!state.mentions.includes(id)) state.mentions.push(id);
+  if (state.atTyped) {
+    // The "@" that opened the menu becomes the mention chip, as in WeChat.
+    const input = $("input");
+    const at = input.value.lastIndexOf("@", input.selectionStart);
+    if (at >= 0) input.value = input.value.slice(0, at) + input.value.slice(at + 1);
+    state.atTyped = false;
+  }
   renderComposer();
   $("mention-menu").hidden = true;
   $("input").focus();
@@ -515,7 +523,10 @@ async function start() {
     }
   });
   $("input").addEventListener("input", (event) => {
-    if (event.data === "@") openMentionMenu();
+    if (event.data === "@") {
+      state.atTyped = true;
+      openMentionMenu();
+    }
   });
   $("speaker").addEventListener("change", (event) => {
     state.speakers.set(state.roomId, event.target.value);
@@ -524,6 +535,7 @@ async function start() {
   });
   $("mention-button").addEventListener("click", () => {
     const menu = $("mention-menu");
+    state.atTyped = false;
     if (menu.hidden) openMentionMenu(); else menu.hidden = true;
   });
   $("quote-cancel").addEventListener("click", () => { state.quote = null; renderComposer(); });

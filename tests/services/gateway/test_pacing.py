@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import TypeVar
 
 import pytest
 from hypothesis import given
@@ -19,12 +20,13 @@ from services.gateway.pacing import (
 )
 
 NO_JITTER = PacingLimits(jitter_seconds=0.0)
+T = TypeVar("T")
 
 
-def drain(outbox: Outbox[str], start: float = 0.0, until: float = 1e9) -> list[tuple[float, str, str]]:
+def drain(outbox: Outbox[T], start: float = 0.0) -> list[tuple[float, str, T]]:
     """Run the outbox on a simulated clock: (time sent, conversation, item) for everything it releases."""
     now, sent = start, []
-    while now <= until:
+    while True:
         step = outbox.next(now)
         if isinstance(step, Ready):
             sent.append((now, step.conversation, step.item))

@@ -173,7 +173,7 @@ def test_render_mentions_matches_what_parsing_strips() -> None:
 
 
 _plain_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='@「"“'), max_size=40
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters='@「"“'), max_size=40
 )
 
 

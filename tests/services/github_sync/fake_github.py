@@ -80,7 +80,9 @@ class FakeGitHub:
         self._ids = iter(range(3_000_000_000, 4_000_000_000))
         self.requests: list[Recorded] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+        )
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -134,7 +136,9 @@ class FakeGitHub:
 
     # --- serving ---------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
         body = json.loads(raw) if raw else None
         with self._lock:
             self.requests.append(Recorded(method, path, headers, body))
@@ -164,7 +168,9 @@ class FakeGitHub:
         if app is None or scheme.lower() != "bearer":
             return 401, _error("A JSON web token could not be decoded", "401"), {}
         try:
-            claims = jwt.decode(token, app.public_key, algorithms=["RS256"], options={"require": ["iat", "exp"]})
+            claims = jwt.decode(
+                token, app.public_key, algorithms=["RS256"], options={"require": ["iat", "exp"]}
+            )
         except jwt.PyJWTError:
             return 401, _error("A JSON web token could not be decoded", "401"), {}
         if str(claims.get("iss")) != app.app_id or installation != app.installation_id:
@@ -200,7 +206,9 @@ class FakeGitHub:
             repo.issues[number] = issue
         return 201, issue, {"location": issue["url"]}
 
-    def _create_comment(self, owner: str, name: str, number: int, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _create_comment(
+        self, owner: str, name: str, number: int, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         repo = self._repo(owner, name)
         if repo is None or number not in repo.issues:
             return 404, _error("Not Found", "404"), {}
@@ -334,6 +342,8 @@ def _label(repo: _Repo, name: str) -> dict[str, Any]:
         "description": None,
         "color": "d73a4a",
         "default": name in {"bug", "documentation", "enhancement", "question", "help wanted"},
+        "archived_at": None,
+        "archived_by": None,
     }
 
 
@@ -362,7 +372,7 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler
@@ -397,5 +407,3 @@ def rate_limited(retry_after_s: int) -> Scripted:
 
 def bad_gateway() -> Scripted:
     return Scripted(502, {"message": "Server Error"})
-
-

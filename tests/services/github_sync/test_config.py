@@ -48,7 +48,8 @@ def test_room_options_and_label_aliases(tmp_path: Path) -> None:
 
 def test_no_file_means_no_static_bindings() -> None:
     config = GithubSyncConfig.load(None)
-    assert config.bindings == () and config.history_enabled("any@chatroom")
+    assert config.bindings == ()
+    assert config.history_enabled("any@chatroom")
 
 
 @pytest.mark.parametrize(

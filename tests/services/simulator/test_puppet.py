@@ -14,10 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from wechaty_puppet import ScanStatus, WechatyPuppetError
 from wechaty_puppet.schemas.types import FriendshipType, MessageType
 
-from services.simulator.puppet import SimulatorPuppet
 from services.gateway._wechaty_compat import wechaty
+from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, TEST_ROOM_ID, SimulatorWorld
-
 
 EVENT_NAMES = (
     "scan",
@@ -121,7 +120,7 @@ async def test_payloads_describe_the_world() -> None:
 # A real python-wechaty bot on the simulator puppet
 
 
-class IsolatedWechaty(wechaty.Wechaty):  # type: ignore[misc, name-defined]
+class IsolatedWechaty(wechaty.Wechaty):  # type: ignore[misc]
     """python-wechaty caches Contact and Room objects in pools shared by every bot of the process; give this bot its
     own so that another test's world cannot leak into it."""
 

@@ -41,6 +41,10 @@ class ServiceLike(Protocol):
     @property
     def version(self) -> str: ...
     @property
+    def summary_zh(self) -> str: ...
+    @property
+    def summary_en(self) -> str: ...
+    @property
     def commands(self) -> Sequence[CommandLike]: ...
 
 
@@ -64,9 +68,21 @@ def _usage(command: CommandLike, lang: Lang) -> str:
 
 
 def _line(command: CommandLike, lang: Lang) -> str:
+    """``· usage`` when the usage starts with the command's keyword (the convention), else ``· kw: usage``."""
     admin = ("（管理员）" if lang == "zh" else " (admins)") if command.admin_only else ""
+    usage = _usage(command, lang)
+    keywords = _keywords(command, lang)
+    if any(normalize(usage).startswith(normalize(k)) for k in [*command.keywords_zh, *command.keywords_en]):
+        return f"· {usage}{admin}"
     separator = "：" if lang == "zh" else ": "
-    return f"· {' / '.join(_keywords(command, lang))}{separator}{_usage(command, lang)}{admin}"
+    return (
+        f"· {' / '.join(keywords)}{separator}{usage}{admin}" if usage else f"· {' / '.join(keywords)}{admin}"
+    )
+
+
+def _summary(info: ServiceLike, lang: Lang) -> str:
+    summary = (info.summary_zh or info.summary_en) if lang == "zh" else (info.summary_en or info.summary_zh)
+    return f"【{info.name}】{summary}" if lang == "zh" or not summary else f"【{info.name}】 {summary}"
 
 
 def overview(services: Iterable[ServiceLike]) -> Bilingual:
@@ -78,7 +94,7 @@ def overview(services: Iterable[ServiceLike]) -> Bilingual:
             "我现在能做这些（群里请先 @我）：" if lang == "zh" else "What I can do right now (@me in groups):"
         ]
         for info in live:
-            lines.append(f"【{info.name}】")
+            lines.append(_summary(info, lang))
             lines.extend(_line(c, lang) for c in info.commands)
         lines.append(
             "发送「帮助 <服务或命令>」看详情。"

@@ -1,6 +1,6 @@
 from dataclasses import dataclass, field
 
-from services.moderator.help import details, live_services, overview
+from services.moderator.help_text import details, live_services, overview
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,14 @@ class Service:
     name: str
     version: str
     commands: list[Command] = field(default_factory=list)
+    summary_zh: str = ""
+    summary_en: str = ""
 
 
 TAG = Command("tag", ["标记"], ["tag"], "引用一条消息并 @我 标记", "quote a message, @me tag")
 DISABLE = Command("disable", ["关闭"], ["disable"], "关闭 <服务>", "disable <service>", admin_only=True)
 ENGLISH_ONLY = Command("ding", [], ["ding"], "", "answers dong", needs_mention=False)
-TAGGER = Service("tagger", "0.1.0", [TAG])
+TAGGER = Service("tagger", "0.1.0", [TAG], summary_zh="标记消息", summary_en="tags messages")
 MODERATOR = Service("moderator", "0.2.0", [DISABLE])
 DINGDONG = Service("dingdong", "1.0", [ENGLISH_ONLY])
 
@@ -41,10 +43,12 @@ def test_overview_lists_every_live_service_and_command_in_both_languages() -> No
     text = overview([TAGGER, MODERATOR, DINGDONG])
     assert text.zh.count("【") == 3
     assert "· 标记：引用一条消息并 @我 标记" in text.zh
-    assert "· 关闭：关闭 <服务>（管理员）" in text.zh
+    assert "· 关闭 <服务>（管理员）" in text.zh  # the usage starts with the keyword: not repeated
     assert "· ding：answers dong" in text.zh  # no Chinese keyword or usage: fall back to English
-    assert "· disable: disable <service> (admins)" in text.en
-    assert "【tagger】" in text.en
+    assert "· disable <service> (admins)" in text.en
+    assert "【tagger】标记消息" in text.zh
+    assert "【tagger】 tags messages" in text.en
+    assert "【moderator】\n" in text.en
 
 
 def test_overview_lists_only_what_answered() -> None:

@@ -1,0 +1,472 @@
+"""The gateway's core: one WeChat account's session, its events out to the bus, its commands in from the bus.
+
+Lifecycle: `run()` keeps a python-wechaty session alive (reconnecting with backoff). Puppet events are handled
+one at a time in arrival order. On login the account's id becomes `bot_id`; the command consumer
+`gateway-<bot_id>` starts and stops with the login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from redis.asyncio import Redis
+
+from schemas import (
+    DeadLettered,
+    Event,
+    GatewayErrored,
+    GatewayReady,
+    GatewayStatus,
+    LoggedIn,
+    LoggedOut,
+    streams,
+    subjects,
+)
+from services.gateway import qr, translate
+from services.gateway._wechaty_compat import wechaty, wechaty_puppet
+from services.gateway.bot import GatewayWechaty, PuppetEvent
+from services.gateway.executor import Executor
+from services.gateway.outbound import Delivery, Outbound, OutboundSettings
+from services.gateway.pacing import RecentIds
+from services.gateway.reader import PuppetReader
+from services.gateway.settings import GatewaySettings
+from services.gateway.supervisor import Backoff, supervise
+
+log = logging.getLogger("qunbus.gateway")
+
+Publish = Callable[[str, bytes, str], Awaitable[None]]
+DeadLetter = Callable[[DeadLettered], Awaitable[None]]
+
+_PUBLISH_ATTEMPTS = 5
+_STOP_TIMEOUT_S = 5.0
+_PROBE_TIMEOUT_S = 3.0
+
+
+def consumer_name(bot_id: str) -> str:
+    return f"gateway-{bot_id}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, redis: Redis, puppet: Any | None = None) -> None:
+        """`puppet`: an in-process puppet (the simulator); None means the puppet service from the settings."""
+        self.settings = settings
+        self.redis = redis
+        self.in_process_puppet = puppet
+        self.bot_id: str = settings.bot_id
+        self.bot_name = ""
+        self.logged_in = False
+        self.ready = False
+        self.rooms = 0
+        self.qr_code: str | None = None
+        self.qr_status = "unknown"
+        self.wechaty: GatewayWechaty | None = None
+        self.outbound: Outbound | None = None
+        self._publish: Publish | None = None
+        self._dead_letter: DeadLetter | None = None
+        self._nats: NatsClient | None = None
+        self._seen_messages = RecentIds(max_size=50_000, ttl_seconds=24 * 3600)
+        self._outbound_task: asyncio.Task[None] | None = None
+        self._command_subscription: Any = None
+        self._status_subscriptions: dict[str, Subscription] = {}
+        self._ready_task: asyncio.Task[None] | None = None
+        self._sent_before = 0  # counters of earlier logins, for the status reply
+        self._waits_before = 0
+
+    def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient) -> None:
+        """The bus, once the runtime is connected."""
+        self._publish = publish
+        self._dead_letter = dead_letter
+        self._nats = nats
+
+    # -- session ---------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._answer_status(self.bot_id)
+        backoff = Backoff(initial_s=self.settings.reconnect_min_s, maximum_s=self.settings.reconnect_max_s)
+        await supervise(self._session, self._end_session, self._session_ended, backoff)
+
+    async def _session(self) -> None:
+        if self.in_process_puppet is None:
+            await self._probe_puppet_service()
+        events: asyncio.Queue[PuppetEvent] = asyncio.Queue()
+        bot = GatewayWechaty(self._wechaty_options(), events)
+        self.wechaty = bot
+        handler = asyncio.create_task(self._handle_events(events, bot), name="gateway-events")
+        try:
+            await bot.start()
+        finally:
+            handler.cancel()
+            await asyncio.gather(handler, return_exceptions=True)
+
+    def _wechaty_options(self) -> Any:
+        settings = self.settings
+        token = settings.puppet_service_token.get_secret_value() if settings.puppet_service_token else None
+        return wechaty.WechatyOptions(
+            puppet=self.in_process_puppet or "wechaty-puppet-service",
+            # A fresh PuppetOptions: the dataclass default is one instance shared by every WechatyOptions.
+            puppet_options=wechaty_puppet.PuppetOptions(
+                token=token, end_point=settings.puppet_service_endpoint
+            ),
+            host="127.0.0.1",
+            port=settings.wechaty_port or free_port(),
+        )
+
+    async def _probe_puppet_service(self) -> None:
+        """Fail fast, without blocking: python-wechaty checks the endpoint with a blocking telnet of up to 3 s."""
+        endpoint = self.settings.puppet_service_endpoint
+        if not endpoint:
+            return  # token-only: python-wechaty looks the endpoint up
+        host, _, port = endpoint.removeprefix("http://").rpartition(":")
+        async with asyncio.timeout(_PROBE_TIMEOUT_S):
+            _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port or 80))
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+    async def _end_session(self) -> None:
+        self.logged_in = False
+        self.ready = False
+        await self._stop_outbound()
+        bot, self.wechaty = self.wechaty, None
+        if bot is None:
+            return
+        try:
+            async with asyncio.timeout(_STOP_TIMEOUT_S):
+                await bot.stop()
+        except Exception:  # the connection is already gone; nothing left to close cleanly
+            log.debug("stopping the puppet failed", exc_info=True)
+
+    async def _session_ended(self, error: BaseException | None, delay: float) -> None:
+        reason = f"{type(error).__name__}: {error}" if error else "session ended"
+        log.warning("WeChat session ended (%s); reconnecting in %.1fs", reason, delay)
+        await self._publish_quietly(
+            GatewayErrored(
+                id=translate.event_id(self.bot_id, "error", reason, self._now().isoformat()),
+                bot_id=self.bot_id,
+                timestamp=self._now(),
+                message=f"puppet session ended ({reason}); reconnecting in {delay:.0f}s",
+            )
+        )
+
+    async def close(self) -> None:
+        await self._end_session()
+        for subscription in self._status_subscriptions.values():
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        self._status_subscriptions.clear()
+
+    # -- puppet events ---------------------------------------------------------------------------------------
+
+    async def _handle_events(self, events: asyncio.Queue[PuppetEvent], bot: GatewayWechaty) -> None:
+        while True:
+            name, payload = await events.get()
+            try:
+                await self.handle_event(name, payload, bot.puppet)
+            except Exception as error:  # one bad event must not stop the others
+                log.exception("handling puppet event %s failed", name)
+                await self._publish_quietly(self._error_event(f"{name} event: {error}"))
+
+    async def handle_event(self, name: str, payload: Any, puppet: Any) -> None:
+        reader = PuppetReader(puppet)
+        match name:
+            case "scan":
+                await self._on_scan(payload)
+            case "login":
+                await self._on_login(payload.contact_id, puppet, reader)
+            case "logout":
+                await self._on_logout(str(getattr(payload, "data", "") or ""))
+            case "ready":
+                await self._on_ready(puppet)
+            case "message":
+                await self._on_message(payload.message_id, puppet, reader)
+            case "room-join":
+                await self._on_room_join(payload, reader)
+            case "room-leave":
+                await self._on_room_leave(payload, reader)
+            case "room-topic":
+                await self._on_room_topic(payload, reader)
+            case "friendship":
+                await self._on_friendship(payload.friendship_id, puppet, reader)
+            case "error":
+                await self._on_error(payload)
+            case _:
+                log.debug("ignoring puppet event %s", name)
+
+    async def _on_scan(self, payload: Any) -> None:
+        status_name = getattr(payload.status, "name", str(payload.status))
+        self.qr_code = payload.qrcode or None
+        self.qr_status = translate.scan_status(status_name)
+        event = translate.scan_updated(self.bot_id, self.qr_code, status_name, self._now())
+        if self.qr_code and self.qr_status == "waiting":
+            log.info("scan the QR code to log in: %s (also on /qr of the HTTP port)", event.url)
+            if self.settings.show_qr:
+                sys.stderr.write(qr.terminal_text(self.qr_code))
+        await self.publish(event)
+
+    async def _on_login(self, contact_id: str, puppet: Any, reader: PuppetReader) -> None:
+        if self.settings.bot_id not in {"pending", contact_id}:
+            log.warning("logged in as %s, not the configured %s", contact_id, self.settings.bot_id)
+        self.bot_id = contact_id
+        self.bot_name = await reader.contact_name(contact_id)
+        self.logged_in = True
+        self.ready = False
+        self.qr_code, self.qr_status = None, "confirmed"
+        log.info("logged in as %s (%s)", self.bot_name, contact_id)
+        await self.publish(
+            LoggedIn(
+                id=translate.event_id(contact_id, "login", self._now().isoformat()),
+                bot_id=contact_id,
+                timestamp=self._now(),
+                name=self.bot_name,
+            )
+        )
+        await self._answer_status(contact_id)
+        await self._start_outbound(puppet, reader)
+        self._ready_task = asyncio.create_task(self._ready_fallback(puppet))
+
+    async def _ready_fallback(self, puppet: Any) -> None:
+        """Some puppets never say `ready`; the account works anyway."""
+        await asyncio.sleep(self.settings.ready_timeout_s)
+        if self.logged_in and not self.ready:
+            log.info("no ready event within %.0fs of login; assuming ready", self.settings.ready_timeout_s)
+            await self._on_ready(puppet)
+
+    async def _on_logout(self, reason: str) -> None:
+        was_logged_in, self.logged_in, self.ready = self.logged_in, False, False
+        await self._stop_outbound()
+        if not was_logged_in:
+            return
+        log.warning("logged out (%s)", reason or "no reason given")
+        await self.publish(
+            LoggedOut(
+                id=translate.event_id(self.bot_id, "logout", self._now().isoformat()),
+                bot_id=self.bot_id,
+                timestamp=self._now(),
+                reason=reason,
+            )
+        )
+
+    async def _on_ready(self, puppet: Any) -> None:
+        if self.ready or not self.logged_in:
+            return
+        self.ready = True
+        with contextlib.suppress(Exception):  # the count is for the status reply only
+            self.rooms = len(await puppet.room_list())
+        await self.publish(
+            GatewayReady(
+                id=translate.event_id(self.bot_id, "ready", self._now().isoformat()),
+                bot_id=self.bot_id,
+                timestamp=self._now(),
+            )
+        )
+
+    async def _on_message(self, message_id: str, puppet: Any, reader: PuppetReader) -> None:
+        if not self.logged_in:
+            return
+        if not self._seen_messages.first_time(message_id, asyncio.get_running_loop().time()):
+            log.debug("message %s seen before; not published again", message_id)
+            return
+        payload = await puppet.message_payload(message_id)
+        facts = await reader.message_facts(payload, self.bot_id, self.bot_name, self._now())
+        event = translate.message_received(facts, self.bot_id)
+        if event.from_self and not self.settings.publish_self:
+            return
+        await self.publish(event)
+
+    async def _on_room_join(self, payload: Any, reader: PuppetReader) -> None:
+        room = await reader.room(payload.room_id)
+        invitees = [await reader.contact_ref(who, room.id) for who in payload.invited_ids or []]
+        inviter = await reader.contact_ref(payload.inviter_id, room.id) if payload.inviter_id else None
+        when = translate.wechat_time(payload.timestamp, self._now())
+        await self.publish(translate.room_joined(self.bot_id, room, invitees, inviter, when))
+
+    async def _on_room_leave(self, payload: Any, reader: PuppetReader) -> None:
+        room = await reader.room(payload.room_id)
+        # They are no longer members: no room alias to look up.
+        leavers = [await reader.contact_ref(who) for who in payload.removed_ids or []]
+        remover = await reader.contact_ref(payload.remover_id, room.id) if payload.remover_id else None
+        when = translate.wechat_time(payload.timestamp, self._now())
+        await self.publish(translate.room_left(self.bot_id, room, leavers, remover, when))
+
+    async def _on_room_topic(self, payload: Any, reader: PuppetReader) -> None:
+        room = (await reader.room(payload.room_id)).model_copy(update={"topic": payload.new_topic or ""})
+        changer = await reader.contact_ref(payload.changer_id, room.id) if payload.changer_id else None
+        when = translate.wechat_time(payload.timestamp, self._now())
+        event = translate.room_topic_changed(self.bot_id, room, payload.old_topic or "", changer, when)
+        await self.publish(event)
+
+    async def _on_friendship(self, friendship_id: str, puppet: Any, reader: PuppetReader) -> None:
+        friendship = await puppet.friendship_payload(friendship_id)
+        if getattr(friendship.type, "name", "") != "FRIENDSHIP_TYPE_RECEIVE":
+            return  # confirmations and verifications are not requests
+        contact = await reader.contact_ref(friendship.contact_id)
+        event = translate.friendship_requested(
+            self.bot_id, friendship_id, contact, friendship.hello or "", self._now()
+        )
+        await self.publish(event)
+
+    async def _on_error(self, payload: Any) -> None:
+        message = str(getattr(payload, "data", payload) or "").strip()
+        if not message:
+            return  # python-wechaty's puppets emit empty errors now and then
+        log.warning("puppet error: %s", message)
+        await self.publish(self._error_event(message))
+
+    def _error_event(self, message: str) -> GatewayErrored:
+        now = self._now()
+        return GatewayErrored(
+            id=translate.event_id(self.bot_id, "error", message, now.isoformat()),
+            bot_id=self.bot_id,
+            timestamp=now,
+            message=message[:1000],
+        )
+
+    # -- publishing ------------------------------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> None:
+        """JetStream publish with `Nats-Msg-Id` = event id; retried briefly while NATS is unreachable."""
+        if self._publish is None:
+            raise RuntimeError("the gateway is not attached to the bus")
+        subject = subjects.event(event.bot_id, type(event))
+        data = event.model_dump_json().encode()
+        delay = 0.2
+        for attempt in range(1, _PUBLISH_ATTEMPTS + 1):
+            try:
+                await self._publish(subject, data, event.id)
+            except Exception:
+                if attempt == _PUBLISH_ATTEMPTS:
+                    raise
+                log.warning("publishing %s failed (attempt %d); retrying", subject, attempt, exc_info=True)
+                await asyncio.sleep(delay)
+                delay *= 2
+            else:
+                return
+
+    async def _publish_quietly(self, event: Event) -> None:
+        """For error reports: failing to report must not hide the original failure."""
+        try:
+            await self.publish(event)
+        except Exception:
+            log.exception("could not publish %s", type(event).__name__)
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
+
+    # -- commands --------------------------------------------------------------------------------------------
+
+    async def _start_outbound(self, puppet: Any, reader: PuppetReader) -> None:
+        await self._stop_outbound()
+        if self._nats is None or self._dead_letter is None:
+            raise RuntimeError("the gateway is not attached to the bus")
+        settings = self.settings
+        outbound = Outbound(
+            OutboundSettings(
+                bot_id=self.bot_id,
+                limits=settings.limits,
+                max_in_flight=settings.max_in_flight,
+                max_deliver=settings.max_deliver,
+                retry_base_s=settings.retry_base_s,
+            ),
+            Executor(puppet, reader, settings.max_message_chars),
+            self.redis,
+            self._dead_letter,
+        )
+        js = self._nats.jetstream()
+        durable = consumer_name(self.bot_id)
+        await self._ensure_consumer(durable)
+        subscription = await js.pull_subscribe_bind(durable=durable, stream=streams.COMMANDS.name)
+
+        async def fetch(batch: int, timeout: float) -> list[Delivery]:
+            return list(await subscription.fetch(batch, timeout=timeout))
+
+        self.outbound = outbound
+        self._command_subscription = subscription
+        self._outbound_task = asyncio.create_task(outbound.run(fetch), name=f"gateway-outbound-{self.bot_id}")
+        log.info("executing commands from %s", subjects.all_commands(self.bot_id))
+
+    async def _ensure_consumer(self, durable: str) -> None:
+        """Provisioning may have created it (production); otherwise the gateway creates its own."""
+        assert self._nats is not None
+        js = self._nats.jetstream()
+        try:
+            await js.consumer_info(streams.COMMANDS.name, durable)
+        except NotFoundError:
+            spec = streams.ConsumerSpec(
+                stream=streams.COMMANDS.name,
+                durable=durable,
+                filter_subjects=(subjects.all_commands(self.bot_id),),
+                max_deliver=self.settings.max_deliver,
+            )
+            await js.add_consumer(
+                spec.stream,
+                ConsumerConfig(
+                    durable_name=spec.durable,
+                    filter_subjects=list(spec.filter_subjects),
+                    deliver_policy=DeliverPolicy.NEW,
+                    ack_wait=spec.ack_wait.total_seconds(),
+                    max_deliver=spec.max_deliver,
+                    max_ack_pending=spec.max_ack_pending,
+                ),
+            )
+            log.info("created consumer %s on %s", durable, spec.stream)
+
+    async def _stop_outbound(self) -> None:
+        if self._ready_task is not None:
+            self._ready_task.cancel()
+            self._ready_task = None
+        task, self._outbound_task = self._outbound_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self.outbound is not None:
+            await self.outbound.release()
+            self._sent_before += self.outbound.sent
+            self._waits_before += self.outbound.rate_limit_waits
+            self.outbound = None
+        subscription, self._command_subscription = self._command_subscription, None
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    # -- status ----------------------------------------------------------------------------------------------
+
+    def status(self) -> GatewayStatus:
+        outbound = self.outbound
+        return GatewayStatus(
+            bot_id=self.bot_id,
+            logged_in=self.logged_in,
+            name=self.bot_name,
+            rooms=self.rooms,
+            outbound_queue=outbound.queue_sizes() if outbound else {},
+            rate_limit_waits=self._waits_before + (outbound.rate_limit_waits if outbound else 0),
+            sent=self._sent_before + (outbound.sent if outbound else 0),
+        )
+
+    async def _answer_status(self, bot_id: str) -> None:
+        if self._nats is None or bot_id in self._status_subscriptions:
+            return
+
+        async def answer(message: Msg) -> None:
+            await message.respond(self.status().model_dump_json().encode())
+
+        self._status_subscriptions[bot_id] = await self._nats.subscribe(
+            subjects.gateway_status(bot_id), cb=answer
+        )

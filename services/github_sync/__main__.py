@@ -1,0 +1,3 @@
+from services.github_sync.app import service
+
+service.run()

@@ -1,0 +1,123 @@
+"""github-sync: chat → GitHub issues, GitHub → chat notices, quoted replies → comments. Handlers only route;
+the work is in flows.py and the domain modules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from schemas import ChatCommand, MessageReceived, Room
+from services.github_sync import SERVICE_NAME, flows, replies
+from services.github_sync.deps import Deps, open_deps
+from services.github_sync.flows import App, Ctx
+from services.github_sync.settings import GithubSyncSettings
+from services.github_sync.triggers import parse_trigger
+from services.shared import QunService
+from services.shared.http import Request, Response
+
+service: QunService[GithubSyncSettings, Deps] = QunService(
+    SERVICE_NAME,
+    version="0.1.0",
+    settings=GithubSyncSettings,
+    deps=open_deps,
+    summary_zh="GitHub 同步：聊天记录开工单，仓库动态发到群里，引用动态回复即评论",
+    summary_en="GitHub sync: issues from chat, repository news in the room, quoted replies become comments",
+)
+
+RoomHandler = Callable[[Room, Ctx, str], Awaitable[None]]
+
+
+def in_room(handler: RoomHandler) -> Callable[[MessageReceived, Ctx, str], Awaitable[None]]:
+    async def run(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        if event.room is None:
+            await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
+            return
+        await handler(event.room, ctx, args)
+
+    return run
+
+
+@service.command(
+    ChatCommand(
+        name="issue",
+        keywords_zh=["开工单"],
+        keywords_en=["issue"],
+        usage_zh="以上5条开工单 [bug|文档|需求] [标题]：把最近 5 条消息开成 GitHub Issue（不用 @我）",
+        usage_en="issue last 5 [bug|docs] [title]: open a GitHub issue from the last 5 messages (no @ needed)",
+    )
+)
+async def issue(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """`@bot issue last 5 ...` / `@bot 开工单 5 ...`; the un-mentioned forms reach `observe` instead."""
+    trigger = parse_trigger(f"issue {args}", mentions_bot=True, aliases=ctx.deps.aliases)
+    if event.room is None or trigger is None:
+        await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
+        return
+    await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
+    await flows.open_issue(event, event.room, ctx, trigger)
+
+
+@service.command(
+    ChatCommand(
+        name="bind",
+        keywords_zh=["绑定"],
+        keywords_en=["bind"],
+        usage_zh="绑定 owner/repo：本群关注这个 GitHub 仓库",
+        usage_en="bind owner/repo: this room follows that GitHub repository",
+        admin_only=True,
+    )
+)
+async def bind(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await in_room(flows.bind)(event, ctx, args)
+
+
+@service.command(
+    ChatCommand(
+        name="unbind",
+        keywords_zh=["解绑"],
+        keywords_en=["unbind"],
+        usage_zh="解绑 owner/repo：不再关注",
+        usage_en="unbind owner/repo: stop following it",
+        admin_only=True,
+    )
+)
+async def unbind(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await in_room(flows.unbind)(event, ctx, args)
+
+
+@service.command(
+    ChatCommand(
+        name="github",
+        keywords_zh=["仓库"],
+        keywords_en=["github"],
+        usage_zh="仓库：查看本群的 GitHub 设置；仓库 通知 issues pulls…｜仓库 记录 开/关（管理员）",
+        usage_en="github: this room's GitHub settings; github notify issues pulls… | github history on/off (admins)",
+    )
+)
+async def github_settings(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await in_room(flows.room_settings)(event, ctx, args)
+
+
+@service.on(MessageReceived)
+async def observe(event: MessageReceived, ctx: Ctx) -> None:
+    await flows.observe(event, ctx)
+
+
+@service.route("POST", "/github/webhook")
+async def github_webhook(request: Request, app: App) -> Response:
+    verdict = await app.deps.webhooks.receive(request.headers, request.body)
+    try:
+        await flows.post_notices(app, verdict)
+    except BaseException:
+        # Not posted: let GitHub's redelivery through instead of ignoring it as a duplicate.
+        if verdict.delivery_id is not None:
+            await app.deps.webhooks.forget(verdict.delivery_id)
+        raise
+    return Response.text(verdict.reason, verdict.status)
+
+
+@service.background
+async def drain_outbox(app: App) -> None:
+    """Send the writes GitHub could not take earlier; any replica may run it (a lock per write)."""
+    while True:
+        await flows.drain_outbox_once(app)
+        await asyncio.sleep(app.settings.outbox_poll_s)

@@ -1,0 +1,81 @@
+"""github-sync's resources, opened once per running instance and injected into every handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from services.github_sync.bindings import Bindings
+from services.github_sync.config import GithubSyncConfig
+from services.github_sync.github_client import (
+    GitHubKitTracker,
+    IssueTracker,
+    UnconfiguredTracker,
+    build_github,
+)
+from services.github_sync.history import HistoryStore, HistorySwitch
+from services.github_sync.outbox import Outbox
+from services.github_sync.room_bots import RoomBots
+from services.github_sync.settings import GithubSyncSettings
+from services.github_sync.triggers import label_aliases
+from services.github_sync.webhook import WebhookReceiver
+
+log = logging.getLogger("qunbus.github-sync")
+
+
+@dataclass(frozen=True)
+class Deps:
+    config: GithubSyncConfig
+    aliases: dict[str, str]
+    bindings: Bindings
+    history: HistoryStore
+    history_switch: HistorySwitch
+    outbox: Outbox
+    tracker: IssueTracker
+    webhooks: WebhookReceiver
+    room_bots: RoomBots
+
+
+@asynccontextmanager
+async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator[Deps]:
+    config = GithubSyncConfig.load(settings.config)
+    bindings = Bindings(config, redis)
+    history = HistoryStore(
+        redis, retention=settings.history_retention, max_entries=settings.history_max_messages
+    )
+    if not settings.webhook_secret:
+        log.warning("GITHUB_WEBHOOK_SECRET is not set: every webhook delivery will be refused")
+    async with AsyncExitStack() as stack:
+        credentials = settings.credentials()
+        tracker: IssueTracker
+        if credentials is None:
+            log.warning("no GitHub credentials: issues and comments wait in the outbox until they are set")
+            tracker = UnconfiguredTracker()
+        else:
+            github = build_github(
+                credentials,
+                base_url=settings.github_api_url,
+                policy=settings.retry_policy(),
+                timeout=settings.request_timeout_s,
+            )
+            tracker = GitHubKitTracker(await stack.enter_async_context(github))
+        yield Deps(
+            config=config,
+            aliases=label_aliases(config.labels),
+            bindings=bindings,
+            history=history,
+            history_switch=HistorySwitch(config, redis, history),
+            outbox=Outbox(redis, settings.outbox_policy()),
+            tracker=tracker,
+            webhooks=WebhookReceiver(
+                secret=settings.webhook_secret,
+                redis=redis,
+                bindings=bindings,
+                remember_for=settings.delivery_memory,
+            ),
+            room_bots=RoomBots(redis),
+        )

@@ -1,0 +1,3 @@
+from services.moderator.app import service
+
+service.run()

@@ -1,0 +1,320 @@
+"""The moderator service: thin handlers that translate events into the domain modules' decisions.
+
+Every room message, whether or not it is one of our commands, goes through ``observe_message`` first (room
+directory, members, anti-flood), so the wrapper ``command`` below registers commands with that step in front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from schemas import AcceptFriendship, ChatCommand, FriendshipRequested, MessageReceived, RoomJoined, RoomLeft
+from schemas.events import RoomTopicChanged
+from services.moderator import admin, help_text
+from services.moderator.bilingual import Bilingual, language_of
+from services.moderator.deps import Ctx, Stores, open_stores
+from services.moderator.flood_flow import check_flood
+from services.moderator.friendship import greeting, hello_has_keyword
+from services.moderator.invite_flow import set_password, try_password
+from services.moderator.observe import record_of, saw_leavers, saw_members
+from services.moderator.settings import ModeratorSettings
+from services.moderator.vote_flow import handle_vote
+from services.moderator.votekick import (
+    CAST_KEYWORDS_EN,
+    CAST_KEYWORDS_ZH,
+    WITHDRAW_KEYWORDS_EN,
+    WITHDRAW_KEYWORDS_ZH,
+    parse_vote,
+)
+from services.moderator.welcome import MAX_TEMPLATE_LENGTH, unknown_placeholders
+from services.moderator.welcome_flow import on_joined, sweep_welcomes
+from services.shared import QunService
+
+service: QunService[ModeratorSettings, Stores] = QunService(
+    "moderator",
+    version="0.1.0",
+    settings=ModeratorSettings,
+    deps=open_stores,
+    switchable=False,  # it holds the per-room switches: switching it off would leave nobody to switch it on
+    summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群管理",
+    summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room admin",
+)
+
+ChatHandler = Callable[[MessageReceived, Ctx, str], Awaitable[None]]
+
+
+async def observe_message(event: MessageReceived, ctx: Ctx) -> None:
+    """What every room message updates: the room directory, its known members, the flood counters."""
+    if event.room is not None:
+        await saw_members(ctx.deps, ctx.bot_id, event.room, [event.talker])
+        await check_flood(event, ctx, event.room)
+
+
+def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
+    """``service.command`` with ``observe_message`` run first."""
+
+    def register(handler: ChatHandler) -> ChatHandler:
+        async def observed(event: MessageReceived, ctx: Ctx, args: str) -> None:
+            await observe_message(event, ctx)
+            await handler(event, ctx, args)
+
+        service.command(spec)(observed)
+        return handler
+
+    return register
+
+
+async def _answer(ctx: Ctx, text: Bilingual, mention_ids: list[str] | None = None) -> None:
+    await ctx.reply(zh=text.zh, en=text.en, mention_ids=mention_ids or [])
+
+
+# -- everything that is not one of our commands -------------------------------------------------------------
+
+
+@service.on(MessageReceived)
+async def on_message(event: MessageReceived, ctx: Ctx) -> None:
+    """DMs may be a room password; room messages count for flood and may be ``@name [弱]`` votes."""
+    if event.room is None:
+        await try_password(event, ctx)
+        return
+    await observe_message(event, ctx)
+    intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
+    if intent is not None:
+        await handle_vote(event, ctx, intent)
+
+
+service.on(RoomJoined)(on_joined)
+service.background(sweep_welcomes)
+
+
+@service.on(RoomLeft)
+async def on_left(event: RoomLeft, ctx: Ctx) -> None:
+    """Forget who left, so a password brings them back with an invitation rather than a mention."""
+    await saw_leavers(ctx.deps, ctx.bot_id, event.room, event.leavers)
+
+
+@service.on(RoomTopicChanged)
+async def on_topic(event: RoomTopicChanged, ctx: Ctx) -> None:
+    """Admins name rooms by topic in DMs: keep topics fresh."""
+    await ctx.deps.rooms.remember_room(ctx.bot_id, record_of(event.room))
+
+
+@service.on(FriendshipRequested)
+async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
+    """Accept requests with a configured keyword, then tell them which rooms they can join by password."""
+    if not hello_has_keyword(event.hello, ctx.settings.friend_keywords):
+        return
+    await ctx.send(AcceptFriendship(id=ctx.command_id(), friendship_id=event.friendship_id))
+    room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id)
+    records = [r for r in [await ctx.deps.rooms.room(ctx.bot_id, i) for i in room_ids] if r is not None]
+    text = greeting(records)
+    await ctx.say(
+        contact_id=event.contact.id, text=text.in_(language_of(event.hello) if event.hello else "zh")
+    )
+
+
+# -- help -------------------------------------------------------------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="help",
+        keywords_zh=["帮助"],
+        keywords_en=["help"],
+        usage_zh="帮助 [服务或命令]：列出正在运行的服务的命令",
+        usage_en="help [service or command]: the commands of the services running now",
+    )
+)
+async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    services = await ctx.discover()
+    await _answer(ctx, help_text.details(args, services) if args else help_text.overview(services))
+
+
+# -- vote-kick ----------------------------------------------------------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="vote-kick",
+        keywords_zh=CAST_KEYWORDS_ZH,
+        keywords_en=CAST_KEYWORDS_EN,
+        usage_zh="踢 @某人 或 [弱] @某人：投票移出（不用 @我）",
+        usage_en="vote kick @name: vote to remove someone (no need to mention me)",
+        needs_mention=False,
+    )
+)
+async def vote_kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
+    if intent is not None:  # "踢球去吗" starts with the keyword but is not a vote
+        await handle_vote(event, ctx, intent)
+
+
+@command(
+    ChatCommand(
+        name="unvote",
+        keywords_zh=WITHDRAW_KEYWORDS_ZH,
+        keywords_en=WITHDRAW_KEYWORDS_EN,
+        usage_zh="[强] @某人：撤回投票",
+        usage_en="unvote @name: withdraw your vote",
+        needs_mention=False,
+    )
+)
+async def unvote(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
+    if intent is not None:
+        await handle_vote(event, ctx, intent)
+
+
+# -- password invites ---------------------------------------------------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="set-password",
+        keywords_zh=["设置进群密码"],
+        keywords_en=["set password"],
+        usage_zh="私聊我：设置进群密码 <群名> <密码>（「无」取消）；私聊我发密码即可进群",
+        usage_en="DM me: set password <room> <password> (`off` clears); DM me a password to join its room",
+        needs_mention=False,  # caught even without a mention in a group, to warn that it is public there
+    )
+)
+async def set_room_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await set_password(event, ctx, args)
+
+
+# -- room admin ---------------------------------------------------------------------------------------------
+
+
+def admin_command(
+    name: str, zh: str | list[str], en: str | list[str], usage_zh: str, usage_en: str
+) -> Callable[[ChatHandler], ChatHandler]:
+    """An admin-only room command (the plumbing refuses everyone else before the handler runs)."""
+    spec = ChatCommand(
+        name=name,
+        keywords_zh=[zh] if isinstance(zh, str) else zh,
+        keywords_en=[en] if isinstance(en, str) else en,
+        usage_zh=usage_zh,
+        usage_en=usage_en,
+        admin_only=True,
+    )
+
+    def register(handler: ChatHandler) -> ChatHandler:
+        async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
+            if event.room is None:
+                await _answer(ctx, admin.ROOM_ONLY)
+                return
+            await handler(event, ctx, args)
+
+        command(spec)(in_room_only)
+        return handler
+
+    return register
+
+
+@admin_command("add-admin", "设为管理员", "add admin", "设为管理员 @某人", "add admin @name")
+async def add_admin(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _change_admins(event, ctx, add=True)
+
+
+@admin_command("remove-admin", "取消管理员", "remove admin", "取消管理员 @某人", "remove admin @name")
+async def remove_admin(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _change_admins(event, ctx, add=False)
+
+
+async def _change_admins(event: MessageReceived, ctx: Ctx, *, add: bool) -> None:
+    assert event.room is not None
+    people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
+    if not people:
+        await _answer(ctx, admin.NEED_MENTION)
+        return
+    for person in people:
+        if add:
+            await ctx.rooms.add_admin(event.room.id, person)
+        else:
+            await ctx.rooms.remove_admin(event.room.id, person)
+    await _answer(ctx, admin.admins_added(len(people)) if add else admin.admins_removed(len(people)))
+
+
+@admin_command(
+    "disable", "关闭", "disable", "关闭 <服务>：在本群关闭一个服务", "disable <service>: in this room"
+)
+async def disable_service(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _switch(event, ctx, args, enabled=False)
+
+
+@admin_command(
+    "enable", "开启", "enable", "开启 <服务>：在本群重新开启", "enable <service>: in this room again"
+)
+async def enable_service(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _switch(event, ctx, args, enabled=True)
+
+
+async def _switch(event: MessageReceived, ctx: Ctx, args: str, *, enabled: bool) -> None:
+    assert event.room is not None
+    name = admin.service_name(args)
+    if name is None:
+        await _answer(ctx, admin.SWITCH_USAGE)
+        return
+    if name == service.name:
+        await _answer(ctx, admin.CANNOT_SWITCH_SELF)
+        return
+    prefs = await ctx.rooms.prefs(event.room.id)
+    known = sorted({info.name for info in await ctx.discover()} | prefs.disabled_services)
+    if name not in known:
+        await _answer(ctx, admin.unknown_service(name, known))
+        return
+    await ctx.rooms.set_service_enabled(event.room.id, name, enabled=enabled)
+    await _answer(ctx, admin.switched(name, enabled=enabled))
+
+
+@admin_command(
+    "set-welcome",
+    "设置欢迎语",
+    "set welcome",
+    "设置欢迎语 <文字>：可用 {names} {topic}；「默认」恢复",
+    "set welcome <text>: {names} and {topic} are filled in; `default` restores",
+)
+async def set_welcome(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    assert event.room is not None
+    template = args.strip()
+    reset = not template or template.casefold() in {"默认", "default"}
+    stored = None if reset else template[:MAX_TEMPLATE_LENGTH]
+    await ctx.deps.rooms.set_welcome(ctx.bot_id, event.room.id, stored)
+    await _answer(ctx, admin.welcome_set(stored, unknown_placeholders(stored or "")))
+
+
+@admin_command(
+    "set-flood",
+    ["设置刷屏策略", "设置刷屏"],
+    ["set flood policy", "set flood"],
+    "设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]",
+    "set flood warn|vote|remove [messages/seconds] [max length]",
+)
+async def set_flood(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    assert event.room is not None
+    setting = admin.parse_flood_setting(args)
+    if setting is None:
+        await _answer(ctx, admin.FLOOD_USAGE)
+        return
+    config = await ctx.deps.rooms.config(ctx.bot_id, event.room.id)
+    current = config.flood_limits or ctx.settings.flood_limits
+    limits = setting.limits(current)
+    await ctx.deps.rooms.set_flood(ctx.bot_id, event.room.id, setting.policy, limits)
+    await _answer(ctx, admin.flood_set(setting.policy, limits or current))
+
+
+@admin_command(
+    "set-kick-votes",
+    "设置踢人票数",
+    "set kick votes",
+    "设置踢人票数 <票数>|默认",
+    "set kick votes <number>|auto",
+)
+async def set_kick_votes(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    assert event.room is not None
+    setting = admin.parse_threshold(args)
+    if setting is None:
+        await _answer(ctx, admin.THRESHOLD_USAGE)
+        return
+    await ctx.deps.rooms.set_kick_threshold(ctx.bot_id, event.room.id, setting.votes)
+    await _answer(ctx, admin.threshold_set(setting.votes))

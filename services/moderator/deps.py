@@ -1,0 +1,50 @@
+"""The moderator's resources: its Redis stores, opened once per running instance."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeAlias
+
+from services.moderator.flood_store import FloodStore
+from services.moderator.password_store import PasswordStore
+from services.moderator.redis_types import StrRedis
+from services.moderator.room_store import RoomStore
+from services.moderator.settings import ModeratorSettings
+from services.moderator.vote_store import VoteStore
+from services.moderator.welcome_store import WelcomeStore
+from services.shared import AppContext, Context
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Thin Redis layers, one per feature; shared by every handler of the instance."""
+
+    rooms: RoomStore
+    votes: VoteStore
+    welcome: WelcomeStore
+    flood: FloodStore
+    passwords: PasswordStore
+
+
+@contextlib.asynccontextmanager
+async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIterator[Stores]:
+    """The plumbing's ``deps`` factory."""
+    yield Stores(
+        rooms=RoomStore(redis),
+        votes=VoteStore(redis),
+        welcome=WelcomeStore(redis),
+        flood=FloodStore(redis),
+        passwords=PasswordStore(redis),
+    )
+
+
+Ctx: TypeAlias = Context[ModeratorSettings, Stores]
+AppCtx: TypeAlias = AppContext[ModeratorSettings, Stores]
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Redis scores are milliseconds since the epoch."""
+    return int(moment.timestamp() * 1000)

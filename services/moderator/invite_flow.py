@@ -1,0 +1,85 @@
+"""Password invites over the bus: an admin sets a room's password by DM; whoever DMs it is let in."""
+
+from __future__ import annotations
+
+from schemas import AddToRoom, MessageReceived, Room
+from services.moderator.deps import Ctx
+from services.moderator.password import (
+    HERE_YOU_ARE,
+    NOT_ADMIN,
+    NOT_IN_GROUP,
+    TAKEN,
+    TOO_SHORT,
+    USAGE,
+    already_member,
+    find_room,
+    invited,
+    parse_set_password,
+    password_cleared,
+    password_digest,
+    password_is_acceptable,
+    password_set,
+    room_not_found,
+)
+from services.moderator.password_store import SetOutcome
+
+
+def _digest(ctx: Ctx, password: str) -> str:
+    return password_digest(
+        password, secret=ctx.settings.password_secret.get_secret_value(), bot_id=ctx.bot_id
+    )
+
+
+async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """``设置进群密码 <群名> <密码>`` by DM; refused (with a warning) in a group."""
+    if event.room is not None:
+        await ctx.reply(zh=NOT_IN_GROUP.zh, en=NOT_IN_GROUP.en, mention_ids=[event.talker.id])
+        return
+    request = parse_set_password(args)
+    if request is None:
+        await ctx.reply(zh=USAGE.zh, en=USAGE.en)
+        return
+    match = find_room(request.room_query, await ctx.deps.rooms.rooms(ctx.bot_id))
+    if match.room is None:
+        text = room_not_found(request.room_query, match.candidates)
+        await ctx.reply(zh=text.zh, en=text.en)
+        return
+    record = match.room
+    room = Room(id=record.id, topic=record.topic, owner_id=record.owner_id)
+    if not await ctx.is_admin(room=room):
+        await ctx.reply(zh=NOT_ADMIN.zh, en=NOT_ADMIN.en)
+        return
+    if request.password is None:
+        await ctx.deps.passwords.clear(ctx.bot_id, record.id)
+        text = password_cleared(record)
+    elif not password_is_acceptable(request.password):
+        text = TOO_SHORT
+    elif (
+        await ctx.deps.passwords.set(ctx.bot_id, record.id, _digest(ctx, request.password))
+        is SetOutcome.TAKEN
+    ):
+        text = TAKEN
+    else:
+        text = password_set(record)
+    await ctx.reply(zh=text.zh, en=text.en)
+
+
+async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
+    """A direct message that is a room's password: add the sender, or @-mention them there. True if it was one."""
+    if event.room is not None or not event.body.strip():
+        return False
+    room_id = await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body))
+    if room_id is None:
+        return False
+    record = await ctx.deps.rooms.room(ctx.bot_id, room_id)
+    if record is None:
+        return False
+    talker = event.talker.id
+    if await ctx.deps.rooms.is_member(ctx.bot_id, room_id, talker):
+        await ctx.say(room_id=room_id, zh=HERE_YOU_ARE.zh, en=HERE_YOU_ARE.en, mention_ids=[talker])
+        text = already_member(record)
+    else:
+        await ctx.send(AddToRoom(id=ctx.command_id(), room_id=room_id, contact_id=talker))
+        text = invited(record)
+    await ctx.reply(zh=text.zh, en=text.en)
+    return True

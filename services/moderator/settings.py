@@ -1,0 +1,63 @@
+"""The moderator's settings: the shared ones plus ``MODERATOR_*``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from services.moderator.rooms import FloodLimits, FloodPolicy
+from services.shared import QunSettings
+
+
+class ModeratorSettings(QunSettings):
+    """Defaults for every room; admins override some of them per room in chat."""
+
+    model_config = SettingsConfigDict(env_prefix="MODERATOR_")
+
+    welcome_window_s: float = Field(
+        3.0, gt=0, description="Joins within this time after the first one are greeted in one message."
+    )
+    welcome_tick_s: float = Field(
+        0.5, gt=0, description="How often each replica looks for due welcome batches."
+    )
+    welcome_lease_s: float = Field(
+        10.0,
+        gt=0,
+        description="A replica flushing a batch holds it this long; if it dies, another takes over after it.",
+    )
+    vote_window_hours: float = Field(12.0, gt=0, description="Votes older than this no longer count.")
+    friend_keywords: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Comma-separated: friend requests whose hello contains one are accepted (none: accept none).",
+    )
+    password_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key of the HMAC that stores room passwords; set it so a Redis dump does not reveal them.",
+    )
+    flood_max_messages: int = Field(10, gt=0, description="Messages a member may send per flood window.")
+    flood_window_s: int = Field(60, gt=0, description="The flood window, in seconds.")
+    flood_max_length: int = Field(1500, gt=0, description="Longest message, in characters.")
+    flood_policy: FloodPolicy = Field(
+        FloodPolicy.VOTE, description="After the warning: warn (nothing more), vote, or remove."
+    )
+    flood_strike_memory_s: float = Field(
+        3600.0, gt=0, description="How long a warning is remembered: flooding again within it escalates."
+    )
+
+    @field_validator("friend_keywords", mode="before")
+    @classmethod
+    def _split_keywords(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def flood_limits(self) -> FloodLimits:
+        """The service-wide flood limits."""
+        return FloodLimits(
+            max_messages=self.flood_max_messages,
+            window_seconds=self.flood_window_s,
+            max_length=self.flood_max_length,
+        )

@@ -1,0 +1,3 @@
+from services.scheduler.app import service
+
+service.run()

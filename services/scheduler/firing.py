@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.scheduler.metrics import FIRING_DELAY, FIRINGS
 from services.scheduler.reminder import Reminder
 from services.scheduler.store import Claim, ReminderStore, epoch_ms
 
@@ -50,6 +51,14 @@ def plan_firing(reminder: Reminder, now: datetime, policy: LatePolicy) -> Firing
         if too_late:
             return FiringPlan(send=False, late_by=delay, missed=True, next_due=next_due)
     return FiringPlan(send=True, late_by=noted, missed=too_late, next_due=next_due)
+
+
+def _outcome(plan: FiringPlan) -> str:
+    if not plan.send:
+        return "skipped"
+    if plan.missed:
+        return "missed"
+    return "late" if plan.late_by else "on_time"
 
 
 Send = Callable[[Reminder, FiringPlan], Awaitable[None]]
@@ -104,6 +113,8 @@ class FiringLoop:
             plan = plan_firing(claim.reminder, self._clock(), self._settings.late)
             if plan.send:
                 await self._send(claim.reminder, plan)
+                FIRING_DELAY.observe(max(0.0, (self._clock() - claim.reminder.next_due).total_seconds()))
+            FIRINGS.labels(_outcome(plan)).inc()
             completed = await self._store.complete(claim, plan.next_due)
         if not completed:
             log.warning(

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from services.shared.settings import QunSettings
+from services.shared.telemetry import current_trace_id
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,8 +23,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        trace_id = getattr(record, "otelTraceID", None)
-        if trace_id and trace_id != "0":
+        if trace_id := current_trace_id():
             entry["trace_id"] = trace_id
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)

@@ -31,15 +31,17 @@ import uvicorn
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.security import NatsCredentials, NatsUserPassword
 from faststream.security import BaseSecurity
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from schemas import ChatCommand, Command, DeadLettered, Event, MessageReceived, ServiceInfo, streams, subjects
-from services.shared import logs
+from services.shared import logs, telemetry
 from services.shared.context import AppContext, Clock, Context
 from services.shared.dispatch import Dispatcher
 from services.shared.http import HttpApp, Request, Response
@@ -177,21 +179,36 @@ class QunService(Generic[S, D]):
 
     # -- running ---------------------------------------------------------------------------------------------
 
-    def runtime(self, settings: S | None = None, *, clock: Clock | None = None) -> Runtime[S, D]:
-        return Runtime(self, settings or self.settings_type(), clock=clock)
+    def runtime(
+        self,
+        settings: S | None = None,
+        *,
+        clock: Clock | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> Runtime[S, D]:
+        return Runtime(self, settings or self.settings_type(), clock=clock, tracer_provider=tracer_provider)
 
     def run(self) -> None:
         """Entry point of `python -m services.<name>`: runs until SIGTERM or Ctrl-C."""
         settings = self.settings_type()
         logs.configure(settings, self.name)
-        asyncio.run(self.runtime(settings).serve_forever())
+        runtime = self.runtime(settings, tracer_provider=telemetry.provider_from_env(self.name))
+        asyncio.run(runtime.serve_forever())
 
 
 class Runtime(Generic[S, D]):
     """One running instance. `async with service.runtime(settings) as rt:` in tests; `serve_forever` in prod."""
 
-    def __init__(self, service: QunService[S, D], settings: S, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        service: QunService[S, D],
+        settings: S,
+        *,
+        clock: Clock | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.service = service
+        self.tracer_provider = tracer_provider
         self.settings = settings
         self.clock = clock or Clock(settings.clock_offset_s)
         self.instance = f"{service.name}-{uuid.uuid4().hex[:8]}"
@@ -221,6 +238,9 @@ class Runtime(Generic[S, D]):
             logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
             log_level=logging.DEBUG,  # one line per message is too much at INFO
             apply_types=False,  # handlers get plain arguments; see _raw_message
+            middlewares=[NatsTelemetryMiddleware(tracer_provider=self.tracer_provider)]
+            if self.tracer_provider
+            else [],
             graceful_timeout=10.0,
         )
         deps = await self._stack.enter_async_context(self.service.deps_factory(settings, self.redis))

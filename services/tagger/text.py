@@ -12,7 +12,7 @@ import statistics
 import threading
 import unicodedata
 from collections.abc import Iterable
-from importlib import resources
+from pathlib import Path
 
 import jieba
 
@@ -107,8 +107,8 @@ class _GlobalIdf:
         if self._table is None:
             with self._lock:
                 if self._table is None:
-                    # Read directly: jieba.analyse.TFIDF leaves the file open (a ResourceWarning).
-                    source = resources.files("jieba.analyse").joinpath("idf.txt")
+                    # Read the file directly: importing jieba.analyse opens it and never closes it.
+                    source = Path(jieba.__file__).parent / "analyse" / "idf.txt"
                     table: dict[str, float] = {}
                     for line in source.read_text(encoding="utf-8").splitlines():
                         word, _, value = line.partition(" ")

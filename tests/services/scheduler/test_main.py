@@ -25,6 +25,8 @@ from tests.services.scheduler.conftest import draft
 from tools.servers import child_env, free_port
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFSET = timedelta(days=3, hours=5)
+"""Both processes run this far ahead (QUN_CLOCK_OFFSET_S): reminders only fire if they honour the shared clock."""
 pytestmark = pytest.mark.slow
 
 
@@ -41,6 +43,9 @@ def schedulers(
                 HTTP_PORT=str(free_port()),
                 SCHEDULER_POLL_INTERVAL_S="0.05",
                 QUN_LOG_LEVEL="WARNING",
+                QUN_CLOCK_OFFSET_S=str(OFFSET.total_seconds()),
+                # The plumbing ages events against the shifted clock: without this every reply counts as stale.
+                QUN_MAX_EVENT_AGE_S=str(OFFSET.total_seconds() + 600),
             )
             with (logs / f"scheduler-{n}.log").open("wb") as log:
                 processes.append(
@@ -91,7 +96,8 @@ async def quiet(store: ReminderStore, redis: Redis, timeout: float = 10.0) -> No
     while time.monotonic() < deadline:
         leases = await redis.hlen(store.keys.leases)
         next_ms = await store.next_claimable_ms()
-        if leases == 0 and (next_ms is None or next_ms > time.time() * 1000):
+        now_ms = (time.time() + OFFSET.total_seconds()) * 1000
+        if leases == 0 and (next_ms is None or next_ms > now_ms):
             return
         await asyncio.sleep(0.02)
     raise AssertionError("firings still in flight")
@@ -107,11 +113,11 @@ async def test_two_replicas_fire_each_reminder_exactly_once(
             instances = await live_instances(bus, "scheduler", 2)
             assert len(instances) == 2, (tmp_path / "scheduler-0.log").read_text()
 
-            command = message("提醒 明天上午9点 开会", timestamp=datetime.now(UTC))
+            command = message("提醒 明天上午9点 开会", timestamp=datetime.now(UTC) + OFFSET)
             await bus.publish_event(command)
             await bus.says(lambda say: say.reply_to == command.id)
 
-            due = (datetime.now(UTC) + timedelta(seconds=1.5)).astimezone(SHANGHAI)
+            due = (datetime.now(UTC) + OFFSET + timedelta(seconds=1.5)).astimezone(SHANGHAI)
             daily = Recurrence(frequency=Frequency.DAILY, hour=due.hour, minute=due.minute, anchor=due.date())
             for n in range(30):
                 await store.add(draft(due, text=f"once {n}"))

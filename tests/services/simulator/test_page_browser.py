@@ -1,8 +1,10 @@
-"""The chat page in a real headless Chromium (Debian's), driven by Playwright, against the simulator world alone.
+"""The chat page in a real headless Chromium (Debian's), driven by Playwright.
 
-The bot's side is played by the test through the world (as the gateway would send through the puppet), so the page
-is proven without the other services. Needs `apt-get install chromium fonts-noto-cjk`; skipped loudly without them.
-On failure a screenshot is saved and its path is in the failure message.
+Most tests play the bot's side through the world (as the gateway would send through the puppet), so the page is
+proven on its own; the last test runs the whole stack in process (the page, the simulator, the gateway on
+python-wechaty, the moderator and the tagger over real NATS and Redis): help, tag and ask, welcome.
+Needs `apt-get install chromium fonts-noto-cjk`; skipped loudly without them. A failure saves a screenshot and
+prints its path.
 """
 
 from __future__ import annotations

@@ -122,7 +122,9 @@ def test_browse_rejects_impossible_dates(args: str) -> None:
     assert isinstance(parse_browse(args, NOW, ZONE), ParseError)
 
 
-@pytest.mark.parametrize(("args", "tag_id"), [("12", "12"), ("#12", "12"), (" ＃12 ", "12"), ("12号", "12"), ("007", "7")])
+@pytest.mark.parametrize(
+    ("args", "tag_id"), [("12", "12"), ("#12", "12"), (" ＃12 ", "12"), ("12号", "12"), ("007", "7")]
+)
 def test_delete_takes_an_id(args: str, tag_id: str) -> None:
     assert parse_delete(args) == tag_id
 

@@ -10,8 +10,16 @@ def test_normalize_folds_width_case_and_spaces() -> None:
 
 @pytest.mark.parametrize(
     ("word", "stem"),
-    [("meetups", "meetup"), ("coming", "coming"), ("used", "used"), ("libraries", "library"), ("class", "class"),
-     ("boxes", "box"), ("running", "runn"), ("pr", "pr")],
+    [
+        ("meetups", "meetup"),
+        ("coming", "coming"),
+        ("used", "used"),
+        ("libraries", "library"),
+        ("class", "class"),
+        ("boxes", "box"),
+        ("running", "runn"),
+        ("pr", "pr"),
+    ],
 )
 def test_stemming_is_light(word: str, stem: str) -> None:
     assert stem_en(word) == stem

@@ -26,6 +26,7 @@ import yaml
 from services.tagger.decision import Decision, Thresholds, Verdict, decide
 from services.tagger.engine import shared_analysis
 from services.tagger.index import Document, Hit, KnowledgeIndex
+from services.tagger.reranker import Reranker, load_reranker
 from services.tagger.text import has_cjk
 
 EVAL_FILE = Path(__file__).resolve().parent.parent / "services" / "tagger" / "data" / "eval.yaml"
@@ -58,12 +59,16 @@ def load(path: Path = EVAL_FILE) -> tuple[list[Document], list[Case]]:
     return docs, cases
 
 
-def run(docs: list[Document], cases: list[Case]) -> list[Outcome]:
+def run(docs: list[Document], cases: list[Case], reranker: Reranker | None = None) -> list[Outcome]:
     index = KnowledgeIndex(docs, shared_analysis())
+    texts = {doc.id: doc.text for doc in docs}
     outcomes = []
     for case in cases:
         start = time.perf_counter()
-        hits = index.search(case.question, limit=3)
+        hits = index.search(case.question, limit=5)
+        if reranker is not None and hits:
+            hits = reranker.rerank(case.question, [(hit, texts[hit.doc_id]) for hit in hits])
+        hits = hits[:3]
         outcomes.append(Outcome(case=case, hits=tuple(hits), seconds=time.perf_counter() - start))
     return outcomes
 
@@ -141,11 +146,12 @@ def main() -> None:
         "--sweep", action="store_true", help="calibrate thresholds on half, test on the other"
     )
     parser.add_argument("--errors", action="store_true", help="print every ranking miss and wrong decision")
+    parser.add_argument("--reranker", default="off", help="as TAGGER_RERANKER: off (default) or e5")
     args = parser.parse_args()
 
     docs, cases = load()
     shared_analysis().analyzer.warm_up()
-    outcomes = run(docs, cases)
+    outcomes = run(docs, cases, load_reranker(args.reranker))
     thresholds = Thresholds()
     cross = [o for o in outcomes if o.case.cross_lingual]
     print(f"facts={len(docs)} questions={len(cases)} cross-lingual={len(cross)} thresholds={thresholds}")

@@ -64,6 +64,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: commands are not carried out", task.get_name(), exc_info=task.exception())
+
+
 class Gateway:
     def __init__(self, settings: GatewaySettings, redis: Redis, puppet: Any | None = None) -> None:
         """`puppet`: an in-process puppet (the simulator); None means the puppet service from the settings."""
@@ -400,6 +405,7 @@ class Gateway:
         self.outbound = outbound
         self._command_subscription = subscription
         self._outbound_task = asyncio.create_task(outbound.run(fetch), name=f"gateway-outbound-{self.bot_id}")
+        self._outbound_task.add_done_callback(_log_failure)
         log.info("executing commands from %s", subjects.all_commands(self.bot_id))
 
     async def _ensure_consumer(self, durable: str) -> None:

@@ -18,12 +18,12 @@ _SEPARATOR = r"[ \t]*-(?:[ ]?-){2,}[ \t]*"
 
 # `「Name：text」` — current clients; the text may span lines, the colon is full-width (half-width seen too).
 _BRACKET_QUOTE = re.compile(
-    rf"\A「(?P<name>[^：:\n」]+)[：:](?P<text>.*?)」[ \t]*\r?\n{_SEPARATOR}\r?\n(?P<reply>.*)\Z",
+    rf"\A「(?P<name>[^：:\n」]+)[：:](?P<text>.*?)」[ \t]*\r?\n{_SEPARATOR}(?:\r?\n(?P<reply>.*))?\Z",
     re.DOTALL,
 )
 # `"Name: text"` — older clients, straight or curly double quotes.
 _DOUBLE_QUOTE = re.compile(
-    rf"\A[\"“](?P<name>[^：:\n\"”]+)[：:](?P<text>.*?)[\"”][ \t]*\r?\n{_SEPARATOR}\r?\n(?P<reply>.*)\Z",
+    rf"\A[\"“](?P<name>[^：:\n\"”]+)[：:](?P<text>.*?)[\"”][ \t]*\r?\n{_SEPARATOR}(?:\r?\n(?P<reply>.*))?\Z",
     re.DOTALL,
 )
 
@@ -45,7 +45,7 @@ def split_quote(raw: str) -> QuotedReply | None:
             return QuotedReply(
                 talker_name=found["name"].strip(),
                 quoted_text=found["text"].strip(),
-                reply=found["reply"],
+                reply=found["reply"] or "",
             )
     return None
 

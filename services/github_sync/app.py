@@ -32,6 +32,7 @@ def in_room(handler: RoomHandler) -> Callable[[MessageReceived, Ctx, str], Await
         if event.room is None:
             await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
             return
+        await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
         await handler(event.room, ctx, args)
 
     return run

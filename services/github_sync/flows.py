@@ -242,7 +242,6 @@ async def bind(room: Room, ctx: Ctx, args: str) -> None:
     if repo is None:
         await _reply(ctx, replies.BIND_USAGE)
         return
-    await ctx.deps.room_bots.seen(room.id, ctx.bot_id)
     await _reply(ctx, replies.bound(repo, new=await ctx.deps.bindings.bind(room.id, repo)))
 
 

@@ -19,6 +19,13 @@ from services.scheduler.timespec import Clock, DateRef, DayOffset, Fill, Period,
 class InvalidTimeError(ValueError):
     """A piece that is clearly meant as a time but names an impossible one (25点, 13月, 9:75)."""
 
+    piece: str = ""
+    """The text of the piece, once the scanner knows it."""
+
+
+class NotThisPieceError(Exception):
+    """The regex matched but the builder sees it is not this piece (the scanner just tries the others)."""
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -353,7 +360,7 @@ def _en_workdays(match: re.Match[str]) -> Fill:
 )
 def _en_weekly_on(match: re.Match[str]) -> Fill:
     if match.group("plural") and not match.group("plural").endswith("s"):
-        raise _NotThisPieceError
+        raise NotThisPieceError
     days = _en_weekdays(match.group("days") or match.group("plural"))
     return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=days, interval=2 if match.group("other") else 1))
 
@@ -511,10 +518,6 @@ def _en_duration_later(match: re.Match[str]) -> Fill:
 
 
 # ---------------------------------------------------------------- checks shared by the builders
-
-
-class _NotThisPieceError(InvalidTimeError):
-    """The regex matched but the builder sees it is not this piece (the scanner just tries the others)."""
 
 
 def _clock(hour: int, minute: int, *, zero_padded: bool) -> Clock:

@@ -87,8 +87,9 @@ def parse_failure(failure: ParseFailure) -> Bilingual:
         )
     if failure.reason is FailureReason.INVALID:
         return Bilingual(
-            f"这个时间不存在（{failure.detail}）。例如：提醒 12月1日 下午2点 交报告",
-            f"That time does not exist ({failure.detail}). For example: remind on Dec 1 at 2pm send the report",
+            f"「{expression or '这个时间'}」不是一个完整、存在的时间。例如：提醒 12月1日 下午2点 交报告，或 提醒 每周四晚上8点 健身",
+            f"That is not a complete, existing time ({failure.detail}). "
+            "For example: remind on Dec 1 at 2pm send the report",
         )
     if failure.reason is FailureReason.TOO_FAR:
         return Bilingual("这个时间太远了（最多5年内）。", "That is too far ahead (at most 5 years).")

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.scheduler.grammar import PIECES, InvalidTimeError
+from services.scheduler.grammar import PIECES, InvalidTimeError, NotThisPieceError
 from services.scheduler.recurrence import Frequency, Recurrence, local_instant
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Period, Repeat, TimeSpec, WeekdayRef
 
@@ -81,7 +81,7 @@ def parse_reminder(command: str, *, now: datetime, zone: ZoneInfo) -> ParseResul
     try:
         found = _find_expression(normalised)
     except InvalidTimeError as error:
-        return ParseFailure(FailureReason.INVALID, detail=str(error))
+        return ParseFailure(FailureReason.INVALID, expression=error.piece, detail=str(error))
     if found is None:
         return ParseFailure(FailureReason.NOT_A_TIME)
     expression = original[positions[found.start] : positions[found.end]].strip()
@@ -113,7 +113,7 @@ class _Found:
 
 
 _ADDRESSEES = re.compile(
-    r"^(?:(?P<me>me\b|我(?!们))|us\b|everyone\b|everybody\b|我们|大家)\s*", re.IGNORECASE
+    r"^(?:一下)?(?:(?P<me>me\b|我(?!们))|us\b|everyone\b|everybody\b|我们|大家)?(?:一下)?\s*", re.IGNORECASE
 )
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 _JOINERS = re.compile(r"[\s,、]*")
@@ -144,7 +144,7 @@ def _find_expression(text: str) -> _Found | None:
     if not spec.is_empty:
         return _Found(spec, 0, end, 0, for_me=False)
     addressee = _ADDRESSEES.match(text)
-    if addressee:
+    if addressee and addressee.end() > 0:
         spec, end = scan(text, addressee.end())
         if not spec.is_empty:
             return _Found(spec, addressee.end(), end, addressee.end(), for_me=bool(addressee.group("me")))
@@ -179,9 +179,10 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
                 continue
             try:
                 fill = piece.build(match)
+            except NotThisPieceError:
+                continue
             except InvalidTimeError as error:
-                if type(error) is not InvalidTimeError:
-                    continue  # the builder declined: not this piece
+                error.piece = match.group()
                 raise
             merged = spec.merged(fill, match.group())
             if merged is not None and (best is None or match.end() > best[1]):

@@ -137,7 +137,8 @@ class Dispatcher:
             **vars(self._app),
             event=event,
             lang=(prefs.lang if prefs and prefs.lang else None) or _lang_of(event),
-            stale=_age_s(delivery, self._app.clock.now()) > self._app.settings.max_event_age_s,
+            # Real time, not the service clock: the offset moves the domain's "now", not how long the event waited.
+            stale=_age_s(delivery, datetime.now(UTC)) > self._app.settings.max_event_age_s,
         )
         if isinstance(event, MessageReceived):
             match = match_command(body, self._service.chat_commands) if body else None

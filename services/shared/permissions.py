@@ -78,9 +78,11 @@ def new_password() -> str:
     return "p" + secrets.token_urlsafe(32)
 
 
-def inbox_prefix(user: str) -> str:
-    """The inbox prefix a user's client must connect with (nats-py `inbox_prefix=`)."""
-    return f"{INBOX_ROOT}.{user}"
+def inbox_prefix(user: str | None) -> str:
+    """The inbox prefix a client must use (nats-py `connect(inbox_prefix=)`, FastStream `NatsBroker(inbox_prefix=)`
+    and, for pull subscribers, `subscriber(inbox_prefix=f"{prefix}.".encode())`): `_INBOX.<user>`, or the
+    default `_INBOX` for an unauthenticated connection (dev, tests)."""
+    return f"{INBOX_ROOT}.{user}" if user else INBOX_ROOT
 
 
 def gateway_user(bot_id: str) -> str:

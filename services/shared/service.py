@@ -38,7 +38,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from schemas import ChatCommand, Command, DeadLettered, Event, MessageReceived, ServiceInfo, streams, subjects
 from services.shared import logs, telemetry
@@ -229,7 +229,11 @@ class Runtime(Generic[S, D]):
 
     async def start(self) -> None:
         settings = self.settings
-        self.redis = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+        # A blocking pool waits for a free connection; the default pool raises at once when handlers run in parallel.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url.get_secret_value(), decode_responses=True, max_connections=64, timeout=10
+        )
+        self.redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
         self._stack.push_async_callback(self.redis.aclose)
         self.broker = NatsBroker(
             servers=settings.nats_url,

@@ -484,6 +484,7 @@ class SimulatorWorld:
         "@Name" itself); `mention_ids` are recorded as they were passed."""
         mentioned = tuple(dict.fromkeys(mention_ids))
         if conversation_id in self._rooms:
+            self.member(conversation_id, self.bot_id)  # a bot that left or was removed cannot speak there
             for contact_id in mentioned:
                 self.member(conversation_id, contact_id)
             room_id: str | None = conversation_id

@@ -7,7 +7,7 @@
 File format (YAML):
 
     entries:
-      - questions: [怎么安装？, How do I install it?]   # variants people ask (optional)
+      - questions: ["怎么安装？", "How do I install it?"]   # variants people ask (optional)
         answer: pip install nimbus-notes               # the text the bot quotes
         keywords: [安装, install]                       # optional
         author: Lily                                    # optional, default "FAQ"

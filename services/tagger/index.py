@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -27,11 +28,36 @@ B = 0.6
 KEYWORD_TF = 3  # a tagger's keywords say what the message is about: count them as three mentions
 WEIGHT = {"w": 1.0, "c": 0.8, "b": 0.35}
 UNSEEN_WEIGHT = 0.7  # share of the maximal idf given to a question word the index has never seen
-BIGRAM_CREDIT = 0.7  # a CJK word found only through its characters counts this much
+BIGRAM_CREDIT = 0.7
+COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms  # a CJK word found only through its characters counts this much
 DICTIONARY_WORD_IMPORTANCE = 0.6
 RERANK_DEPTH = 30
 DENSE_POSTINGS = 2000  # longer posting lists only add to candidates that rarer terms found
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
+
+
+# A message that states a time, a link or an address answers "when", "where is the link", "what's the email"
+# even when it never says the word: such messages carry the concept the question words map to.
+_ENTITIES = (
+    (
+        "c:time",
+        re.compile(
+            r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*点|\d{1,2}\s*(?:am|pm)\b|[上下]午|晚上|早上|中午|"
+            r"(?:周|星期|礼拜)[一二三四五六日天]|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{4}-\d{1,2}-\d{1,2}|"
+            r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("c:website", re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|dev|org|io|net|cn)\b", re.IGNORECASE)),
+    ("c:email", re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.IGNORECASE)),
+    (
+        "c:venue",
+        re.compile(
+            r"[路街道]\s*\d+\s*号|\d+\s*(?:楼|层)|\b\d+\s+\w+\s+(?:street|st|road|rd|avenue|ave)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,7 @@ class TextAnalysis:
         words = self.analyzer.words(text)
         counts: Counter[str] = Counter("w:" + word for word in words)
         counts.update(self.dictionary.expand(words))
+        counts.update(concept for concept, pattern in _ENTITIES if pattern.search(text))
         for run in self.analyzer.cjk_runs(text):
             counts.update("b:" + gram for gram in bigrams(run))
         return counts
@@ -267,12 +294,19 @@ class KnowledgeIndex:
         at = bisect_left(terms, term_id)
         return at < len(terms) and terms[at] == term_id
 
+    def _smoothed_idf(self, term: str) -> float:
+        df = self.df(term)
+        return math.log(1 + (self._n + COVERAGE_PRIOR_DOCS - df + 0.5) / (df + 0.5))
+
     def _unit_weight(self, unit: _Unit) -> float:
         if self.df("w:" + unit.word):
-            local = self.idf("w:" + unit.word)
+            local = self._smoothed_idf("w:" + unit.word)
         else:
-            seen = [self.idf(concept) for concept in unit.concepts if self.df(concept)]
-            local = max(seen) if seen else UNSEEN_WEIGHT * self.idf("")
+            seen = [self._smoothed_idf(concept) for concept in unit.concepts if self.df(concept)]
+            # A dictionary word nobody here ever used (北京 in a room that only knows the Shanghai meetup) is
+            # a subject the room knows nothing about: full weight. Other unseen words may be mere phrasing.
+            discount = 1.0 if unit.concepts else UNSEEN_WEIGHT
+            local = max(seen) if seen else discount * self._smoothed_idf("")
         return local * unit.importance
 
     def _coverage(self, query: Query, doc_terms: set[str]) -> float:

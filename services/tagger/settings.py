@@ -10,6 +10,8 @@ from pydantic_settings import SettingsConfigDict
 from services.shared import QunSettings
 from services.tagger.decision import Thresholds
 
+_CALIBRATED = Thresholds()  # defaults calibrated by tools/tagger_eval.py --sweep
+
 
 class TaggerSettings(QunSettings):
     model_config = SettingsConfigDict(
@@ -28,9 +30,14 @@ class TaggerSettings(QunSettings):
         le=1,
         description="Coverage needed to offer 'did you mean' candidates; below: 'I don't know'",
     )
-    margin: float = Field(0.02, ge=0, description="Lead over the runner-up needed to answer outright")
+    margin: float = Field(
+        _CALIBRATED.margin, ge=0, description="Lead over the runner-up needed to answer outright"
+    )
     unprompted_threshold: float = Field(
-        0.85, ge=0, le=1, description="Coverage needed to answer a message that did not @ the bot"
+        _CALIBRATED.unprompted,
+        ge=0,
+        le=1,
+        description="Coverage needed to answer a message that did not @ the bot",
     )
     shared_rooms: dict[str, list[str]] = Field(
         default_factory=dict,

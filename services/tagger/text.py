@@ -45,7 +45,7 @@ STOPWORDS_EN = frozenset(
     _words(
         """
     a an the is are was were be been being am do does did doing have has had having i me my we our you your he she
-    it its they them their this that these those what which who whom whose when where why how there here can could
+    it its they them their this that these those what which who whom whose where why how there here can could
     should would will shall may might must of in on at by for with about to from into onto over under up down out
     and or but if then so than too very just also any some anyone anybody someone somebody please tell know let
     get got need want wanna gonna thanks thank hi hello hey guys everyone folks ok okay does anybody s t don doesn

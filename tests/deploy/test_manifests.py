@@ -21,6 +21,8 @@ import pytest
 import yaml
 
 from schemas import streams
+from services.gateway.app import service as gateway_service
+from services.gateway.gateway import consumer_name
 from services.github_sync.config import GithubSyncConfig
 from services.shared import permissions
 from tests.deploy import secrets_dir
@@ -382,6 +384,12 @@ def test_consumer_names_match_what_the_services_create(package: str) -> None:
     deployment_name = package.replace("_", "-")
     assert consumer.durable == module.service.name == deployment_name
     assert deployment_name in permissions.SERVICE_COMMANDS
+
+
+def test_gateway_consumer_and_dead_letters_match_its_nats_user() -> None:
+    assert consumer_name("wxid_qunbot") == permissions.gateway_user("wxid_qunbot")
+    assert gateway_service.name == permissions.GATEWAY  # its dead letters go to qun.dlq.gateway
+    assert gateway_service.consumer() is None  # it reads commands only, from QUN_CMD
 
 
 @RENDERING_NAMES

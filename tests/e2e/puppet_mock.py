@@ -99,6 +99,14 @@ class Membership:
 
 
 @dataclass(frozen=True)
+class TopicChange:
+    """A room the bot renamed."""
+
+    room_id: str
+    topic: str
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything the bot did to the mock world so far, in order."""
 
@@ -107,6 +115,7 @@ class Observed:
     added: tuple[Membership, ...]
     invited: tuple[Membership, ...]
     accepted_friendship_ids: tuple[str, ...]
+    topics: tuple[TopicChange, ...]
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Observed:
@@ -128,6 +137,7 @@ class Observed:
             added=memberships("added"),
             invited=memberships("invited"),
             accepted_friendship_ids=tuple(f["friendshipId"] for f in raw["acceptedFriendships"]),
+            topics=tuple(TopicChange(room_id=t["roomId"], topic=t["topic"]) for t in raw["topics"]),
         )
 
 

@@ -5,29 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services.gateway._wechaty_compat import wechaty, wechaty_puppet
+
 from .puppet_mock import PuppetMockWorld, free_port, mention
 
 pytestmark = pytest.mark.slow
-
-
-def _import_wechaty() -> tuple[Any, Any]:
-    # python-wechaty's WechatyOptions has a mutable dataclass default (PuppetOptions()), which Python 3.11
-    # rejects unless PuppetOptions is hashable: give it identity hashing before the first `import wechaty`.
-    import wechaty_puppet.schemas.puppet as puppet_schemas  # noqa: PLC0415
-
-    puppet_schemas.PuppetOptions.__hash__ = object.__hash__
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # its plugin module imports telnetlib
-        import wechaty  # noqa: PLC0415
-
-    return wechaty, puppet_schemas.PuppetOptions
 
 
 async def _poll(condition: Callable[[], bool], *, within: float, what: str) -> None:
@@ -43,11 +31,10 @@ async def wechaty_bot(
     puppet_mock: PuppetMockWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Any]:
     """A raw python-wechaty bot connected to the peer, started as a task in its own working directory."""
-    wechaty, puppet_options_class = _import_wechaty()
     monkeypatch.chdir(tmp_path)  # python-wechaty writes ./.wechaty/
     options = wechaty.WechatyOptions(
         puppet="wechaty-puppet-service",
-        puppet_options=puppet_options_class(end_point=puppet_mock.endpoint, token=puppet_mock.token),
+        puppet_options=wechaty_puppet.PuppetOptions(end_point=puppet_mock.endpoint, token=puppet_mock.token),
         host="127.0.0.1",
         port=free_port(),  # its plugin server binds 5000 otherwise
     )

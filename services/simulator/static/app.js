@@ -407,7 +407,8 @@ function openMentionMenu() {
   menu.replaceChildren();
   for (const m of room().members) {
     if (m.id === speakerId()) continue;
-    const item = el("li", "", m.display_name);
+    const item = el("li");
+    item.append(avatar(m.id, m.display_name, m.id === state.bot.id), el("span", "", m.display_name));
     item.dataset.memberId = m.id;
     item.addEventListener("click", () => addMention(m.id));
     menu.append(item);

@@ -11,12 +11,16 @@ from typing import Any
 import httpx
 
 from schemas import (
+    AcceptFriendship,
     AddToRoom,
+    ChangeRoomTopic,
     DeadLettered,
+    FriendshipRequested,
     GatewayErrored,
     GatewayReady,
     GatewayStatus,
     LoggedIn,
+    LoggedOut,
     MessageReceived,
     RemoveFromRoom,
     RoomJoined,
@@ -432,3 +436,52 @@ async def test_ready_is_published_after_a_timeout_when_the_puppet_never_says_it(
 
     assert (ready.timestamp - login.timestamp).total_seconds() >= 0.3
     assert gateway.rooms == 1
+
+
+async def test_a_friend_request_is_published_and_can_be_accepted(run_service: RunService, bus: Bus) -> None:
+    chat = Chat()
+    async with running(chat, run_service, bus):
+        request = chat.world.request_friendship(name="Eve", hello="加群 qunbus")
+        event = (await bus.wait_for(f"qun.evt.{BOT}.friendship", FriendshipRequested))[0]
+        accept = AcceptFriendship(friendship_id=event.friendship_id)
+        await bus.js.publish(subjects.command(BOT, AcceptFriendship), accept.model_dump_json().encode())
+        await eventually(lambda: chat.world.friend_request(request.id).accepted)
+
+    assert (event.friendship_id, event.contact.name, event.hello) == (request.id, "Eve", "加群 qunbus")
+
+
+async def test_change_room_topic_reaches_wechat(run_service: RunService, bus: Bus) -> None:
+    chat = Chat()
+    async with running(chat, run_service, bus):
+        rename = ChangeRoomTopic(room_id=chat.room, topic="qunbus 用户群")
+        await bus.js.publish(subjects.command(BOT, ChangeRoomTopic), rename.model_dump_json().encode())
+        changed = (await bus.wait_for(f"qun.evt.{BOT}.room.topic", RoomTopicChanged))[0]
+
+    assert chat.world.room(chat.room).topic == "qunbus 用户群"
+    assert changed.changer is not None
+    assert changed.changer.id == BOT
+
+
+async def test_logout_is_published_and_commands_wait_for_the_next_login(
+    run_service: RunService, bus: Bus
+) -> None:
+    chat = Chat()
+    puppet = SimulatorPuppet(chat.world)
+
+    @asynccontextmanager
+    async def simulated(_: GatewaySettings) -> AsyncIterator[Any]:
+        yield puppet
+
+    async with run_service(make_service(simulated), **FAST) as runtime:
+        gateway: Gateway = runtime.context.deps
+        await bus.wait_for(f"qun.evt.{BOT}.login", LoggedIn)
+        await eventually(lambda: gateway.outbound is not None)
+        await puppet.logout()
+        await bus.wait_for(f"qun.evt.{BOT}.logout", LoggedOut)
+        await eventually(lambda: gateway.outbound is None)
+        say = SayText(room_id=chat.room, text="after login")
+        await bus.js.publish(subjects.command(BOT, SayText), say.model_dump_json().encode())
+        await puppet.login(BOT)
+        await eventually(lambda: "after login" in sent_texts(chat))
+
+    assert sent_texts(chat) == ["after login"]

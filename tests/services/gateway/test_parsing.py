@@ -182,3 +182,17 @@ def test_a_mention_prefix_always_strips_back_to_the_body(body: str) -> None:
     parsed = parse_text(render_mentions(["QunBot"], body), BOT)
 
     assert parsed.body == body.strip(f" \t\r\n{MENTION_SEPARATOR}")
+
+
+def test_a_quote_with_an_empty_reply() -> None:
+    quote = split_quote(f"「Alice：原文」\n{NEW_SEPARATOR}")
+
+    assert quote is not None
+    assert (quote.quoted_text, quote.reply) == ("原文", "")
+
+
+def test_windows_line_endings_are_accepted() -> None:
+    quote = split_quote(f"「Alice：原文」\r\n{NEW_SEPARATOR}\r\n回复")
+
+    assert quote is not None
+    assert quote.reply == "回复"

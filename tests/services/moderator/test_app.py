@@ -174,11 +174,13 @@ async def _until_no_batch_is_due(redis_url: str, timeout: float = 5.0) -> None:
         await client.aclose()
 
 
-async def test_flood_warns_once_then_applies_the_policy(bus: Bus, run_service: RunService) -> None:
-    async with run_service(moderator, flood_max_messages=3, flood_policy="remove"):
+async def test_flood_warns_once_then_applies_the_room_policy(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator):
+        await bus.publish_event(message("设置刷屏 踢出 3/60", talker=OWNER))
+        await bus.says(lambda s: "刷屏规则" in s.text and "60 秒最多 3 条" in s.text)
         for i in range(4):
             await bus.publish_event(message(f"刷屏 {i}", talker=DAVE, mentions_bot=False))
-        [warning] = await bus.says(lambda s: "刷屏" in s.text)
+        [warning] = await bus.says(lambda s: "请不要刷屏" in s.text)
         for i in range(4):
             await bus.publish_event(message(f"again {i}", talker=DAVE, mentions_bot=False))
         [removal] = await bus.wait_for("qun.cmd.bot.room.remove", RemoveFromRoom)
@@ -186,6 +188,49 @@ async def test_flood_warns_once_then_applies_the_policy(bus: Bus, run_service: R
     assert warning.mention_ids == ["dave"]
     assert (removal.contact_id, removal.room_id) == ("dave", ROOM.id)
     assert len(bus.commands(RemoveFromRoom)) == 1
+
+
+async def test_flood_vote_policy_opens_a_vote_and_the_bots_own_messages_never_count(
+    bus: Bus, run_service: RunService
+) -> None:
+    bot = Contact(id="bot", name="QunBot")
+    async with run_service(moderator, flood_max_messages=2, flood_policy="vote"):
+        for i in range(6):
+            await bus.publish_event(message(f"echo {i}", talker=bot, mentions_bot=False, from_self=True))
+        for i in range(6):
+            await bus.publish_event(message(f"spam {i}", talker=DAVE, mentions_bot=False))
+        await bus.says(lambda s: "已发起移出投票" in s.text)
+        [opened] = await bus.says(lambda s: "1/3" in s.text)
+        await bus.consumer_settled("moderator")
+    assert opened.mention_ids == ["dave"]
+    assert bus.commands(RemoveFromRoom) == []
+    assert not [s for s in bus.commands(SayText) if "bot" in s.mention_ids]
+
+
+async def test_stale_joins_are_recorded_but_not_greeted(
+    bus: Bus, run_service: RunService, redis_url: str
+) -> None:
+    async with run_service(moderator, welcome_tick_s=0.02) as runtime:
+        runtime.clock.offset = timedelta(hours=1)  # every event now looks an hour old
+        await bus.publish_event(joined("Ann"))
+        await bus.consumer_settled("moderator")
+        await _until_no_batch_is_due(redis_url)
+        client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        members = await client.smembers(keys.room_members("bot", ROOM.id))
+        await client.aclose()
+    assert members == {"ann"}
+    assert bus.commands(SayText) == []
+
+
+async def test_room_welcome_template_set_by_an_admin(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator, welcome_window_s=60.0, welcome_tick_s=0.02) as runtime:
+        await bus.publish_event(message("设置欢迎语 Welcome {names} to {topic}!", talker=OWNER))
+        await bus.says(lambda s: "已设置欢迎语" in s.text)
+        await bus.publish_event(joined("Ann"))
+        await bus.consumer_settled("moderator")
+        runtime.clock.offset = timedelta(seconds=61)
+        [welcome] = await bus.says(lambda s: s.text.startswith("Welcome"))
+    assert welcome.text == "Welcome Ann to 开源交流群!"
 
 
 async def test_friend_request_with_keyword_is_accepted_and_greeted(bus: Bus, run_service: RunService) -> None:

@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.scheduler.recurrence import Recurrence
 from services.scheduler.timeparse import FailureReason, ParsedReminder, ParseFailure, parse_reminder
@@ -229,6 +231,8 @@ def test_the_expression_is_cut_from_the_original_text(command: str, expression: 
     ("command", "for_me"),
     [
         ("我 明天上午9点 开会", True),
+        ("一下我 明天上午9点 开会", True),
+        ("一下大家 明天上午9点 开会", False),
         ("明天上午9点提醒我开会", True),
         ("me at 5pm call mom", True),
         ("me to call mom at 5pm", True),
@@ -337,3 +341,21 @@ def test_new_york_across_the_spring_forward() -> None:
 def test_long_input_is_cut_not_slow() -> None:
     result = parsed("明天上午9点 " + "很长的内容" * 500)
     assert len(result.text) < 500
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from("明天后周五每月号点半分下午晚上 at pm in 0123456789:-月日to x"), max_size=40
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_any_text_parses_or_fails_cleanly_and_never_in_the_past(command: str) -> None:
+    result = parse_reminder(command, now=NOW, zone=SHANGHAI)
+    if isinstance(result, ParsedReminder):
+        assert result.first > NOW
+        assert result.text
+
+
+def test_an_impossible_time_names_the_piece() -> None:
+    failure = failed("明天25点 开会")
+    assert (failure.reason, failure.expression) == (FailureReason.INVALID, "25点")

@@ -213,3 +213,23 @@ async def test_admin_panel_not_connected_then_fed(client: httpx.AsyncClient, wor
     failed = (await client.get("/api/admin")).json()
     assert failed["connected"] is False
     assert "nats is down" in failed["reason"]
+
+
+async def test_world_serve_runs_until_cancelled(world: SimulatorWorld) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = asyncio.create_task(world.serve("127.0.0.1", port))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=1) as http:
+        async with asyncio.timeout(5):
+            while True:
+                try:
+                    if (await http.get("/api/rooms")).status_code == 200:
+                        break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.01)
+        server.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await server
+        with pytest.raises(httpx.ConnectError):
+            await http.get("/api/rooms")

@@ -147,6 +147,29 @@ async def test_at_button_picks_a_member(chat: PageUnderTest) -> None:
     assert world.messages(room_id=OSS_ROOM_ID)[-1].mention_ids == ("qunbot",)
 
 
+async def test_typing_at_opens_the_member_list(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    await page.type("#input", "hi @")
+    await page.click('#mention-menu li[data-member-id="wxid_bob"]')
+    assert await page.input_value("#input") == "hi "  # the typed "@" became the chip
+    await page.press("#input", "Enter")
+    await page.locator(".msg.mine .bubble .mention", has_text="@Bob").wait_for()
+    said = world.messages(room_id=OSS_ROOM_ID)[-1]
+    assert (said.text, said.mention_ids) == (f"@Bob{AT_SEPARATOR}hi", ("wxid_bob",))
+
+
+async def test_direct_message_to_the_bot_and_its_answer(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    await page.select_option("#speaker", "wxid_wangfang")
+    await page.fill("#dm-input", "ding")
+    await page.click("#dm-form button")
+    await page.locator("#dm-log .dm", has_text="ding").wait_for()
+    assert world.messages(contact_id="wxid_wangfang")[-1].text == "ding"
+    world.bot_send_text("wxid_wangfang", "dong")
+    await page.locator("#dm-log .dm.bot", has_text="dong").wait_for()
+    assert await page.locator(".bubble", has_text="dong").count() == 0  # not in the room view
+
+
 async def test_add_and_remove_a_member(chat: PageUnderTest) -> None:
     page, world = chat.page, chat.world
     await page.fill("#new-member", "新人小刘")

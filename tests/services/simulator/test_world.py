@@ -189,6 +189,12 @@ def test_bot_mentioning_a_non_member_is_refused(world: SimulatorWorld) -> None:
         world.bot_send_text(OSS_ROOM_ID, "hi", ["wxid_carol"])
 
 
+def test_bot_cannot_speak_in_a_room_it_left(world: SimulatorWorld) -> None:
+    world.leave(OSS_ROOM_ID, world.bot_id)
+    with pytest.raises(NotPermittedError):
+        world.bot_send_text(OSS_ROOM_ID, "still here?")
+
+
 def test_bot_adds_directly_to_a_small_room(world: SimulatorWorld) -> None:
     assert world.bot_add_member(OSS_ROOM_ID, "wxid_carol") is None
     assert "wxid_carol" in world.room(OSS_ROOM_ID).member_ids

@@ -1,0 +1,221 @@
+"""The tagger over real NATS + Redis: tag, ask, browse, delete, expiry, isolation, redelivery, replicas, restart."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from schemas import ChatCommand, Contact, MessageReceived, Quote, SayText
+from services.shared import Context, QunService, QunSettings, Runtime
+from services.tagger.app import service
+from services.tagger.decision import Verdict
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
+
+MEETING = Quote(talker_name="老王", text="每周四晚上 8 点在腾讯会议开社区周会，会议号 612-338-905")
+REPO = Quote(
+    talker_name="Lily", text="Official repo: https://github.com/nimbus-notes/nimbus — open issues there"
+)
+CAROL = Contact(id="carol", name="Carol")
+OWNER = Contact(id=ROOM.owner_id or "owner", name="Owner")
+LONG_AGE = {"max_event_age_s": 30 * 86400}  # tests move the clock by days; replies must not count as stale
+
+
+def replying_to(event: MessageReceived) -> Any:
+    return lambda say: say.reply_to == event.id
+
+
+async def send(bus: Bus, event: MessageReceived) -> SayText:
+    await bus.publish_event(event)
+    [reply] = await bus.says(replying_to(event))
+    assert isinstance(reply, SayText)
+    return reply
+
+
+@contextlib.asynccontextmanager
+async def tagger(run_service: RunService, **overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+    async with run_service(service, **{**LONG_AGE, **overrides}) as runtime:
+        yield runtime
+
+
+async def test_tag_then_ask_answers_with_author_and_text(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        confirmation = await send(bus, message("标记 周会", quote=MEETING))
+        assert confirmation.text == "已标记 #1（关键词：周会）"
+        assert confirmation.room_id == ROOM.id
+        answer = await send(bus, message("问 周会几点开？", talker=BOB))
+        assert "老王" in answer.text
+        assert MEETING.text in answer.text
+        assert answer.mention_ids == [BOB.id]
+        english = await send(bus, message("ask when is the weekly meeting?"))  # English question, Chinese tag
+        assert english.text.startswith("老王 wrote (#1)")
+
+
+async def test_hash_keyword_tag_and_question_mark_and_plain_questions(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with tagger(run_service):
+        assert (
+            await send(bus, message("#repo #github", quote=REPO))
+        ).text == "Tagged #1 (keywords: repo, github)"
+        assert REPO.text in (await send(bus, message("？代码仓库的网址是什么"))).text
+        assert REPO.text in (await send(bus, message("where is the source code repo?"))).text
+
+
+async def test_nothing_close_gets_one_short_line(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记", quote=MEETING))
+        reply = await send(bus, message("问 明天天气怎么样"))
+        assert reply.text == "我不知道：没有相关的标记消息。"
+
+
+async def test_tag_without_a_quote_explains_how(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        assert (await send(bus, message("tag meetup"))).text.startswith("Quote the message")
+
+
+async def test_validity_expires_tags(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service) as runtime:
+        confirmation = await send(bus, message("标记 有效期 3天", quote=MEETING))
+        assert "有效至" in confirmation.text
+        assert MEETING.text in (await send(bus, message("问 周会几点"))).text
+        runtime.clock.offset = timedelta(days=3, minutes=1)
+        assert (await send(bus, message("问 周会几点"))).text.startswith("我不知道")
+        assert (await send(bus, message("浏览"))).text == "这里还没有标记的消息。"
+
+
+async def test_delete_is_for_the_tagger_the_author_or_an_admin(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记", quote=MEETING, talker=ALICE))  # #1, author 老王
+        await send(
+            bus, message("标记", quote=Quote(talker_name="Carol", text="Carol 的消息"), talker=ALICE)
+        )  # #2
+        await send(bus, message("标记", quote=REPO, talker=ALICE))  # #3
+        refused = await send(bus, message("删除 1", talker=BOB))
+        assert refused.text.startswith("抱歉，#1")
+        assert (await send(bus, message("delete #1", talker=ALICE))).text == "Deleted #1."
+        assert (await send(bus, message("删除 2", talker=CAROL))).text == "已删除 #2。"  # the quoted author
+        assert (await send(bus, message("删除 3", talker=OWNER))).text == "已删除 #3。"  # the room owner
+        assert (await send(bus, message("删除 3"))).text == "没有找到 #3。"
+        assert (await send(bus, message("问 周会几点"))).text.startswith("我不知道")
+
+
+async def test_rooms_are_isolated_unless_shared(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记", quote=MEETING))
+        assert (await send(bus, message("问 周会几点", room=OTHER_ROOM))).text.startswith("我不知道")
+    shared = {"shared_rooms": {"oss": [ROOM.id, OTHER_ROOM.id]}}
+    async with tagger(run_service, **shared):
+        await send(bus, message("标记", quote=REPO))
+        assert REPO.text in (await send(bus, message("问 代码仓库在哪", room=OTHER_ROOM))).text
+
+
+async def test_the_same_event_delivered_twice_makes_one_tag_and_one_reply(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with tagger(run_service) as runtime:
+        event = message("标记 周会", quote=MEETING)
+        await bus.publish_event(event)
+        await bus.publish_raw("qun.evt.bot.message", event.model_dump_json().encode(), msg_id="redelivered")
+        await bus.says(replying_to(event), count=2)
+        await bus.consumer_settled("tagger")
+        records = await runtime.context.deps.store.all(runtime.context.deps.bases.for_room(ROOM.id))
+        stream = await bus.js.stream_info("QUN_CMD")
+    assert [record.id for record in records] == ["1"]
+    assert len({say.id for say in bus.commands(SayText)}) == 1  # same command id: the gateway sends it once
+    assert stream.state.messages == 1  # JetStream stored it once
+
+
+async def test_two_replicas_answer_from_each_others_tags(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service) as first, tagger(run_service) as second:
+        kb = first.context.deps.bases.for_room(ROOM.id)
+        for replica in (first, second):  # both build (and cache) an index before the tag exists
+            await replica.context.deps.knowledge.snapshot(kb)
+        await send(bus, message("标记 周会", quote=MEETING))
+        for replica in (first, second):
+            ctx = replica.context
+            answer = await ctx.deps.knowledge.ask(kb, "周会几点", ctx.now(), ctx.settings.thresholds)
+            assert answer.decision.verdict is Verdict.ANSWER
+        for n in range(4):
+            assert MEETING.text in (await send(bus, message(f"问 周会几点 {n}"))).text
+        await send(bus, message("删除 1"))
+        for replica in (first, second):
+            ctx = replica.context
+            answer = await ctx.deps.knowledge.ask(kb, "周会几点", ctx.now(), ctx.settings.thresholds)
+            assert answer.decision.verdict is Verdict.UNKNOWN
+
+
+async def test_a_restart_keeps_every_tag(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记 周会", quote=MEETING))
+        await send(bus, message("tag repo", quote=REPO))
+    async with tagger(run_service) as restarted:
+        assert len(restarted.context.deps.knowledge._snapshots) == 1  # warmed from Redis at start
+        assert MEETING.text in (await send(bus, message("问 周会几点"))).text
+        listing = await send(bus, message("浏览"))
+        first, second = listing.text.splitlines()[:2]
+        assert first.startswith("#2 repo（Lily，")
+        assert second.startswith("#1 周会（老王，")
+
+
+def reminder_service() -> QunService[QunSettings, None]:
+    other: QunService[QunSettings, None] = QunService("reminder", version="1", settings=QunSettings)
+
+    @other.command(ChatCommand(name="remind", keywords_zh=["提醒"], keywords_en=["remind"]))
+    async def remind(event: MessageReceived, ctx: Context[QunSettings, None], args: str) -> None:
+        await ctx.reply("ok")
+
+    return other
+
+
+async def test_plain_questions_skip_other_services_commands_and_quoted_replies(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with tagger(run_service), run_service(reminder_service()):
+        await send(bus, message("标记", quote=MEETING))
+        other = message("提醒 明天 8 点开周会")
+        assert (await send(bus, other)).text == "ok"
+        quoted = message(
+            "这个周会几点？", quote=MEETING
+        )  # quoting and @-ing without 标记 is not the tagger's
+        await bus.publish_event(quoted)
+        plain = message("周会几点开")
+        assert MEETING.text in (await send(bus, plain)).text
+        await bus.consumer_settled("tagger")
+    assert [say.text for say in bus.commands(SayText) if say.reply_to == other.id] == ["ok"]
+    assert not [say for say in bus.commands(SayText) if say.reply_to == quoted.id]
+
+
+async def test_unprompted_answers_only_where_enabled_and_only_when_sure(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记 周会", quote=MEETING))
+        before = message("周会是几点开？", mentions_bot=False)
+        await bus.publish_event(before)
+        assert (await send(bus, message("自动回答 开", talker=BOB))).text.startswith("抱歉")  # admins only
+        assert (await send(bus, message("自动回答 开", talker=OWNER))).text.startswith("已开启")
+        vague = message("有人知道天气吗？", mentions_bot=False)
+        await bus.publish_event(vague)
+        sure = message("周会是几点开？", mentions_bot=False)
+        assert MEETING.text in (await send(bus, sure)).text
+        await bus.consumer_settled("tagger")
+    replied_to = {say.reply_to for say in bus.commands(SayText)}
+    assert before.id not in replied_to
+    assert vague.id not in replied_to
+
+
+async def test_browse_pages_and_filters(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service, page_size=2):
+        for n in range(3):
+            await send(bus, message(f"标记 k{n}", quote=Quote(talker_name="Lily", text=f"message {n}")))
+        first = await send(bus, message("浏览"))
+        assert first.text.splitlines()[0].startswith("#3 k2")
+        assert "浏览 2" in first.text
+        second = await send(bus, message("tags 2"))
+        assert second.text.startswith("#1 k0")
+        assert "Page 2/2" in second.text
+        assert (await send(bus, message("浏览 k1"))).text.startswith("#2 k1")
+        assert (await send(bus, message("浏览 nothing"))).text == "没有符合条件的标记。"

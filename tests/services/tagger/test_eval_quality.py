@@ -1,0 +1,21 @@
+"""Regression guard on the labelled set (tools/tagger_eval.py prints the full report)."""
+
+from services.tagger.settings import TaggerSettings
+from tools.tagger_eval import load, metrics, run
+
+
+def test_eval_set_meets_the_issue_minimums() -> None:
+    docs, cases = load()
+    assert len(docs) >= 40
+    answerable = [case for case in cases if case.expected]
+    assert len(answerable) >= 120
+    assert sum(case.cross_lingual for case in answerable) >= len(answerable) / 5
+    assert sum(case.expected is None for case in cases) >= 20
+
+
+def test_retrieval_quality_does_not_regress() -> None:
+    docs, cases = load()
+    result = metrics(run(docs, cases), TaggerSettings().thresholds)
+    assert result["recall@1"] >= 0.88
+    assert result["recall@3"] >= 0.95
+    assert result["wrong-answers"] <= 8

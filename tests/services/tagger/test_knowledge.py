@@ -1,0 +1,70 @@
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from services.tagger.decision import Thresholds, Verdict
+from services.tagger.engine import shared_analysis
+from services.tagger.knowledge import KnowledgeCache
+from services.tagger.store import NewTag, TagStore
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+KB = "room:r1"
+T = Thresholds()
+
+
+def meeting(**extra: object) -> NewTag:
+    return NewTag(
+        text="每周四晚上 8 点在腾讯会议开社区周会",
+        author_name="老王",
+        room_id="r1",
+        tagger_id="alice",
+        tagger_name="Alice",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_tag_is_answerable_at_once(redis: Redis) -> None:
+    store = TagStore(redis)
+    cache = KnowledgeCache(store, shared_analysis())
+    assert (await cache.ask(KB, "周会几点", NOW, T)).decision.verdict is Verdict.UNKNOWN
+    await store.save(KB, meeting(), NOW)
+    answer = await cache.ask(KB, "周会几点", NOW, T)
+    assert answer.decision.verdict is Verdict.ANSWER
+    assert answer.records[0].author_name == "老王"
+
+
+async def test_a_replica_sees_changes_made_through_another(redis: Redis) -> None:
+    replica_a = KnowledgeCache(TagStore(redis), shared_analysis())
+    replica_b = KnowledgeCache(TagStore(redis), shared_analysis())
+    await replica_b.ask(KB, "周会几点", NOW, T)  # b builds (and caches) an empty index
+    saved = await TagStore(redis).save(KB, meeting(), NOW)
+    assert (await replica_b.ask(KB, "weekly meeting time?", NOW, T)).records[0].id == saved.record.id
+    await replica_a.ask(KB, "周会", NOW, T)
+    await TagStore(redis).delete(KB, saved.record.id)
+    assert (await replica_a.ask(KB, "周会几点", NOW, T)).decision.verdict is Verdict.UNKNOWN
+
+
+async def test_unchanged_knowledge_base_reuses_its_index(redis: Redis) -> None:
+    store = TagStore(redis)
+    await store.save(KB, meeting(), NOW)
+    cache = KnowledgeCache(store, shared_analysis())
+    first = await cache.snapshot(KB, NOW)
+    assert await cache.snapshot(KB, NOW) is first
+
+
+async def test_expired_tags_stop_answering(redis: Redis) -> None:
+    store = TagStore(redis)
+    await store.save(KB, meeting(expires_at=NOW + timedelta(days=3)), NOW)
+    cache = KnowledgeCache(store, shared_analysis())
+    assert (await cache.ask(KB, "周会几点", NOW + timedelta(days=2), T)).decision.verdict is Verdict.ANSWER
+    later = await cache.ask(KB, "周会几点", NOW + timedelta(days=3, seconds=1), T)
+    assert later.decision.verdict is Verdict.UNKNOWN
+    assert await store.all(KB) == []
+
+
+async def test_warm_builds_every_known_knowledge_base(redis: Redis) -> None:
+    store = TagStore(redis)
+    await store.save("room:a", meeting(), NOW)
+    await store.save("room:b", meeting(), NOW)
+    cache = KnowledgeCache(store, shared_analysis())
+    assert await cache.warm() == 2

@@ -1,0 +1,272 @@
+"""`make bench`: starts what it needs, runs a few minutes at most, prints a table and writes bench-results/bench.json.
+
+Aims (compare ratios, machines differ): reaction p50 within 15x the raw NATS round trip; >= 5,000 events/s per
+replica; tagger search >= 50x faster than a naive scan; scheduler firing delay p99 <= 1 s; gateway pacing fair with
+no limit exceeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from schemas import Contact, MessageReceived, Room, new_id, subjects
+from services.shared.provision import ensure_streams
+from tools.servers import Server, child_env, free_port, start_nats, start_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench-results" / "bench.json"
+
+
+@dataclass
+class Row:
+    name: str
+    value: str
+    aim: str = ""
+    verdict: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+@dataclass
+class Stack:
+    nats: Server
+    redis: Server
+    workdir: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return child_env(NATS_URL=self.nats.url, REDIS_URL=self.redis.url, QUN_LOG_LEVEL="WARNING", **extra)
+
+
+async def raw_round_trip(connection: NatsClient, n: int = 2000) -> list[float]:
+    async def echo(message: Any) -> None:
+        await message.respond(message.data)
+
+    subscription = await connection.subscribe("bench.echo", cb=echo)
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await connection.request("bench.echo", b"x" * 200, timeout=2)
+        samples.append(time.perf_counter() - started)
+    await subscription.unsubscribe()
+    return samples
+
+
+def chat_event(n: int, rooms: int = 50, body: str = "今天的会议改到下午三点, see you there") -> MessageReceived:
+    return MessageReceived(
+        id=new_id(),
+        bot_id="bot",
+        timestamp=datetime.now(UTC),
+        text=body,
+        body=body,
+        talker=Contact(id=f"member{n % 200}", name=f"Member {n % 200}"),
+        room=Room(id=f"room{n % rooms}@chatroom", topic="bench", owner_id="owner", member_count=100),
+    )
+
+
+async def publish_event(js: JetStreamContext, event: MessageReceived) -> None:
+    await js.publish(
+        subjects.event(event.bot_id, MessageReceived), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+    )
+
+
+async def wait_consumer_idle(connection: NatsClient, durable: str, timeout: float) -> None:
+    js = connection.jetstream()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            info = await js.consumer_info("QUN_EVT", durable)
+        except NotFoundError:
+            info = None
+        if info is not None and info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{durable} did not drain in {timeout}s")
+
+
+def start_service(stack: Stack, module: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own modules
+        [sys.executable, "-m", module], cwd=ROOT, env=stack.env(HTTP_PORT=str(port))
+    )
+    return process, port
+
+
+async def wait_ready(port: int, timeout: float = 120) -> None:
+    import httpx  # noqa: PLC0415 - only the bench needs it here
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError("service not ready")
+
+
+async def throughput(stack: Stack, connection: NatsClient, module: str, durable: str, replicas: int, n: int) -> float:
+    """Events/s one service drains, the backlog published while it runs (the sustained rate it keeps up with)."""
+    processes = [start_service(stack, module) for _ in range(replicas)]
+    try:
+        for _, port in processes:
+            await wait_ready(port)
+        js = connection.jetstream()
+        events = [chat_event(i) for i in range(n)]
+        started = time.perf_counter()
+        for chunk in range(0, n, 500):  # 500 publishes in flight at a time, as a busy gateway would
+            await asyncio.gather(*(publish_event(js, event) for event in events[chunk : chunk + 500]))
+        await wait_consumer_idle(connection, durable, timeout=120)
+        return n / (time.perf_counter() - started)
+    finally:
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            process.wait(timeout=15)
+
+
+Section = Callable[[Stack, NatsClient, dict[str, Any]], Awaitable[list[Row]]]
+
+
+async def section_floor(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    samples = await raw_round_trip(connection)
+    shared["raw_p50"] = percentile(samples, 0.5)
+    return [
+        Row(
+            "raw nats-py request/reply",
+            f"p50 {ms(percentile(samples, 0.5))}, p99 {ms(percentile(samples, 0.99))}",
+            "the physical floor",
+            data={"p50_s": percentile(samples, 0.5), "p99_s": percentile(samples, 0.99), "n": len(samples)},
+        )
+    ]
+
+
+THROUGHPUT_SERVICES = [
+    ("examples.dingdong", "dingdong"),
+    ("services.tagger", "tagger"),
+    ("services.scheduler", "scheduler"),
+    ("services.moderator", "moderator"),
+    ("services.github_sync", "github-sync"),
+]
+
+
+async def section_throughput(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    rows = []
+    n = int(os.environ.get("BENCH_EVENTS", "10000"))
+    for module, durable in THROUGHPUT_SERVICES:
+        if importlib.util.find_spec(module + ".__main__") is None:
+            rows.append(Row(f"events/s {durable}", "not measured: service missing"))
+            continue
+        one = await throughput(stack, connection, module, durable, 1, n)
+        two = await throughput(stack, connection, module, durable, 2, n)
+        rows.append(
+            Row(
+                f"events/s {durable} (1 / 2 replicas)",
+                f"{one:,.0f} / {two:,.0f}",
+                ">= 5,000 per replica",
+                "met" if one >= 5000 else f"missed by {5000 / one:.1f}x",
+                {"one_replica": one, "two_replicas": two, "events": n},
+            )
+        )
+    return rows
+
+
+async def section_scheduler(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    from redis.asyncio import Redis  # noqa: PLC0415 - sections import only what they measure
+
+    from schemas import SayText  # noqa: PLC0415
+    from services.scheduler.bench import firing_delay_benchmark  # noqa: PLC0415
+
+    js = connection.jetstream()
+
+    async def publish(reminder: Any, plan: Any) -> None:  # each firing goes to JetStream, as in production
+        say = SayText(room_id="bench-room", text="reminder")
+        await js.publish(subjects.command("bot", SayText), say.model_dump_json().encode(), headers={"Nats-Msg-Id": say.id})
+
+    redis = Redis.from_url(stack.redis.url, decode_responses=True)
+    try:
+        result = await firing_delay_benchmark(redis, pending=10_000, firing=1_000, window_s=5, send=publish)
+    finally:
+        await redis.aclose()
+    p99_s = result.p99_ms / 1000
+    return [
+        Row(
+            "scheduler firing delay, 10,000 pending",
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms",
+            "p99 <= 1 s",
+            "met" if p99_s <= 1 else f"missed by {p99_s:.1f}x",
+            result.__dict__,
+        )
+    ]
+
+
+async def run(sections: list[Section]) -> list[Row]:
+    workdir = Path(tempfile.mkdtemp(prefix="qunbus-bench-"))
+    nats_server = await start_nats(workdir / "nats")
+    redis_server = await start_redis(workdir / "redis")
+    stack = Stack(nats_server, redis_server, workdir)
+    connection = await nats.connect(nats_server.url)
+    await ensure_streams(connection.jetstream())
+    shared: dict[str, Any] = {}
+    rows: list[Row] = []
+    try:
+        for section in sections:
+            rows += await section(stack, connection, shared)
+    finally:
+        await connection.close()
+        nats_server.stop()
+        redis_server.stop()
+    return rows
+
+
+def print_table(rows: list[Row]) -> str:
+    header = f"{'measure':<44} {'result':<34} {'aim':<24} verdict"
+    lines = [header, "-" * len(header)]
+    lines += [f"{r.name:<44} {r.value:<34} {r.aim:<24} {r.verdict}" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    started = time.monotonic()
+    rows = asyncio.run(run([section_floor, section_scheduler, section_throughput]))
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    table = print_table(rows)
+    print(f"qunbus bench on {machine} ({time.monotonic() - started:.0f} s)\n\n{table}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {"machine": machine, "at": datetime.now(UTC).isoformat(), "rows": [r.__dict__ for r in rows]}, indent=2
+        )
+    )
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

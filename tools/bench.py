@@ -77,7 +77,9 @@ async def raw_round_trip(connection: NatsClient, n: int = 2000) -> list[float]:
     return samples
 
 
-def chat_event(n: int, rooms: int = 50, body: str = "今天的会议改到下午三点, see you there") -> MessageReceived:
+def chat_event(
+    n: int, rooms: int = 50, body: str = "今天的会议改到下午三点, see you there"
+) -> MessageReceived:
     return MessageReceived(
         id=new_id(),
         bot_id="bot",
@@ -91,7 +93,9 @@ def chat_event(n: int, rooms: int = 50, body: str = "今天的会议改到下午
 
 async def publish_event(js: JetStreamContext, event: MessageReceived) -> None:
     await js.publish(
-        subjects.event(event.bot_id, MessageReceived), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+        subjects.event(event.bot_id, MessageReceived),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": event.id},
     )
 
 
@@ -132,7 +136,9 @@ async def wait_ready(port: int, timeout: float = 120) -> None:
     raise TimeoutError("service not ready")
 
 
-async def throughput(stack: Stack, connection: NatsClient, module: str, durable: str, replicas: int, n: int) -> float:
+async def throughput(
+    stack: Stack, connection: NatsClient, module: str, durable: str, replicas: int, n: int
+) -> float:
     """Events/s one service drains, the backlog published while it runs (the sustained rate it keeps up with)."""
     processes = [start_service(stack, module) for _ in range(replicas)]
     try:
@@ -208,7 +214,9 @@ async def section_scheduler(stack: Stack, connection: NatsClient, shared: dict[s
 
     async def publish(reminder: Any, plan: Any) -> None:  # each firing goes to JetStream, as in production
         say = SayText(room_id="bench-room", text="reminder")
-        await js.publish(subjects.command("bot", SayText), say.model_dump_json().encode(), headers={"Nats-Msg-Id": say.id})
+        await js.publish(
+            subjects.command("bot", SayText), say.model_dump_json().encode(), headers={"Nats-Msg-Id": say.id}
+        )
 
     redis = Redis.from_url(stack.redis.url, decode_responses=True)
     try:
@@ -262,7 +270,8 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
         json.dumps(
-            {"machine": machine, "at": datetime.now(UTC).isoformat(), "rows": [r.__dict__ for r in rows]}, indent=2
+            {"machine": machine, "at": datetime.now(UTC).isoformat(), "rows": [r.__dict__ for r in rows]},
+            indent=2,
         )
     )
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")

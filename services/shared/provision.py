@@ -62,14 +62,14 @@ async def ensure_consumer(js: JetStreamContext, spec: streams.ConsumerSpec) -> N
         log.info("consumer %s on %s created", spec.durable, spec.stream)
 
 
-def known_consumers(max_deliver: int) -> list[streams.ConsumerSpec]:
+def known_consumers(max_deliver: int, ack_wait_s: float) -> list[streams.ConsumerSpec]:
     specs = []
     for package in KNOWN_SERVICES:
         try:
             module = importlib.import_module(f"services.{package}.app")
         except ModuleNotFoundError:
             continue
-        consumer = module.service.consumer(max_deliver)
+        consumer = module.service.consumer(max_deliver, ack_wait_s)
         if consumer is not None:
             specs.append(consumer)
     return specs
@@ -77,7 +77,7 @@ def known_consumers(max_deliver: int) -> list[streams.ConsumerSpec]:
 
 async def provision(settings: QunSettings, *, replicas: int = 1, consumers: bool = True) -> None:
     connection = await nats.connect(
-        settings.nats_url,
+        settings.nats_servers,
         user=settings.nats_user,
         password=settings.nats_password.get_secret_value() if settings.nats_password else None,
         user_credentials=str(settings.nats_creds) if settings.nats_creds else None,
@@ -86,7 +86,7 @@ async def provision(settings: QunSettings, *, replicas: int = 1, consumers: bool
         js = connection.jetstream()
         await ensure_streams(js, replicas)
         if consumers:
-            for spec in known_consumers(settings.max_deliver):
+            for spec in known_consumers(settings.max_deliver, settings.ack_wait_s):
                 await ensure_consumer(js, spec)
     finally:
         await connection.close()

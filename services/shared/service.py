@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
@@ -155,7 +155,7 @@ class QunService(Generic[S, D]):
             types.add(MessageReceived)
         return {event_type.subject_suffix: event_type for event_type in types}
 
-    def consumer(self, max_deliver: int = 5) -> streams.ConsumerSpec | None:
+    def consumer(self, max_deliver: int = 5, ack_wait_s: float = 30.0) -> streams.ConsumerSpec | None:
         if not self.event_types:
             return None
         return streams.ConsumerSpec(
@@ -165,6 +165,7 @@ class QunService(Generic[S, D]):
                 sorted(f"{subjects.EVENTS}.{subjects.ANY_BOT}.{suffix}" for suffix in self.event_types)
             ),
             max_deliver=max_deliver,
+            ack_wait=timedelta(seconds=ack_wait_s),
         )
 
     def info(self, instance: str) -> ServiceInfo:
@@ -236,7 +237,7 @@ class Runtime(Generic[S, D]):
         self.redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
         self._stack.push_async_callback(self.redis.aclose)
         self.broker = NatsBroker(
-            servers=settings.nats_url,
+            servers=settings.nats_servers,
             security=nats_security(settings),
             name=self.instance,
             logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
@@ -282,7 +283,7 @@ class Runtime(Generic[S, D]):
         await self._stack.aclose()
 
     def _subscribe(self) -> None:
-        consumer = self.service.consumer(self.settings.max_deliver)
+        consumer = self.service.consumer(self.settings.max_deliver, self.settings.ack_wait_s)
         if consumer is not None:
             dispatcher = Dispatcher(self.service, self.context, self.dead_letter, self.retry_base_s)
 

@@ -46,6 +46,12 @@ class QunSettings(BaseSettings):
         description="Older events still change state but get no chat reply",
     )
     max_deliver: int = Field(5, ge=1, validation_alias=env("QUN_MAX_DELIVER"))
+    ack_wait_s: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=env("QUN_ACK_WAIT_S"),
+        description="Redelivery after a replica died holding a message (applies when the consumer is created)",
+    )
     discover_window_s: float = Field(0.25, gt=0, validation_alias=env("QUN_DISCOVER_WINDOW_S"))
     clock_offset_s: float = Field(
         0.0, validation_alias=env("QUN_CLOCK_OFFSET_S"), description="Shifts the service clock (tests, demos)"
@@ -65,6 +71,11 @@ class QunSettings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone: fail at start, not at the first reminder
         return value
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """NATS_URL may list several servers of a cluster, comma-separated."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     @property
     def zone(self) -> ZoneInfo:

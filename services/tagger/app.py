@@ -95,7 +95,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if event.room is None:
         await _say(ctx, replies.ROOMS_ONLY)
         return
-    if event.quote is None:
+    if event.quote is None or not event.quote.text.strip():
         await _say(ctx, replies.NEED_QUOTE)
         return
     request = parse_tag(args, ctx.now(), ctx.settings.zone)

@@ -21,7 +21,7 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 0.65  # coverage needed to quote a single message as the answer
+    answer: float = 0.7  # coverage needed to quote a single message as the answer
     suggest: float = 0.3  # coverage needed to offer "did you mean" candidates
     margin: float = 0.05  # lead of the best hit over the runner-up (final score) needed to answer outright
     unprompted: float = 0.85  # coverage needed to answer a question nobody addressed to the bot

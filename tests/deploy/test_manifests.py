@@ -12,6 +12,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -360,7 +361,8 @@ def test_keda_scales_the_stateless_consumers_on_their_real_consumer(name: str) -
     assert set(scaled) == AUTOSCALED  # never the scheduler nor a gateway (see components/autoscaling)
     headless = f"nats-headless.{named(objects, 'Service', 'nats-headless')['metadata']['namespace']}"
     for service, scaled_object in scaled.items():
-        named(objects, "Deployment", service)  # the target exists
+        # The target exists and leaves its replica count to KEDA (else each `kubectl apply` would reset it).
+        assert "replicas" not in named(objects, "Deployment", service)["spec"]
         assert scaled_object["spec"]["minReplicaCount"] >= 1  # someone must answer the registry
         (trigger,) = scaled_object["spec"]["triggers"]
         assert trigger["type"] == "nats-jetstream"
@@ -477,3 +479,16 @@ def test_the_committed_manifests_hold_no_secret_values() -> None:
             continue  # git-ignored real values on an operator's machine
         for line in path.read_text().splitlines():
             assert not suspicious.search(line) or "$QUN_NATS_PASSWORD_" in line, f"{path}: {line}"
+
+
+def test_the_provisioning_job_arguments_are_understood() -> None:
+    """The Job passes --replicas (prod) and one --bot-id per account (its gateway's QUN_CMD consumer)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.shared.provision", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=K8S.parents[1],
+    )
+    assert "--replicas" in result.stdout
+    assert "--bot-id" in result.stdout

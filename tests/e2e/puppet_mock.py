@@ -29,6 +29,7 @@ PUPPET_MOCK_DIR = Path(__file__).resolve().parents[1] / "puppet_mock"
 SERVER_SCRIPT = PUPPET_MOCK_DIR / "server.mjs"
 NPM_CI_TIMEOUT_S = 300.0
 START_TIMEOUT_S = 30.0
+_START_ATTEMPTS = 3
 
 # WeChat separates an @-mention from the following text with U+2005 (four-per-em space).
 MENTION_SEPARATOR = "\u2005"
@@ -148,24 +149,15 @@ class PuppetMockError(RuntimeError):
 class PuppetMockWorld:
     """A running official peer. Create with `PuppetMockWorld.started()`."""
 
-    def __init__(
-        self,
-        process: asyncio.subprocess.Process,
-        http: httpx.AsyncClient,
-        *,
-        grpc_port: int,
-        token: str,
-        bot_id: str,
-        bot_name: str,
-        log_path: Path,
-    ) -> None:
-        self._process = process
-        self._http = http
+    def __init__(self, *, grpc_port: int, token: str, bot_id: str, bot_name: str, log: IO[bytes]) -> None:
         self.grpc_port = grpc_port
         self.token = token
         self.bot_id = bot_id
         self.bot_name = bot_name
-        self.log_path = log_path
+        self.log_path = Path(log.name)
+        self._log = log
+        self._process: asyncio.subprocess.Process | None = None
+        self._http = httpx.AsyncClient(timeout=10)
 
     @property
     def endpoint(self) -> str:
@@ -177,27 +169,39 @@ class PuppetMockWorld:
     async def started(
         cls, *, bot_id: str = "qunbus-bot", bot_name: str = "QunBot"
     ) -> AsyncIterator[PuppetMockWorld]:
-        grpc_port = free_port()
         token = f"insecure_qunbus_{secrets.token_hex(8)}"
         log_path, log = _open_log()
+        world = cls(grpc_port=free_port(), token=token, bot_id=bot_id, bot_name=bot_name, log=log)
         try:
-            process = await _spawn(grpc_port, token, bot_id, bot_name, log)
-            try:
-                control_port = await _read_listening_line(process, log_path)
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{control_port}", timeout=10) as http:
-                    yield cls(
-                        process,
-                        http,
-                        grpc_port=grpc_port,
-                        token=token,
-                        bot_id=bot_id,
-                        bot_name=bot_name,
-                        log_path=log_path,
-                    )
-            finally:
-                await _stop(process)
+            for attempt in range(_START_ATTEMPTS):
+                try:
+                    await world.start_server()
+                    break
+                except PuppetMockError:
+                    # The free port may have been taken between probing and binding: try another one.
+                    await world.stop_server()
+                    if attempt == _START_ATTEMPTS - 1:
+                        raise
+                    world.grpc_port = free_port()
+            yield world
         finally:
+            await world.stop_server()
+            await world._http.aclose()
             _close_log(log_path, log)
+
+    async def start_server(self) -> None:
+        """Start the server (again) on the same gRPC port and token, with a new, empty world."""
+        if self._process is not None:
+            raise PuppetMockError("the server is already running")
+        self._process = await _spawn(self.grpc_port, self.token, self.bot_id, self.bot_name, self._log)
+        control_port = await _read_listening_line(self._process, self.log_path)
+        self._http.base_url = httpx.URL(f"http://127.0.0.1:{control_port}")
+
+    async def stop_server(self) -> None:
+        """Stop the server: for its clients, the puppet service went away. The world is gone with it."""
+        process, self._process = self._process, None
+        if process is not None:
+            await _stop(process)
 
     # -- scripting the world --------------------------------------------------------------------------------
 

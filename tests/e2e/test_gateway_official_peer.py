@@ -16,6 +16,8 @@ from schemas import (
     ChangeRoomTopic,
     Command,
     FriendshipRequested,
+    GatewayErrored,
+    LoggedIn,
     MessageReceived,
     RemoveFromRoom,
     RoomJoined,
@@ -26,7 +28,7 @@ from schemas import (
 )
 from tests.conftest import Bus, RunService
 
-from .gateway_on_peer import BOT_ALIAS, Group, gateway_on
+from .gateway_on_peer import BOT_ALIAS, Group, eventually, gateway_on
 from .puppet_mock import MENTION_SEPARATOR, PuppetMockWorld, mention, quoted_reply
 
 pytestmark = pytest.mark.slow
@@ -207,6 +209,28 @@ async def test_a_friend_request_is_published_and_accepting_it_reaches_the_mock_w
         "加群 qunbus",
     )
     assert observed.accepted_friendship_ids == (friendship_id,)
+
+
+async def test_the_gateway_reconnects_when_the_puppet_service_comes_back(
+    puppet_mock: PuppetMockWorld, run_service: RunService, bus: Bus, tmp_path: Path
+) -> None:
+    world = puppet_mock
+    bot = world.bot_id
+    await Group.create(world, "e2e-reconnect")
+    async with gateway_on(world, run_service, bus, tmp_path) as runtime:
+        await world.stop_server()
+        [gone] = await bus.wait_for(f"qun.evt.{bot}.error", GatewayErrored, timeout=10)
+        # Sent while the puppet service is away: carried out once the gateway is back.
+        await publish(bus, bot, SayText(room_id="e2e-reconnect@chatroom", text="back again"))
+
+        await world.start_server()  # a new, empty world on the same endpoint and token
+        group = await Group.create(world, "e2e-reconnect")
+        await bus.wait_for(f"qun.evt.{bot}.login", LoggedIn, count=2, timeout=15)
+        await eventually(lambda: runtime.context.deps.outbound is not None)
+        observed = await world.wait_for(lambda o: bool(o.sent), within=10)
+
+    assert "reconnecting" in gone.message
+    assert [(m.room_id, m.text) for m in observed.sent] == [(group.room_id, "back again")]
 
 
 async def publish(bus: Bus, bot_id: str, command: Command) -> None:

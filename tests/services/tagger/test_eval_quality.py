@@ -1,7 +1,7 @@
 """Regression guard on the labelled set (tools/tagger_eval.py prints the full report)."""
 
 from services.tagger.settings import TaggerSettings
-from tools.tagger_eval import load, metrics, run
+from tools.tagger_eval import load, load_holdout, metrics, run
 
 
 def test_eval_set_meets_the_issue_minimums() -> None:
@@ -19,3 +19,10 @@ def test_retrieval_quality_does_not_regress() -> None:
     assert result["recall@1"] >= 0.88
     assert result["recall@3"] >= 0.95
     assert result["wrong-answers"] <= 8
+
+
+def test_held_out_questions_stay_answerable() -> None:
+    docs, _ = load()
+    result = metrics(run(docs, load_holdout(docs)), TaggerSettings().thresholds)
+    assert result["recall@1"] >= 0.75
+    assert result["recall@3"] >= 0.85

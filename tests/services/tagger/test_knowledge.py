@@ -1,7 +1,11 @@
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
+from services.tagger import index, knowledge
 from services.tagger.decision import Thresholds, Verdict
 from services.tagger.engine import shared_analysis
 from services.tagger.knowledge import KnowledgeCache
@@ -68,3 +72,23 @@ async def test_warm_builds_every_known_knowledge_base(redis: Redis) -> None:
     await store.save("room:b", meeting(), NOW)
     cache = KnowledgeCache(store, shared_analysis())
     assert await cache.warm() == 2
+
+
+async def test_large_rebuilds_run_off_the_event_loop_with_the_same_result(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = TagStore(redis)
+    await store.save(KB, meeting(), NOW)
+    monkeypatch.setattr(knowledge, "INLINE_TOTAL_DOCS", 0)
+    threads: list[str] = []
+    real_build = index.KnowledgeIndex
+
+    def build(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real_build(*args)
+
+    monkeypatch.setattr(knowledge, "KnowledgeIndex", build)
+    answer = await KnowledgeCache(store, shared_analysis()).ask(KB, "周会几点", NOW, T)
+    assert answer.decision.verdict is Verdict.ANSWER
+    assert threads
+    assert threads[0] != threading.main_thread().name

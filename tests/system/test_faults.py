@@ -1,0 +1,177 @@
+"""Faults (issue: reliability): services die, servers restart, a cluster node goes away — nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js.api import StreamConfig
+
+from schemas import MessageReceived, SayText, streams, subjects
+from examples.dingdong.app import service as dingdong
+from services.shared.provision import ensure_consumer, ensure_streams
+from tests.conftest import Bus
+from tests.factories import message
+from tools.servers import Server, child_env, free_port, start_nats
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_dingdong(nats_url: str, redis_url: str) -> subprocess.Popen[bytes]:
+    env = child_env(
+        NATS_URL=nats_url,
+        REDIS_URL=redis_url,
+        HTTP_PORT=str(free_port()),
+        QUN_ACK_WAIT_S="1",  # a killed replica's unacked messages come back after a second
+        QUN_LOG_LEVEL="WARNING",
+    )
+    return subprocess.Popen([sys.executable, "-m", "examples.dingdong"], cwd=ROOT, env=env)
+
+
+async def stored_replies(bus: Bus) -> list[SayText]:
+    """Every SayText stored in QUN_CMD: what a gateway would send."""
+    consumer = await bus.js.pull_subscribe("qun.cmd.>", durable="audit", stream=streams.COMMANDS.name)
+    found: list[SayText] = []
+    while True:
+        try:
+            batch = await consumer.fetch(500, timeout=0.5)
+        except TimeoutError:
+            return found
+        found += [SayText.model_validate_json(m.data) for m in batch]
+
+
+async def until(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
+    bus: Bus, nats_url: str, redis_url: str
+) -> None:
+    events = [message("ding", room=None, id=f"kill-{n}") for n in range(1000)]
+    await ensure_consumer(
+        bus.js, dingdong.consumer(ack_wait_s=1)
+    )  # provisioned before the service, as in production
+    service = start_dingdong(nats_url, redis_url)
+    try:
+        for event in events[:50]:
+            await bus.publish_event(event)
+        await bus.says(count=50, timeout=30)  # the service is up and answering
+        flowing = asyncio.create_task(_publish_all(bus, events[50:]))
+        await until(lambda: len(bus.matching("qun.cmd.*.say")) >= 300, 30, "300 replies")
+        service.kill()  # SIGKILL while events are flowing
+        service.wait()
+        await flowing
+        service = start_dingdong(nats_url, redis_url)
+        answered = lambda: {r.reply_to for r in bus.matching("qun.cmd.*.say", SayText)}  # noqa: E731
+        await until(lambda: len(answered()) == 1000, 60, "every event answered")
+    finally:
+        service.kill()
+        service.wait()
+    stored = await stored_replies(bus)
+    assert sorted(r.reply_to for r in stored) == sorted(e.id for e in events)  # each once, none twice
+
+
+async def _publish_all(bus: Bus, events: list[MessageReceived]) -> None:
+    for event in events:
+        await bus.publish_event(event)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Path, redis_url: str) -> None:
+    ports = [free_port() for _ in range(3)]
+    routes = ",".join(f"nats://127.0.0.1:{port}" for port in ports)
+    nodes: list[Server] = []
+    for index, port in enumerate(ports):
+        extra = [
+            "--cluster_name",
+            "qun",
+            "--cluster",
+            f"nats://127.0.0.1:{port}",
+            "--routes",
+            routes,
+            "-n",
+            f"n{index}",
+        ]
+        nodes.append(await start_nats(tmp_path / f"n{index}", extra=extra))
+    urls = ",".join(node.url for node in nodes)
+    connection = await nats.connect([node.url for node in nodes])
+    service = None
+    try:
+        js = connection.jetstream()
+        await _until_cluster_ready(js)
+        await ensure_streams(js, replicas=3)
+        info = await js.stream_info(streams.EVENTS.name)
+        assert info.config.num_replicas == 3
+        await ensure_consumer(js, dingdong.consumer(ack_wait_s=1))
+        service = start_dingdong(urls, redis_url)
+        replies: list[SayText] = []
+
+        async def record(msg: object) -> None:
+            replies.append(SayText.model_validate_json(msg.data))  # type: ignore[attr-defined]
+
+        await connection.subscribe("qun.cmd.*.say", cb=record)
+        events = [message("ding", room=None, id=f"cluster-{n}") for n in range(300)]
+        for event in events[:100]:
+            await js.publish(
+                subjects.event(event.bot_id, MessageReceived),
+                event.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": event.id},
+            )
+        leader = (await js.stream_info(streams.EVENTS.name)).cluster.leader  # type: ignore[union-attr]
+        victim = next(node for index, node in enumerate(nodes) if f"n{index}" == leader)
+        victim.kill()  # the stream leader dies mid-stream
+        for event in events[100:]:
+            await _publish_retrying(js, event)
+        await until(
+            lambda: {r.reply_to for r in replies} >= {e.id for e in events}, 60, "every event answered"
+        )
+    finally:
+        if service:
+            service.kill()
+            service.wait()
+        await connection.close()
+        for node in nodes:
+            node.stop()
+
+
+async def _until_cluster_ready(js: object) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await js.add_stream(StreamConfig(name="PROBE", subjects=["probe.>"], num_replicas=3))  # type: ignore[attr-defined]
+            await js.delete_stream("PROBE")  # type: ignore[attr-defined]
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _publish_retrying(js: object, event: MessageReceived) -> None:
+    """A gateway retries a publish while the cluster elects a new leader (same Nats-Msg-Id: stored once)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            await js.publish(
+                subjects.event(event.bot_id, MessageReceived),
+                event.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": event.id},
+                timeout=1,
+            )  # type: ignore[attr-defined]
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)

@@ -8,7 +8,7 @@ no limit exceeded.
 from __future__ import annotations
 
 import asyncio
-import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -137,7 +137,7 @@ async def wait_ready(port: int, timeout: float = 120) -> None:
 
 
 async def throughput(
-    stack: Stack, connection: NatsClient, module: str, durable: str, replicas: int, n: int
+    stack: Stack, connection: NatsClient, module: str, *, durable: str, replicas: int, n: int
 ) -> float:
     """Events/s one service drains, the backlog published while it runs (the sustained rate it keeps up with)."""
     processes = [start_service(stack, module) for _ in range(replicas)]
@@ -190,8 +190,8 @@ async def section_throughput(stack: Stack, connection: NatsClient, shared: dict[
         if importlib.util.find_spec(module + ".__main__") is None:
             rows.append(Row(f"events/s {durable}", "not measured: service missing"))
             continue
-        one = await throughput(stack, connection, module, durable, 1, n)
-        two = await throughput(stack, connection, module, durable, 2, n)
+        one = await throughput(stack, connection, module, durable=durable, replicas=1, n=n)
+        two = await throughput(stack, connection, module, durable=durable, replicas=2, n=n)
         rows.append(
             Row(
                 f"events/s {durable} (1 / 2 replicas)",

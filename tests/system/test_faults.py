@@ -11,15 +11,23 @@ from pathlib import Path
 import nats
 import pytest
 from nats.js.api import StreamConfig
+from nats.js.client import JetStreamContext
 
-from schemas import MessageReceived, SayText, streams, subjects
 from examples.dingdong.app import service as dingdong
+from schemas import MessageReceived, SayText, streams, subjects
+from schemas.streams import ConsumerSpec
 from services.shared.provision import ensure_consumer, ensure_streams
 from tests.conftest import Bus
 from tests.factories import message
 from tools.servers import Server, child_env, free_port, start_nats
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def dingdong_consumer() -> ConsumerSpec:
+    spec = dingdong.consumer(ack_wait_s=1)  # a killed replica's unacked messages come back after a second
+    assert spec is not None
+    return spec
 
 
 def start_dingdong(nats_url: str, redis_url: str) -> subprocess.Popen[bytes]:
@@ -73,13 +81,16 @@ async def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
         service.wait()
         await flowing
         service = start_dingdong(nats_url, redis_url)
-        answered = lambda: {r.reply_to for r in bus.matching("qun.cmd.*.say", SayText)}  # noqa: E731
-        await until(lambda: len(answered()) == 1000, 60, "every event answered")
+
+        def answered() -> int:
+            return len({r.reply_to for r in bus.matching("qun.cmd.*.say", SayText)})
+
+        await until(lambda: answered() == 1000, 60, "every event answered")
     finally:
         service.kill()
         service.wait()
     stored = await stored_replies(bus)
-    assert sorted(r.reply_to for r in stored) == sorted(e.id for e in events)  # each once, none twice
+    assert sorted(str(r.reply_to) for r in stored) == sorted(e.id for e in events)  # each once, none twice
 
 
 async def _publish_all(bus: Bus, events: list[MessageReceived]) -> None:
@@ -114,7 +125,7 @@ async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Pat
         await ensure_streams(js, replicas=3)
         info = await js.stream_info(streams.EVENTS.name)
         assert info.config.num_replicas == 3
-        await ensure_consumer(js, dingdong.consumer(ack_wait_s=1))
+        await ensure_consumer(js, dingdong_consumer())
         service = start_dingdong(urls, redis_url)
         replies: list[SayText] = []
 
@@ -146,32 +157,30 @@ async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Pat
             node.stop()
 
 
-async def _until_cluster_ready(js: object) -> None:
+async def _until_cluster_ready(js: JetStreamContext) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            await js.add_stream(StreamConfig(name="PROBE", subjects=["probe.>"], num_replicas=3))  # type: ignore[attr-defined]
-            await js.delete_stream("PROBE")  # type: ignore[attr-defined]
-            return
+            await js.add_stream(StreamConfig(name="PROBE", subjects=["probe.>"], num_replicas=3))
         except Exception:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
+        else:
+            await js.delete_stream("PROBE")
+            return
 
 
-async def _publish_retrying(js: object, event: MessageReceived) -> None:
+async def _publish_retrying(js: JetStreamContext, event: MessageReceived) -> None:
     """A gateway retries a publish while the cluster elects a new leader (same Nats-Msg-Id: stored once)."""
     deadline = time.monotonic() + 20
+    subject, data = subjects.event(event.bot_id, MessageReceived), event.model_dump_json().encode()
     while True:
         try:
-            await js.publish(
-                subjects.event(event.bot_id, MessageReceived),
-                event.model_dump_json().encode(),
-                headers={"Nats-Msg-Id": event.id},
-                timeout=1,
-            )  # type: ignore[attr-defined]
-            return
+            await js.publish(subject, data, headers={"Nats-Msg-Id": event.id}, timeout=1)
         except Exception:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
+        else:
+            return

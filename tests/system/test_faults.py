@@ -67,9 +67,7 @@ async def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
     bus: Bus, nats_url: str, redis_url: str
 ) -> None:
     events = [message("ding", room=None, id=f"kill-{n}") for n in range(1000)]
-    await ensure_consumer(
-        bus.js, dingdong.consumer(ack_wait_s=1)
-    )  # provisioned before the service, as in production
+    await ensure_consumer(bus.js, dingdong_consumer())  # provisioned before the service, as in production
     service = start_dingdong(nats_url, redis_url)
     try:
         for event in events[:50]:

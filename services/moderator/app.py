@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from schemas import AcceptFriendship, ChatCommand, FriendshipRequested, MessageReceived, RoomJoined, RoomLeft
-from schemas.events import RoomTopicChanged
-from services.moderator import admin, help_text
-from services.moderator.bilingual import Bilingual, language_of
+from schemas import (
+    AcceptFriendship,
+    ChatCommand,
+    FriendshipRequested,
+    MessageReceived,
+    Room,
+    RoomJoined,
+    RoomLeft,
+    RoomTopicChanged,
+)
+from services.moderator import admin, admin_flow, help_text
+from services.moderator.bilingual import language_of
 from services.moderator.deps import Ctx, Stores, open_stores
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
 from services.moderator.invite_flow import set_password, try_password
 from services.moderator.observe import record_of, saw_leavers, saw_members
+from services.moderator.replies import answer
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
 from services.moderator.votekick import (
@@ -26,7 +35,6 @@ from services.moderator.votekick import (
     WITHDRAW_KEYWORDS_ZH,
     parse_vote,
 )
-from services.moderator.welcome import MAX_TEMPLATE_LENGTH, unknown_placeholders
 from services.moderator.welcome_flow import on_joined, sweep_welcomes
 from services.shared import QunService
 
@@ -62,10 +70,6 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
         return handler
 
     return register
-
-
-async def _answer(ctx: Ctx, text: Bilingual, mention_ids: list[str] | None = None) -> None:
-    await ctx.reply(zh=text.zh, en=text.en, mention_ids=mention_ids or [])
 
 
 # -- everything that is not one of our commands -------------------------------------------------------------
@@ -127,7 +131,7 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
 )
 async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
     services = await ctx.discover()
-    await _answer(ctx, help_text.details(args, services) if args else help_text.overview(services))
+    await answer(ctx, help_text.details(args, services) if args else help_text.overview(services))
 
 
 # -- vote-kick ----------------------------------------------------------------------------------------------
@@ -184,137 +188,75 @@ async def set_room_password(event: MessageReceived, ctx: Ctx, args: str) -> None
 
 # -- room admin ---------------------------------------------------------------------------------------------
 
+RoomHandler = Callable[[Room, MessageReceived, Ctx, str], Awaitable[None]]
 
-def admin_command(
-    name: str, zh: str | list[str], en: str | list[str], usage_zh: str, usage_en: str
-) -> Callable[[ChatHandler], ChatHandler]:
-    """An admin-only room command (the plumbing refuses everyone else before the handler runs)."""
-    spec = ChatCommand(
-        name=name,
-        keywords_zh=[zh] if isinstance(zh, str) else zh,
-        keywords_en=[en] if isinstance(en, str) else en,
-        usage_zh=usage_zh,
-        usage_en=usage_en,
-        admin_only=True,
+
+def room_command(spec: ChatCommand, handler: RoomHandler) -> None:
+    """Register a command that only makes sense in a room (the handler gets the room)."""
+
+    async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        if event.room is None:
+            await answer(ctx, admin.ROOM_ONLY)
+            return
+        await handler(event.room, event, ctx, args)
+
+    command(spec)(in_room_only)
+
+
+def admin_only(name: str, zh: list[str], en: list[str], usage_zh: str, usage_en: str) -> ChatCommand:
+    """The plumbing refuses everyone but admins before the handler runs."""
+    return ChatCommand(
+        name=name, keywords_zh=zh, keywords_en=en, usage_zh=usage_zh, usage_en=usage_en, admin_only=True
     )
 
-    def register(handler: ChatHandler) -> ChatHandler:
-        async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
-            if event.room is None:
-                await _answer(ctx, admin.ROOM_ONLY)
-                return
-            await handler(event, ctx, args)
 
-        command(spec)(in_room_only)
-        return handler
-
-    return register
-
-
-@admin_command("add-admin", "设为管理员", "add admin", "设为管理员 @某人", "add admin @name")
-async def add_admin(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    await _change_admins(event, ctx, add=True)
-
-
-@admin_command("remove-admin", "取消管理员", "remove admin", "取消管理员 @某人", "remove admin @name")
-async def remove_admin(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    await _change_admins(event, ctx, add=False)
-
-
-async def _change_admins(event: MessageReceived, ctx: Ctx, *, add: bool) -> None:
-    assert event.room is not None
-    people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
-    if not people:
-        await _answer(ctx, admin.NEED_MENTION)
-        return
-    for person in people:
-        if add:
-            await ctx.rooms.add_admin(event.room.id, person)
-        else:
-            await ctx.rooms.remove_admin(event.room.id, person)
-    await _answer(ctx, admin.admins_added(len(people)) if add else admin.admins_removed(len(people)))
-
-
-@admin_command(
-    "disable", "关闭", "disable", "关闭 <服务>：在本群关闭一个服务", "disable <service>: in this room"
+room_command(
+    admin_only("add-admin", ["设为管理员"], ["add admin"], "设为管理员 @某人", "add admin @name"),
+    admin_flow.add_admins,
 )
-async def disable_service(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    await _switch(event, ctx, args, enabled=False)
-
-
-@admin_command(
-    "enable", "开启", "enable", "开启 <服务>：在本群重新开启", "enable <service>: in this room again"
+room_command(
+    admin_only("remove-admin", ["取消管理员"], ["remove admin"], "取消管理员 @某人", "remove admin @name"),
+    admin_flow.remove_admins,
 )
-async def enable_service(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    await _switch(event, ctx, args, enabled=True)
-
-
-async def _switch(event: MessageReceived, ctx: Ctx, args: str, *, enabled: bool) -> None:
-    assert event.room is not None
-    name = admin.service_name(args)
-    if name is None:
-        await _answer(ctx, admin.SWITCH_USAGE)
-        return
-    if name == service.name:
-        await _answer(ctx, admin.CANNOT_SWITCH_SELF)
-        return
-    prefs = await ctx.rooms.prefs(event.room.id)
-    known = sorted({info.name for info in await ctx.discover()} | prefs.disabled_services)
-    if name not in known:
-        await _answer(ctx, admin.unknown_service(name, known))
-        return
-    await ctx.rooms.set_service_enabled(event.room.id, name, enabled=enabled)
-    await _answer(ctx, admin.switched(name, enabled=enabled))
-
-
-@admin_command(
-    "set-welcome",
-    "设置欢迎语",
-    "set welcome",
-    "设置欢迎语 <文字>：可用 {names} {topic}；「默认」恢复",
-    "set welcome <text>: {names} and {topic} are filled in; `default` restores",
+room_command(
+    admin_only(
+        "disable", ["关闭"], ["disable"], "关闭 <服务>：在本群关闭一个服务", "disable <service>: in this room"
+    ),
+    admin_flow.disable_service,
 )
-async def set_welcome(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    assert event.room is not None
-    template = args.strip()
-    reset = not template or template.casefold() in {"默认", "default"}
-    stored = None if reset else template[:MAX_TEMPLATE_LENGTH]
-    await ctx.deps.rooms.set_welcome(ctx.bot_id, event.room.id, stored)
-    await _answer(ctx, admin.welcome_set(stored, unknown_placeholders(stored or "")))
-
-
-@admin_command(
-    "set-flood",
-    ["设置刷屏策略", "设置刷屏"],
-    ["set flood policy", "set flood"],
-    "设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]",
-    "set flood warn|vote|remove [messages/seconds] [max length]",
+room_command(
+    admin_only(
+        "enable", ["开启"], ["enable"], "开启 <服务>：在本群重新开启", "enable <service>: in this room again"
+    ),
+    admin_flow.enable_service,
 )
-async def set_flood(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    assert event.room is not None
-    setting = admin.parse_flood_setting(args)
-    if setting is None:
-        await _answer(ctx, admin.FLOOD_USAGE)
-        return
-    config = await ctx.deps.rooms.config(ctx.bot_id, event.room.id)
-    current = config.flood_limits or ctx.settings.flood_limits
-    limits = setting.limits(current)
-    await ctx.deps.rooms.set_flood(ctx.bot_id, event.room.id, setting.policy, limits)
-    await _answer(ctx, admin.flood_set(setting.policy, limits or current))
-
-
-@admin_command(
-    "set-kick-votes",
-    "设置踢人票数",
-    "set kick votes",
-    "设置踢人票数 <票数>|默认",
-    "set kick votes <number>|auto",
+room_command(
+    admin_only(
+        "set-welcome",
+        ["设置欢迎语"],
+        ["set welcome"],
+        "设置欢迎语 <文字>：可用 {names} {topic}；「默认」恢复",
+        "set welcome <text>: {names} and {topic} are filled in; `default` restores",
+    ),
+    admin_flow.set_welcome,
 )
-async def set_kick_votes(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    assert event.room is not None
-    setting = admin.parse_threshold(args)
-    if setting is None:
-        await _answer(ctx, admin.THRESHOLD_USAGE)
-        return
-    await ctx.deps.rooms.set_kick_threshold(ctx.bot_id, event.room.id, setting.votes)
-    await _answer(ctx, admin.threshold_set(setting.votes))
+room_command(
+    admin_only(
+        "set-flood",
+        ["设置刷屏策略", "设置刷屏"],
+        ["set flood policy", "set flood"],
+        "设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]",
+        "set flood warn|vote|remove [messages/seconds] [max length]",
+    ),
+    admin_flow.set_flood,
+)
+room_command(
+    admin_only(
+        "set-kick-votes",
+        ["设置踢人票数"],
+        ["set kick votes"],
+        "设置踢人票数 <票数>|默认",
+        "set kick votes <number>|auto",
+    ),
+    admin_flow.set_kick_votes,
+)

@@ -13,6 +13,7 @@ from services.moderator.flood import (
     assess,
     warning,
 )
+from services.moderator.replies import answer
 from services.moderator.vote_flow import cast_vote
 
 
@@ -37,13 +38,13 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
     action = action_for(strike, config.flood_policy or ctx.settings.flood_policy)
     if action is FloodAction.WARN:
         text = warning(violation, limits)
-        await ctx.reply(zh=text.zh, en=text.en, mention_ids=[talker])
+        await answer(ctx, text, [talker])
         await ctx.deps.flood.forgive_messages(**where)
     elif action is FloodAction.OPEN_VOTE:
-        await ctx.reply(zh=VOTE_NOTICE.zh, en=VOTE_NOTICE.en, mention_ids=[talker])
+        await answer(ctx, VOTE_NOTICE, [talker])
         await cast_vote(ctx, room, voter_id=ctx.bot_id, target_id=talker)
     elif action is FloodAction.REMOVE:
-        await ctx.reply(zh=REMOVAL_NOTICE.zh, en=REMOVAL_NOTICE.en, mention_ids=[talker])
+        await answer(ctx, REMOVAL_NOTICE, [talker])
         await ctx.send(
             RemoveFromRoom(id=ctx.command_id(), room_id=room.id, contact_id=talker, reason=REMOVAL_REASON)
         )

@@ -22,6 +22,7 @@ from services.moderator.password import (
     room_not_found,
 )
 from services.moderator.password_store import SetOutcome
+from services.moderator.replies import answer
 
 
 def _digest(ctx: Ctx, password: str) -> str:
@@ -33,21 +34,21 @@ def _digest(ctx: Ctx, password: str) -> str:
 async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置进群密码 <群名> <密码>`` by DM; refused (with a warning) in a group."""
     if event.room is not None:
-        await ctx.reply(zh=NOT_IN_GROUP.zh, en=NOT_IN_GROUP.en, mention_ids=[event.talker.id])
+        await answer(ctx, NOT_IN_GROUP, [event.talker.id])
         return
     request = parse_set_password(args)
     if request is None:
-        await ctx.reply(zh=USAGE.zh, en=USAGE.en)
+        await answer(ctx, USAGE)
         return
     match = find_room(request.room_query, await ctx.deps.rooms.rooms(ctx.bot_id))
     if match.room is None:
         text = room_not_found(request.room_query, match.candidates)
-        await ctx.reply(zh=text.zh, en=text.en)
+        await answer(ctx, text)
         return
     record = match.room
     room = Room(id=record.id, topic=record.topic, owner_id=record.owner_id)
     if not await ctx.is_admin(room=room):
-        await ctx.reply(zh=NOT_ADMIN.zh, en=NOT_ADMIN.en)
+        await answer(ctx, NOT_ADMIN)
         return
     if request.password is None:
         await ctx.deps.passwords.clear(ctx.bot_id, record.id)
@@ -61,7 +62,7 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
         text = TAKEN
     else:
         text = password_set(record)
-    await ctx.reply(zh=text.zh, en=text.en)
+    await answer(ctx, text)
 
 
 async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
@@ -81,5 +82,5 @@ async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
     else:
         await ctx.send(AddToRoom(id=ctx.command_id(), room_id=room_id, contact_id=talker))
         text = invited(record)
-    await ctx.reply(zh=text.zh, en=text.en)
+    await answer(ctx, text)
     return True

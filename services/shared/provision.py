@@ -11,13 +11,16 @@ import argparse
 import asyncio
 import importlib
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 
 import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from schemas import streams
+from schemas import streams, subjects
+from services.shared import permissions
 from services.shared.settings import QunSettings
 
 log = logging.getLogger("qunbus.provision")
@@ -75,18 +78,33 @@ def known_consumers(max_deliver: int, ack_wait_s: float) -> list[streams.Consume
     return specs
 
 
-async def provision(settings: QunSettings, *, replicas: int = 1, consumers: bool = True) -> None:
+def gateway_consumer(bot_id: str, max_deliver: int, ack_wait_s: float) -> streams.ConsumerSpec:
+    """The command consumer of one account's gateway (the gateway's NATS user may not create it)."""
+    return streams.ConsumerSpec(
+        stream=streams.COMMANDS.name,
+        durable=permissions.gateway_user(bot_id),
+        filter_subjects=(subjects.all_commands(bot_id),),
+        max_deliver=max_deliver,
+        ack_wait=timedelta(seconds=ack_wait_s),
+    )
+
+
+async def provision(
+    settings: QunSettings, *, replicas: int = 1, consumers: bool = True, bot_ids: Sequence[str] = ()
+) -> None:
     connection = await nats.connect(
         settings.nats_servers,
         user=settings.nats_user,
         password=settings.nats_password.get_secret_value() if settings.nats_password else None,
         user_credentials=str(settings.nats_creds) if settings.nats_creds else None,
+        inbox_prefix=permissions.inbox_prefix(settings.nats_user),
     )
     try:
         js = connection.jetstream()
         await ensure_streams(js, replicas)
         if consumers:
-            for spec in known_consumers(settings.max_deliver, settings.ack_wait_s):
+            gateways = [gateway_consumer(bot, settings.max_deliver, settings.ack_wait_s) for bot in bot_ids]
+            for spec in [*known_consumers(settings.max_deliver, settings.ack_wait_s), *gateways]:
                 await ensure_consumer(js, spec)
     finally:
         await connection.close()
@@ -96,9 +114,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a 3-node cluster)")
     parser.add_argument("--streams-only", action="store_true")
+    parser.add_argument(
+        "--bot-id", action="append", default=[], help="a WeChat account whose gateway consumer to create"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(provision(QunSettings(), replicas=args.replicas, consumers=not args.streams_only))
+    asyncio.run(
+        provision(QunSettings(), replicas=args.replicas, consumers=not args.streams_only, bot_ids=args.bot_id)
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from schemas import ChatCommand, Command, DeadLettered, Event, MessageReceived, ServiceInfo, streams, subjects
-from services.shared import logs, telemetry
+from services.shared import logs, permissions, telemetry
 from services.shared.context import AppContext, Clock, Context
 from services.shared.dispatch import Dispatcher
 from services.shared.http import HttpApp, Request, Response
@@ -239,6 +239,8 @@ class Runtime(Generic[S, D]):
         self.broker = NatsBroker(
             servers=settings.nats_servers,
             security=nats_security(settings),
+            # Replies and pulled messages arrive on this user's own inboxes: NATS permissions allow no other.
+            inbox_prefix=permissions.inbox_prefix(settings.nats_user),
             name=self.instance,
             logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
             log_level=logging.DEBUG,  # one line per message is too much at INFO
@@ -294,6 +296,7 @@ class Runtime(Generic[S, D]):
                 config=consumer_config(consumer),
                 # FastStream runs a fetched batch concurrently; the dispatcher keeps each room in order.
                 pull_sub=PullSub(batch_size=64, timeout=1.0),
+                inbox_prefix=f"{permissions.inbox_prefix(self.settings.nats_user)}.".encode(),
                 decoder=_raw_message,
                 ack_policy=AckPolicy.MANUAL,
             )

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest docs bench clean
+.PHONY: install demo test test-deps lint typecheck pytest docs bench clean
 
 install: $(STAMP)
 
@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/python -m tools.demo
 
-test: install lint typecheck pytest
+test: install lint typecheck test-deps pytest
+
+test-deps:
+	@tools/install_test_deps.sh
 
 lint: install
 	$(BIN)/ruff check .

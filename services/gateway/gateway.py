@@ -440,8 +440,12 @@ class Gateway:
             self._ready_task = None
         task, self._outbound_task = self._outbound_task, None
         if task is not None:
+            if self.outbound is not None:
+                self.outbound.close()
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            _, pending = await asyncio.wait({task}, timeout=_STOP_TIMEOUT_S)
+            if pending:
+                log.error("the command consumer did not stop within %.0fs", _STOP_TIMEOUT_S)
         if self.outbound is not None:
             await self.outbound.release()
             self._sent_before += self.outbound.sent

@@ -113,6 +113,7 @@ class Outbound:
         self._jobs: list[_Job] = []
         self._work = asyncio.Event()
         self._space = asyncio.Event()
+        self._closed = False
 
     # -- status ----------------------------------------------------------------------------------------------
 
@@ -136,8 +137,14 @@ class Outbound:
             tasks.create_task(self._send())
             tasks.create_task(self._keep_alive())
 
+    def close(self) -> None:
+        """Ask the loops of `run` to end (also when a library swallowed their cancellation)."""
+        self._closed = True
+        self._work.set()
+        self._space.set()
+
     async def _pull(self, fetch: Callable[[int, float], Awaitable[list[Delivery]]]) -> None:
-        while True:
+        while not self._closed:
             room = self.settings.max_in_flight - len(self._jobs)
             if room <= 0:
                 self._space.clear()
@@ -148,6 +155,8 @@ class Outbound:
             except TimeoutError:
                 continue
             except Exception:  # NATS reconnecting or the consumer briefly gone: try again shortly
+                if self._closed:
+                    return
                 log.warning("pulling commands failed; retrying", exc_info=True)
                 await asyncio.sleep(self.settings.fetch_timeout_s)
                 continue
@@ -191,12 +200,14 @@ class Outbound:
 
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closed:
             self._work.clear()
             decision = self.outbox.next(loop.time())
             if isinstance(decision, Wait):
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._work.wait(), decision.seconds)
+                    async with asyncio.timeout(decision.seconds):
+                        await self._work.wait()
                 continue
             job, step = decision.item
             if job.failed:
@@ -253,7 +264,7 @@ class Outbound:
         self._jobs.clear()
 
     async def _keep_alive(self) -> None:
-        while True:
+        while not self._closed:
             await asyncio.sleep(self.settings.keep_alive_s)
             for job in list(self._jobs):
                 with contextlib.suppress(Exception):  # an expired message is redelivered anyway

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -102,9 +102,9 @@ def _is_transient(exc: GitHubException) -> bool:
 class GitHubCredentials:
     """A token, or a GitHub App installation."""
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     app_id: str | None = None
-    app_private_key: str | None = None
+    app_private_key: str | None = field(default=None, repr=False)
     app_installation_id: int | None = None
 
     @property

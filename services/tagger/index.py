@@ -2,7 +2,7 @@
 
 Three kinds of terms live in one inverted index, told apart by a prefix:
   w:<word>     jieba words (search mode) and stemmed English words
-  c:<concept>  bilingual dictionary concepts (so 聚会 meets "meetup")
+  c:<concept>  bilingual dictionary concepts (so 聚会 meets "meetup"), and entity concepts (a time, a link)
   b:<bigram>   CJK character bigrams (so short Chinese questions match despite segmentation differences)
 BM25 ranks; coverage (the idf-weighted share of the question's words found in a document, through any of the
 three) is the confidence the answer / suggest / don't-know decision is taken on, because raw BM25 scores are not
@@ -28,10 +28,10 @@ B = 0.6
 KEYWORD_TF = 3  # a tagger's keywords say what the message is about: count them as three mentions
 WEIGHT = {"w": 1.0, "c": 0.8, "b": 0.35}
 UNSEEN_WEIGHT = 0.7  # share of the maximal idf given to a question word the index has never seen
-BIGRAM_CREDIT = 0.7
-COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms  # a CJK word found only through its characters counts this much
-DICTIONARY_WORD_IMPORTANCE = 0.6
-RERANK_DEPTH = 30
+BIGRAM_CREDIT = 0.7  # a CJK word found only through its characters counts this much
+COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms
+DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
+RERANK_DEPTH = 30  # BM25 candidates scored for coverage
 DENSE_POSTINGS = 2000  # longer posting lists only add to candidates that rarer terms found
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 
@@ -162,7 +162,7 @@ class TextAnalysis:
             for concept in concepts:
                 terms.setdefault(concept, WEIGHT["c"])
             weight = importance(word)
-            if concepts:  # a word the dictionary knows is a subject word of this domain, however common
+            if concepts:
                 weight = max(weight, DICTIONARY_WORD_IMPORTANCE)
             units[word] = _Unit(word=word, concepts=concepts, grams=grams, importance=weight)
         return Query(terms=terms, units=tuple(units.values()))
@@ -231,10 +231,6 @@ class KnowledgeIndex:
     def df(self, term: str) -> int:
         term_id = self._term_ids.get(term)
         return 0 if term_id is None else self._df[term_id]
-
-    def idf(self, term: str) -> float:
-        df = self.df(term)
-        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         if not self._n:

@@ -78,6 +78,10 @@ class KnowledgeCache:
             self._snapshots[kb] = snapshot
             return snapshot
 
+    def has_content(self, question: str) -> bool:
+        """Whether the text has any word to search for (谢谢, "hi" and "?" have none)."""
+        return bool(self._analysis.analyzer.words(question, search_mode=False))
+
     async def ask(
         self,
         kb: str,

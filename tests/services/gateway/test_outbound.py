@@ -114,6 +114,7 @@ class Harness:
                 assert time.monotonic() < deadline, "condition not met in time"
                 await asyncio.sleep(0.005)
         finally:
+            self.outbound.close()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 

@@ -79,7 +79,7 @@ class FakeGitHub:
         self._lock = threading.Lock()
         self._ids = iter(range(3_000_000_000, 4_000_000_000))
         self.requests: list[Recorded] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
         )
@@ -350,6 +350,12 @@ def _label(repo: _Repo, name: str) -> dict[str, Any]:
 def _reactions(url: str) -> dict[str, Any]:
     counts = dict.fromkeys(["+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"], 0)
     return {"url": url, "total_count": 0, **counts}
+
+
+class _Server(ThreadingHTTPServer):
+    # Handler threads may sit on an idle keep-alive connection; they must never hold up shutdown.
+    daemon_threads = True
+    block_on_close = False
 
 
 def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:

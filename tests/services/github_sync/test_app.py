@@ -21,9 +21,9 @@ from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
 from services.shared import Runtime
 from tests.conftest import Bus, RunService
-from tests.factories import ALICE, BOB, BOT, ROOM, message
+from tests.factories import ALICE, BOB, ROOM, message
 from tests.services.github_sync.conftest import TOKEN
-from tests.services.github_sync.fake_github import FakeGitHub, Scripted, bad_gateway
+from tests.services.github_sync.fake_github import FakeGitHub, bad_gateway
 from tools.servers import free_port
 
 SECRET = "webhook-secret-for-tests"
@@ -80,7 +80,9 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float
 def chat(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> MessageReceived:
     """A room message `seconds` after a fixed start, not addressed to the bot."""
     start = datetime.now(UTC) - timedelta(minutes=5)
-    return message(body, talker=talker, mentions_bot=False, timestamp=start + timedelta(seconds=seconds), **extra)
+    return message(
+        body, talker=talker, mentions_bot=False, timestamp=start + timedelta(seconds=seconds), **extra
+    )
 
 
 async def say_all(bus: Bus, *events: MessageReceived) -> None:
@@ -118,7 +120,7 @@ async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github:
     assert "too old" not in body
     assert "I am the bot" not in body
     assert "开工单" not in body
-    assert f"**Bob** · " in body
+    assert "**Bob** · " in body
     assert f"登录页点了没反应 @{ZWJ}alice 看下 #{ZWJ}12" in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 复现了" in body
     assert "> **Alice**: 谁来修？\n> 急\n\n我来修" in body
@@ -126,10 +128,14 @@ async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github:
     assert "由 Alice 从微信群「开源交流群」的 3 条消息开单" in body
 
 
-async def test_english_trigger_with_mention_and_digest_title(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+async def test_english_trigger_with_mention_and_digest_title(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
     trigger = message("issue last 2", timestamp=datetime.now(UTC))
     async with start():
-        await say_all(bus, chat("Export to CSV crashes on empty tables, every single time we try it", seconds=1))
+        await say_all(
+            bus, chat("Export to CSV crashes on empty tables, every single time we try it", seconds=1)
+        )
         await say_all(bus, chat("confirmed", seconds=2, talker=BOB), trigger)
         [reply] = await bus.says(replies_to(trigger))
     [issue] = fake_github.issues("acme/widgets")
@@ -246,7 +252,7 @@ async def test_settings_changes_are_admin_only(bus: Bus, start: Start) -> None:
 def signed(fixture: str, delivery_id: str, *, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
     body = (PAYLOADS / f"{fixture}.json").read_bytes()
     return body, {
-        "X-GitHub-Event": fixture.split(".")[0],
+        "X-GitHub-Event": fixture.split(".", maxsplit=1)[0],
         "X-GitHub-Delivery": delivery_id,
         "X-Hub-Signature-256": sign(secret.encode(), body),
         "Content-Type": "application/json",
@@ -329,8 +335,12 @@ async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
 
 async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    notice = "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari\nalice · https://github.com/x"
-    reply = chat("我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice))
+    notice = (
+        "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari\nalice · https://github.com/x"
+    )
+    reply = chat(
+        "我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice)
+    )
     unrelated = chat("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
     async with start():
         await say_all(bus, reply, unrelated)
@@ -338,7 +348,9 @@ async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fak
         await bus.consumer_settled("github-sync")
     [comment] = fake_github.comments("acme/widgets")
     assert ack.text == "已评论到 acme/widgets#42"
-    assert comment["body"].startswith(f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」")
+    assert comment["body"].startswith(
+        f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」"
+    )
     assert comment["issue_url"].endswith("/issues/42")
     assert len(bus.commands(SayText)) == 1  # nothing for the unrelated quote
 
@@ -355,7 +367,11 @@ async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
         data = json.loads((PAYLOADS / "issue_comment.created.json").read_text(encoding="utf-8"))
         data["comment"]["body"] = fake_github.comments("acme/widgets")[0]["body"]
         body = json.dumps(data).encode()
-        headers = {"X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": "d-9", "X-Hub-Signature-256": sign(SECRET.encode(), body)}
+        headers = {
+            "X-GitHub-Event": "issue_comment",
+            "X-GitHub-Delivery": "d-9",
+            "X-Hub-Signature-256": sign(SECRET.encode(), body),
+        }
         response = await post(runtime, body, headers)
     assert response.text == "announced in 0 room(s)"
 
@@ -366,6 +382,3 @@ async def test_service_registers_its_commands(bus: Bus, start: Start) -> None:
     assert {c.name for c in info.commands} == {"issue", "bind", "unbind", "github"}
     assert {"绑定", "bind", "解绑", "unbind"} <= {k for c in info.commands for k in c.keywords}
     assert all(c.admin_only for c in info.commands if c.name in {"bind", "unbind"})
-
-
-_ = BOT

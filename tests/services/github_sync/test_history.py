@@ -43,7 +43,11 @@ async def test_bounded_by_count_and_by_age(redis: Redis) -> None:
     for n in range(1, 6):
         await history.record(ROOM, entry(n), now=T0)
     later = T0 + timedelta(hours=1)
-    assert [e.event_id for e in await history.last(ROOM, 50, until=later, now=T0)] == ["evt-3", "evt-4", "evt-5"]
+    assert [e.event_id for e in await history.last(ROOM, 50, until=later, now=T0)] == [
+        "evt-3",
+        "evt-4",
+        "evt-5",
+    ]
     assert await redis.zcard(f"github-sync:room:{ROOM}:history") == 3
     # eight days later all of them are past the 7-day retention
     assert await history.last(ROOM, 50, until=later + timedelta(days=8), now=T0 + timedelta(days=8)) == []

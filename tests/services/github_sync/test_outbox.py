@@ -29,7 +29,9 @@ class ScriptedTracker:
     async def create_issue(self, repo: RepoName, *, title: str, body: str, labels: list[str]) -> Created:
         self._maybe_fail()
         self.issues.append((title, body, labels))
-        return Created(number=len(self.issues), html_url=f"https://github.com/{repo}/issues/{len(self.issues)}")
+        return Created(
+            number=len(self.issues), html_url=f"https://github.com/{repo}/issues/{len(self.issues)}"
+        )
 
     async def create_comment(self, repo: RepoName, number: int, *, body: str) -> Created:
         self._maybe_fail()
@@ -96,7 +98,9 @@ async def test_unavailable_waits_with_backoff_and_is_never_dropped(redis: Redis)
 
 async def test_retry_after_from_github_is_respected(redis: Redis) -> None:
     outbox = Outbox(redis, POLICY)
-    tracker = ScriptedTracker(failures=[GitHubUnavailableError("rate limited", retry_after=timedelta(hours=1))])
+    tracker = ScriptedTracker(
+        failures=[GitHubUnavailableError("rate limited", retry_after=timedelta(hours=1))]
+    )
     await outbox.submit(issue_write(), now=T0)
     await outbox.attempt("evt-1", tracker, now=T0)
     assert await outbox.due(now=T0 + timedelta(minutes=59)) == []
@@ -127,7 +131,9 @@ async def test_one_replica_at_a_time(redis: Redis) -> None:
 
 async def test_comments_go_through_the_same_outbox(redis: Redis) -> None:
     outbox, tracker = Outbox(redis, POLICY), ScriptedTracker()
-    write = issue_write().model_copy(update={"job": NewComment(repo="acme/widgets", number=42, body="me too")})
+    write = issue_write().model_copy(
+        update={"job": NewComment(repo="acme/widgets", number=42, body="me too")}
+    )
     await outbox.submit(write, now=T0)
     attempt = await outbox.attempt("evt-1", tracker, now=T0)
     assert attempt is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from wechaty_puppet import ScanStatus, WechatyPuppetError
 from wechaty_puppet.schemas.types import FriendshipType, MessageType
 

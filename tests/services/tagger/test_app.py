@@ -11,6 +11,7 @@ from schemas import ChatCommand, Contact, MessageReceived, Quote, SayText
 from services.shared import Context, QunService, QunSettings, Runtime
 from services.tagger.app import service
 from services.tagger.decision import Verdict
+from services.tagger.faq import import_faq, parse_faq
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 
@@ -219,3 +220,24 @@ async def test_browse_pages_and_filters(bus: Bus, run_service: RunService) -> No
         assert "Page 2/2" in second.text
         assert (await send(bus, message("浏览 k1"))).text.startswith("#2 k1")
         assert (await send(bus, message("浏览 nothing"))).text == "没有符合条件的标记。"
+
+
+async def test_an_imported_faq_answers_in_the_room(bus: Bus, run_service: RunService) -> None:
+    faq = parse_faq(
+        'entries:\n  - questions: ["怎么安装？", "How do I install it?"]\n'
+        "    answer: pip install nimbus-notes\n    author: Lily\n"
+    )
+    async with tagger(run_service) as runtime:
+        deps = runtime.context.deps
+        await import_faq(deps.store, deps.bases.for_room(ROOM.id), faq, runtime.context.now())
+        answer = await send(bus, message("ask how can I install nimbus?"))
+    assert answer.text == "Lily wrote (#1):\npip install nimbus-notes"
+
+
+async def test_small_talk_to_the_bot_gets_no_i_dont_know(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        thanks = message("谢谢")
+        await bus.publish_event(thanks)
+        assert (await send(bus, message("问"))).text.startswith("想问什么")
+        await bus.consumer_settled("tagger")
+    assert thanks.id not in {say.reply_to for say in bus.commands(SayText)}

@@ -1,0 +1,55 @@
+"""Vote-kick over real NATS + Redis."""
+
+from __future__ import annotations
+
+from schemas import RemoveFromRoom, Room
+from services.moderator.app import service as moderator
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOB, ROOM, message
+from tests.services.moderator.people import CAROL
+
+
+async def test_vote_kick_ends_in_removal(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator):
+        await bus.publish_event(message("[弱] @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"]))
+        await bus.says(lambda s: "1/3" in s.text)
+        await bus.publish_event(message("@Dave [弱]", talker=BOB, mentions_bot=False, mention_ids=["dave"]))
+        [two] = await bus.says(lambda s: "2/3" in s.text)
+        await bus.publish_event(
+            message("vote kick @Dave", talker=CAROL, mentions_bot=False, mention_ids=["dave"])
+        )
+        [removal] = await bus.wait_for("qun.cmd.bot.room.remove", RemoveFromRoom)
+        [why] = await bus.says(lambda s: "3/3" in s.text)
+        await bus.consumer_settled("moderator")
+    assert (two.room_id, two.mention_ids) == (ROOM.id, ["dave"])
+    assert (removal.room_id, removal.contact_id) == (ROOM.id, "dave")
+    assert "3/3" in removal.reason
+    assert why.mention_ids == ["dave"]
+    assert why.text.startswith("3 members voted")  # the last vote was in English
+
+
+async def test_vote_kick_immunity_and_withdrawal(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator):
+        await bus.publish_event(message("踢 @Owner", talker=ALICE, mentions_bot=False, mention_ids=["owner"]))
+        await bus.says(lambda s: "群主" in s.text)
+        await bus.publish_event(message("踢 @Alice", talker=ALICE, mentions_bot=False, mention_ids=["alice"]))
+        await bus.says(lambda s: "自己" in s.text)
+        await bus.publish_event(message("踢 @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"]))
+        await bus.says(lambda s: "1/3" in s.text)
+        await bus.publish_event(message("[强] @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"]))
+        await bus.says(lambda s: "撤回" in s.text and "0/3" in s.text)
+        await bus.consumer_settled("moderator")
+    assert bus.commands(RemoveFromRoom) == []
+
+
+def _room(member_count: int) -> Room:
+    return ROOM.model_copy(update={"member_count": member_count})
+
+
+async def test_small_room_needs_fewer_votes(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator):
+        await bus.publish_event(
+            message("踢 @Dave", room=_room(3), talker=ALICE, mentions_bot=False, mention_ids=["dave"])
+        )
+        [removal] = await bus.wait_for("qun.cmd.bot.room.remove", RemoveFromRoom)
+    assert "1/1" in removal.reason

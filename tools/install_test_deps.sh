@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Peers that only the tests need: Debian's Chromium and CJK fonts for the browser test. Installed when missing and
+# possible (root with apt-get); otherwise a loud warning, and the browser test skips saying why.
+# (The npm packages of the official puppet service are installed by its test fixture from the committed lock.)
+set -u
+if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+  exit 0
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian chromium and fonts-noto-cjk for the browser test ..."
+  if apt-get update -qq >/dev/null 2>&1 &&
+     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null 2>&1; then
+    exit 0
+  fi
+fi
+echo "WARNING: could not install Debian chromium + fonts-noto-cjk: the browser tests will be SKIPPED" >&2
+exit 0

@@ -19,7 +19,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from redis.asyncio import Redis
 
@@ -31,7 +31,6 @@ from schemas import (
     GatewayStatus,
     LoggedIn,
     LoggedOut,
-    streams,
     subjects,
 )
 from services.gateway import qr, translate
@@ -40,9 +39,10 @@ from services.gateway.bot import GatewayWechaty, PuppetEvent
 from services.gateway.executor import Executor
 from services.gateway.outbound import Delivery, Outbound, OutboundSettings
 from services.gateway.pacing import RecentIds
-from services.gateway.reader import PuppetReader
+from services.gateway.reader import PuppetReader, enum_name
 from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
+from services.shared import permissions, provision
 
 log = logging.getLogger("qunbus.gateway")
 
@@ -54,8 +54,8 @@ _STOP_TIMEOUT_S = 5.0
 _PROBE_TIMEOUT_S = 3.0
 
 
-def consumer_name(bot_id: str) -> str:
-    return f"gateway-{bot_id}"
+consumer_name = permissions.gateway_user
+"""`gateway-<bot_id>`: the durable consumer on QUN_CMD (and the NATS user) of one account's gateway."""
 
 
 def free_port() -> int:
@@ -320,7 +320,7 @@ class Gateway:
 
     async def _on_friendship(self, friendship_id: str, puppet: Any, reader: PuppetReader) -> None:
         friendship = await puppet.friendship_payload(friendship_id)
-        if getattr(friendship.type, "name", "") != "FRIENDSHIP_TYPE_RECEIVE":
+        if enum_name(wechaty_puppet.FriendshipType, friendship.type) != "FRIENDSHIP_TYPE_RECEIVE":
             return  # confirmations and verifications are not requests
         contact = await reader.contact_ref(friendship.contact_id)
         event = translate.friendship_requested(
@@ -389,15 +389,13 @@ class Gateway:
                 max_in_flight=settings.max_in_flight,
                 max_deliver=settings.max_deliver,
                 retry_base_s=settings.retry_base_s,
+                keep_alive_s=settings.ack_wait_s / 3,
             ),
             Executor(puppet, reader, settings.max_message_chars),
             self.redis,
             self._dead_letter,
         )
-        js = self._nats.jetstream()
-        durable = consumer_name(self.bot_id)
-        await self._ensure_consumer(durable)
-        subscription = await js.pull_subscribe_bind(durable=durable, stream=streams.COMMANDS.name)
+        subscription = await self._bind_commands(self._nats.jetstream())
 
         async def fetch(batch: int, timeout: float) -> list[Delivery]:
             return list(await subscription.fetch(batch, timeout=timeout))
@@ -408,31 +406,18 @@ class Gateway:
         self._outbound_task.add_done_callback(_log_failure)
         log.info("executing commands from %s", subjects.all_commands(self.bot_id))
 
-    async def _ensure_consumer(self, durable: str) -> None:
-        """Provisioning may have created it (production); otherwise the gateway creates its own."""
-        assert self._nats is not None
-        js = self._nats.jetstream()
+    async def _bind_commands(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        """Bind to `gateway-<bot_id>`. Provisioning creates it in production (the gateway's NATS user may not);
+        in development and tests the gateway creates it itself."""
+        settings = self.settings
+        spec = provision.gateway_consumer(self.bot_id, settings.max_deliver, settings.ack_wait_s)
         try:
-            await js.consumer_info(streams.COMMANDS.name, durable)
+            await js.consumer_info(spec.stream, spec.durable)
         except NotFoundError:
-            spec = streams.ConsumerSpec(
-                stream=streams.COMMANDS.name,
-                durable=durable,
-                filter_subjects=(subjects.all_commands(self.bot_id),),
-                max_deliver=self.settings.max_deliver,
-            )
-            await js.add_consumer(
-                spec.stream,
-                ConsumerConfig(
-                    durable_name=spec.durable,
-                    filter_subjects=list(spec.filter_subjects),
-                    deliver_policy=DeliverPolicy.NEW,
-                    ack_wait=spec.ack_wait.total_seconds(),
-                    max_deliver=spec.max_deliver,
-                    max_ack_pending=spec.max_ack_pending,
-                ),
-            )
-            log.info("created consumer %s on %s", durable, spec.stream)
+            log.warning("consumer %s is not provisioned; creating it", spec.durable)
+            await provision.ensure_consumer(js, spec)
+        # nats-py pulls into the connection's inbox prefix, which the plumbing set to the user's own.
+        return await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _stop_outbound(self) -> None:
         if self._ready_task is not None:

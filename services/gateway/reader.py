@@ -12,12 +12,28 @@ from datetime import datetime
 from typing import Any
 
 from schemas import Contact, ContactRef, Room
+from services.gateway._wechaty_compat import wechaty_puppet
 from services.gateway.translate import MessageFacts, message_type, wechat_time
 
 log = logging.getLogger("qunbus.gateway.reader")
 
 Puppet = Any
 """A `wechaty_puppet.Puppet` (python-wechaty ships no type information)."""
+
+
+def enum_name(enum_type: Any, value: Any) -> str:
+    """The member name of a puppet enum field (`MESSAGE_TYPE_TEXT`), "" if unknown.
+
+    betterproto 1.x leaves enum fields parsed from the wire as plain ints (the service puppet converts message
+    types itself, but not friendship types); in-process puppets hand over enum members.
+    """
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    try:
+        return str(enum_type(int(value)).name)
+    except (TypeError, ValueError):
+        return ""
 
 
 class PuppetReader:
@@ -78,7 +94,7 @@ class PuppetReader:
         room_id = payload.room_id or None
         return MessageFacts(
             message_id=payload.id,
-            type=message_type(getattr(payload.type, "name", "")),
+            type=message_type(enum_name(wechaty_puppet.MessageType, payload.type)),
             raw_text=payload.text or "",
             timestamp=wechat_time(payload.timestamp, now),
             talker=await self.contact(payload.from_id, room_id),

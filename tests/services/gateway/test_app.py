@@ -485,3 +485,29 @@ async def test_logout_is_published_and_commands_wait_for_the_next_login(
         await eventually(lambda: "after login" in sent_texts(chat))
 
     assert sent_texts(chat) == ["after login"]
+
+
+class WirePuppet(SimulatorPuppet):
+    """Hands friendship types over as plain ints, as python-wechaty's service puppet does."""
+
+    async def friendship_payload(self, friendship_id: str, payload: Any = None) -> Any:
+        friendship = await super().friendship_payload(friendship_id, payload)
+        friendship.type = int(friendship.type)
+        return friendship
+
+
+async def test_a_friend_request_whose_type_comes_as_a_plain_int_is_published(
+    run_service: RunService, bus: Bus
+) -> None:
+    chat = Chat()
+
+    @asynccontextmanager
+    async def over_the_wire(_: GatewaySettings) -> AsyncIterator[Any]:
+        yield WirePuppet(chat.world)
+
+    async with run_service(make_service(over_the_wire), **FAST):
+        await bus.wait_for(f"qun.evt.{BOT}.login", LoggedIn)
+        chat.world.request_friendship(name="Eve", hello="hi")
+        event = (await bus.wait_for(f"qun.evt.{BOT}.friendship", FriendshipRequested))[0]
+
+    assert event.contact.name == "Eve"

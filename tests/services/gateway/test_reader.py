@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from services.gateway.reader import PuppetReader
+from services.gateway._wechaty_compat import wechaty_puppet
+from services.gateway.reader import PuppetReader, enum_name
 
 
 class SparsePuppet:
@@ -41,3 +42,14 @@ async def test_empty_room_fields_become_unknown() -> None:
 
 async def test_bot_names_without_a_room_alias_are_just_the_name() -> None:
     assert await PuppetReader(SparsePuppet()).bot_names("bot", "QunBot", "r1") == ["QunBot"]
+
+
+def test_enum_names_from_members_and_from_plain_wire_ints() -> None:
+    friendship_type = wechaty_puppet.FriendshipType
+
+    assert enum_name(friendship_type, friendship_type.FRIENDSHIP_TYPE_RECEIVE) == "FRIENDSHIP_TYPE_RECEIVE"
+    assert (
+        enum_name(friendship_type, 2) == "FRIENDSHIP_TYPE_RECEIVE"
+    )  # betterproto 1.x over the puppet service
+    assert enum_name(friendship_type, 99) == ""
+    assert enum_name(friendship_type, None) == ""

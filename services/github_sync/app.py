@@ -120,5 +120,17 @@ async def github_webhook(request: Request, app: App) -> Response:
 async def drain_outbox(app: App) -> None:
     """Send the writes GitHub could not take earlier; any replica may run it (a lock per write)."""
     while True:
-        await flows.drain_outbox_once(app)
+        try:
+            await flows.drain_outbox_once(app)
+        except Exception:
+            # redis-py may turn a cancellation in mid-read into ConnectionError; a stopping service must stop
+            # here rather than be restarted by the supervisor.
+            if _being_cancelled():
+                raise asyncio.CancelledError from None
+            raise
         await asyncio.sleep(app.settings.outbox_poll_s)
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -7,10 +7,13 @@ Import wechaty through this module only (`from services.gateway._wechaty_compat 
 - `wechaty.plugin` creates its cache directory (default `./.wechaty` in whatever directory the process runs
   in) as a side effect of the import: we point `CACHE_DIR` at a directory of our own first.
 - It imports the deprecated `telnetlib`, which warns at import time (an error under our test settings).
+- Its loggers get their own console handler and do not propagate, bypassing our log format (JSON in
+  containers): they are routed through the root logger instead.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import warnings
@@ -25,11 +28,37 @@ def wechaty_dir() -> Path:
     return Path(configured) if configured else Path(tempfile.gettempdir()) / "qunbus-wechaty"
 
 
+_WECHATY_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+
+
+def _adopt(logger: logging.Logger) -> logging.Logger:
+    logger.handlers.clear()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+    return logger
+
+
+def _get_logger(name: str | None = None, file: str | None = None) -> logging.Logger:
+    """Replaces `wechaty_puppet.get_logger` (`file` is ignored: logs go where the service's logs go)."""
+    return _adopt(logging.getLogger(name))
+
+
+def _adopt_existing_loggers() -> None:
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            formats = {getattr(handler.formatter, "_fmt", None) for handler in logger.handlers}
+            if formats == {_WECHATY_LOG_FORMAT}:
+                _adopt(logger)
+
+
 def _prepare() -> None:
     os.environ.setdefault("CACHE_DIR", str(wechaty_dir()))
-    import wechaty_puppet.schemas.puppet as puppet_schemas  # noqa: PLC0415 - must run before `import wechaty`
+    import wechaty_puppet.logger  # noqa: PLC0415 - these must run before `import wechaty`
+    import wechaty_puppet.schemas.puppet as puppet_schemas  # noqa: PLC0415
 
     puppet_schemas.PuppetOptions.__hash__ = object.__hash__
+    wechaty_puppet.logger.get_logger = _get_logger
+    wechaty_puppet.get_logger = _get_logger
 
 
 _prepare()
@@ -39,5 +68,7 @@ with warnings.catch_warnings():
     import wechaty
     import wechaty_puppet
     import wechaty_puppet_service
+
+_adopt_existing_loggers()
 
 __all__ = ["wechaty", "wechaty_dir", "wechaty_puppet", "wechaty_puppet_service"]

@@ -14,12 +14,15 @@ from nats.js.api import StreamConfig
 from nats.js.client import JetStreamContext
 
 from examples.dingdong.app import service as dingdong
-from schemas import MessageReceived, SayText, streams, subjects
+from schemas import Contact, MessageReceived, Quote, SayText, streams, subjects
 from schemas.streams import ConsumerSpec
+from services.moderator.app import service as moderator
+from services.scheduler.app import service as scheduler
 from services.shared.provision import ensure_consumer, ensure_streams
+from services.tagger.app import service as tagger
 from tests.conftest import Bus
-from tests.factories import message
-from tools.servers import Server, child_env, free_port, start_nats
+from tests.factories import ALICE, BOB, message
+from tools.servers import Server, child_env, free_port, start_nats, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,3 +185,39 @@ async def _publish_retrying(js: JetStreamContext, event: MessageReceived) -> Non
             await asyncio.sleep(0.1)
         else:
             return
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_redis_restart_loses_no_tag_reminder_or_vote(bus: Bus, nats_url: str, tmp_path: Path) -> None:
+    redis = await start_redis(tmp_path / "redis", persistent=True)
+    settings = {"nats_url": nats_url, "redis_url": redis.url}
+    runtimes = [
+        service.runtime(service.settings_type(**settings)) for service in (tagger, scheduler, moderator)
+    ]
+    carol = Contact(id="carol", name="Carol")
+    try:
+        for runtime in runtimes:
+            runtime.retry_base_s = 0.05
+            await runtime.start()
+        await bus.publish_event(
+            message("标记 #周会", quote=Quote(talker_name="Bob", text="周会改到周四晚上八点"))
+        )
+        await bus.publish_event(message("提醒 明天上午9点 交周报"))
+        await bus.publish_event(message("踢", talker=BOB, mention_ids=["bot", carol.id]))
+        await bus.says(lambda r: "1/3" in r.text)
+        await bus.says(count=3)
+
+        redis.kill()  # SIGKILL: only what the append-only file holds survives
+        redis = await start_redis(tmp_path / "redis", redis.port, persistent=True)
+
+        await bus.publish_event(message("问 周会是什么时候", talker=BOB))
+        await bus.publish_event(message("提醒列表", talker=BOB))
+        await bus.publish_event(message("踢", talker=ALICE, mention_ids=["bot", carol.id]))
+        await bus.says(lambda r: "周四晚上八点" in r.text, timeout=20)
+        await bus.says(lambda r: "交周报" in r.text and r.reply_to is not None, count=2, timeout=20)
+        await bus.says(lambda r: "2/3" in r.text, timeout=20)
+    finally:
+        for runtime in runtimes:
+            await runtime.stop()
+        redis.stop()

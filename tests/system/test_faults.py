@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -18,6 +19,7 @@ from schemas import Contact, MessageReceived, Quote, SayText, streams, subjects
 from schemas.streams import ConsumerSpec
 from services.moderator.app import service as moderator
 from services.scheduler.app import service as scheduler
+from services.shared import QunService, Runtime
 from services.shared.provision import ensure_consumer, ensure_streams
 from services.tagger.app import service as tagger
 from tests.conftest import Bus
@@ -25,6 +27,12 @@ from tests.factories import ALICE, BOB, message
 from tools.servers import Server, child_env, free_port, start_nats, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def runtime_on(service: QunService[Any, Any], nats_url: str, redis_url: str) -> Runtime[Any, Any]:
+    runtime = service.runtime(service.settings_type(nats_url=nats_url, redis_url=redis_url))
+    runtime.retry_base_s = 0.05
+    return runtime
 
 
 def dingdong_consumer() -> ConsumerSpec:
@@ -198,7 +206,6 @@ async def test_a_redis_restart_loses_no_tag_reminder_or_vote(bus: Bus, nats_url:
     carol = Contact(id="carol", name="Carol")
     try:
         for runtime in runtimes:
-            runtime.retry_base_s = 0.05
             await runtime.start()
         await bus.publish_event(
             message("标记 #周会", quote=Quote(talker_name="Bob", text="周会改到周四晚上八点"))

@@ -199,10 +199,8 @@ async def _publish_retrying(js: JetStreamContext, event: MessageReceived) -> Non
 @pytest.mark.timeout(120)
 async def test_a_redis_restart_loses_no_tag_reminder_or_vote(bus: Bus, nats_url: str, tmp_path: Path) -> None:
     redis = await start_redis(tmp_path / "redis", persistent=True)
-    settings = {"nats_url": nats_url, "redis_url": redis.url}
-    runtimes = [
-        service.runtime(service.settings_type(**settings)) for service in (tagger, scheduler, moderator)
-    ]
+    services: list[QunService[Any, Any]] = [tagger, scheduler, moderator]
+    runtimes = [runtime_on(service, nats_url, redis.url) for service in services]
     carol = Contact(id="carol", name="Carol")
     try:
         for runtime in runtimes:

@@ -75,9 +75,17 @@ class Server:
                 self.kill()
 
 
-def _spawn(args: Sequence[str], quiet: bool) -> subprocess.Popen[bytes]:
+async def _serve(args: Sequence[str], port: int, url: str, quiet: bool) -> Server:
+    """Start a server process and return once it listens on `port`."""
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.Popen(args, stdout=out, stderr=out)  # noqa: S603 - our own binaries, fixed arguments
+    process = subprocess.Popen(args, stdout=out, stderr=out)  # noqa: S603 - our own binaries, fixed arguments
+    server = Server(process, port, url)
+    try:
+        await wait_for_port(port, process)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 async def start_nats(
@@ -102,14 +110,7 @@ async def start_nats(
     ]
     if config is not None:
         args += ["-c", str(config)]
-    process = _spawn(args, quiet)
-    server = Server(process, port, f"nats://127.0.0.1:{port}")
-    try:
-        await wait_for_port(port, process)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return await _serve(args, port, f"nats://127.0.0.1:{port}", quiet)
 
 
 async def start_redis(
@@ -126,14 +127,7 @@ async def start_redis(
         "--appendonly", "yes" if persistent else "no",
         "--appendfsync", "always" if persistent else "no",
     ]  # fmt: skip
-    process = _spawn(args, quiet)
-    server = Server(process, port, f"redis://127.0.0.1:{port}/0")
-    try:
-        await wait_for_port(port, process)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return await _serve(args, port, f"redis://127.0.0.1:{port}/0", quiet)
 
 
 def child_env(**overrides: str) -> dict[str, str]:

@@ -101,14 +101,12 @@ class Outbound:
         executor: Executor,
         redis: Redis,
         dead_letter: DeadLetter,
-        *,
-        outbox: Outbox[tuple[_Job, Step]] | None = None,
     ) -> None:
         self.settings = settings
         self.executor = executor
         self.redis = redis
         self.dead_letter = dead_letter
-        self.outbox: Outbox[tuple[_Job, Step]] = outbox or Outbox(settings.limits)
+        self.outbox: Outbox[tuple[_Job, Step]] = Outbox(settings.limits)
         self.sent = 0
         self._jobs: list[_Job] = []
         self._work = asyncio.Event()

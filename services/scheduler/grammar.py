@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.scheduler.numbers import CN_NUMBER, EN_NUMBER, parse_cn_int, parse_en_number
+from services.shared.numbers import CN_NUMBER, EN_NUMBER, parse_cn_int, parse_en_number
 from services.scheduler.recurrence import WORKDAYS, Frequency
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Fill, Period, Repeat, WeekdayRef, WeekMode
 

@@ -12,24 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.shared.numbers import parse_cn_int
 from services.tagger.text import STOPWORDS_ZH, normalize
 
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 30
 
-_ZH_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 _NUMBER = r"(\d+|[一二两三四五六七八九十]{1,3})"
 _DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
 _ZH_UNITS = {"天": 1, "日": 1, "周": 7, "星期": 7, "个月": 30, "月": 30, "年": 365}
@@ -78,16 +66,6 @@ class BrowseRequest:
     page: int = 1
 
 
-def _number(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    # 十 = 10, 十五 = 15, 二十 = 20, 二十五 = 25
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_ZH_DIGITS.get(tens, 1) if tens else 1) * 10 + (_ZH_DIGITS.get(ones, 0) if ones else 0)
-    return _ZH_DIGITS.get(text, 0)
-
-
 def _end_of_day(year: str, month: str, day: str, zone: ZoneInfo) -> datetime | None:
     try:
         last_day = date(int(year), int(month), int(day))
@@ -123,7 +101,7 @@ def _validity(  # noqa: PLR0911 - one return per accepted form reads better than
             if expires is None:
                 return _VALIDITY_HELP
         else:
-            count = _number(amount)
+            count = parse_cn_int(amount)
             if count <= 0:
                 return _VALIDITY_HELP
             expires = now + (
@@ -196,7 +174,7 @@ def parse_browse(  # noqa: PLR0911 - one return per accepted form
         page = max(1, int(next(group for group in page_match.groups() if group)))
         text = " ".join(words[:-1])
     if recent := _RECENT.match(text):
-        days = _number(recent.group(1) or recent.group(2))
+        days = parse_cn_int(recent.group(1) or recent.group(2))
         if days <= 0:
             return ParseError(zh="天数要大于 0。", en="The number of days must be above 0.")
         return BrowseRequest(since=now - timedelta(days=days), page=page)

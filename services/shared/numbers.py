@@ -1,4 +1,4 @@
-"""Numbers as people type them in time expressions: 12, 十二, 两, 二十三, 〇, 1.5, one, an, fifteen."""
+"""Numbers as people type them: 12, 十二, 两, 二十三, 〇, 1.5, one, an, fifteen (times, durations, counts)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.scheduler.numbers import parse_cn_int, parse_en_number
+from services.shared.numbers import parse_cn_int, parse_en_number
 
 
 @pytest.mark.parametrize(

@@ -204,8 +204,12 @@ class Gateway:
                 await self._on_message(payload.message_id, puppet, reader)
             case "room-join":
                 await self._on_room_join(payload, reader)
+                if self.bot_id in (payload.invited_ids or []):
+                    await self._count_rooms(puppet)
             case "room-leave":
                 await self._on_room_leave(payload, reader)
+                if self.bot_id in (payload.removed_ids or []):
+                    await self._count_rooms(puppet)
             case "room-topic":
                 await self._on_room_topic(payload, reader)
             case "friendship":
@@ -273,8 +277,7 @@ class Gateway:
         if self.ready or not self.logged_in:
             return
         self.ready = True
-        with contextlib.suppress(Exception):  # the count is for the status reply only
-            self.rooms = len(await puppet.room_list())
+        await self._count_rooms(puppet)
         await self.publish(
             GatewayReady(
                 id=translate.event_id(self.bot_id, "ready", self._now().isoformat()),
@@ -282,6 +285,10 @@ class Gateway:
                 timestamp=self._now(),
             )
         )
+
+    async def _count_rooms(self, puppet: Any) -> None:
+        with contextlib.suppress(Exception):  # the count is for the status reply only
+            self.rooms = len(await puppet.room_list())
 
     async def _on_message(self, message_id: str, puppet: Any, reader: PuppetReader) -> None:
         if not self.logged_in:

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.shared.numbers import CN_NUMBER, EN_NUMBER, parse_cn_int, parse_en_number
 from services.scheduler.recurrence import WORKDAYS, Frequency
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Fill, Period, Repeat, WeekdayRef, WeekMode
+from services.shared.numbers import CN_NUMBER, EN_NUMBER, parse_cn_int, parse_en_number
 
 
 class InvalidTimeError(ValueError):

@@ -35,6 +35,7 @@ pytest: install
 
 docs: install
 	$(BIN)/python -m schemas.generate
+	$(BIN)/python -m tools.commands_doc
 
 bench: install
 	$(BIN)/python -m tools.bench

@@ -289,7 +289,9 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         started = time.perf_counter()
         for n in range(int(rate * duration)):
             question = questions[n % len(questions)]
-            event = chat_event(n, body=f"问 {question}").model_copy(update={"room": room, "mentions_bot": True})
+            event = chat_event(n, body=f"问 {question}").model_copy(
+                update={"room": room, "mentions_bot": True}
+            )
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))  # a steady offered load
             sent[event.id] = time.perf_counter()
             await publish_event(js, event)
@@ -308,7 +310,13 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
             f"p50 {ms(p50)}, p99 {ms(p99)} ({ratio:.0f}x raw)",
             "p50 within 15x raw",
             "met" if ratio <= 15 else f"missed by {ratio / 15:.1f}x",
-            {"p50_s": p50, "p99_s": p99, "answered": len(latencies), "unanswered": len(sent), "ratio_to_raw": ratio},
+            {
+                "p50_s": p50,
+                "p99_s": p99,
+                "answered": len(latencies),
+                "unanswered": len(sent),
+                "ratio_to_raw": ratio,
+            },
         )
     ]
 

@@ -204,12 +204,8 @@ class Gateway:
                 await self._on_message(payload.message_id, puppet, reader)
             case "room-join":
                 await self._on_room_join(payload, reader)
-                if self.bot_id in (payload.invited_ids or []):
-                    await self._count_rooms(puppet)
             case "room-leave":
                 await self._on_room_leave(payload, reader)
-                if self.bot_id in (payload.removed_ids or []):
-                    await self._count_rooms(puppet)
             case "room-topic":
                 await self._on_room_topic(payload, reader)
             case "friendship":
@@ -304,22 +300,28 @@ class Gateway:
         await self.publish(event)
 
     async def _on_room_join(self, payload: Any, reader: PuppetReader) -> None:
-        room = await reader.room(payload.room_id)
+        room = await reader.room_or_id(payload.room_id)
         invitees = [await reader.contact_ref(who, room.id) for who in payload.invited_ids or []]
         inviter = await reader.contact_ref(payload.inviter_id, room.id) if payload.inviter_id else None
         when = translate.wechat_time(payload.timestamp, self._now())
         await self.publish(translate.room_joined(self.bot_id, room, invitees, inviter, when))
+        if self.bot_id in (payload.invited_ids or []):
+            await self._count_rooms(reader.puppet)
 
     async def _on_room_leave(self, payload: Any, reader: PuppetReader) -> None:
-        room = await reader.room(payload.room_id)
+        room = await reader.room_or_id(payload.room_id)
         # They are no longer members: no room alias to look up.
         leavers = [await reader.contact_ref(who) for who in payload.removed_ids or []]
         remover = await reader.contact_ref(payload.remover_id, room.id) if payload.remover_id else None
         when = translate.wechat_time(payload.timestamp, self._now())
         await self.publish(translate.room_left(self.bot_id, room, leavers, remover, when))
+        if self.bot_id in (payload.removed_ids or []):
+            await self._count_rooms(reader.puppet)
 
     async def _on_room_topic(self, payload: Any, reader: PuppetReader) -> None:
-        room = (await reader.room(payload.room_id)).model_copy(update={"topic": payload.new_topic or ""})
+        room = (await reader.room_or_id(payload.room_id)).model_copy(
+            update={"topic": payload.new_topic or ""}
+        )
         changer = await reader.contact_ref(payload.changer_id, room.id) if payload.changer_id else None
         when = translate.wechat_time(payload.timestamp, self._now())
         event = translate.room_topic_changed(self.bot_id, room, payload.old_topic or "", changer, when)

@@ -50,6 +50,14 @@ class PuppetReader:
             member_count=len(member_ids) or None,
         )
 
+    async def room_or_id(self, room_id: str) -> Room:
+        """For events: a room the bot just left may have no payload any more; the id is still worth publishing."""
+        try:
+            return await self.room(room_id)
+        except Exception:
+            log.info("no payload for room %s; publishing its id only", room_id, exc_info=True)
+            return Room(id=room_id)
+
     async def contact_name(self, contact_id: str) -> str:
         try:
             payload = await self.puppet.contact_payload(contact_id)

@@ -53,3 +53,14 @@ def test_enum_names_from_members_and_from_plain_wire_ints() -> None:
     )  # betterproto 1.x over the puppet service
     assert enum_name(friendship_type, 99) == ""
     assert enum_name(friendship_type, None) == ""
+
+
+class RoomlessPuppet(SparsePuppet):
+    async def room_payload(self, room_id: str) -> Any:
+        raise KeyError(room_id)
+
+
+async def test_a_room_without_payload_is_still_named_by_its_id_for_events() -> None:
+    room = await PuppetReader(RoomlessPuppet()).room_or_id("r1")
+
+    assert (room.id, room.topic, room.member_count) == ("r1", "", None)

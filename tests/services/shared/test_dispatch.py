@@ -108,7 +108,9 @@ async def test_stale_events_change_state_but_get_no_reply(bus: Bus, run_service:
         await runtime.stop()  # the service is down while an event waits on the bus
         await bus.publish_event(joined("Carol"))
         waited = asyncio.get_running_loop().time() + 0.3
-        while asyncio.get_running_loop().time() < waited:  # the one wait that must be real time: the event ages
+        while (
+            asyncio.get_running_loop().time() < waited
+        ):  # the one wait that must be real time: the event ages
             await asyncio.sleep(0.05)
         await runtime.start()
         await bus.consumer_settled("probe")

@@ -186,11 +186,6 @@ async def test_add_invite_and_topic_commands_reach_the_mock_world(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: over the puppet service, FriendshipPayloadResponse.type is a plain int (betterproto 1.x), "
-    "so Gateway._on_friendship's `type.name == 'FRIENDSHIP_TYPE_RECEIVE'` check drops every request",
-)
 async def test_a_friend_request_is_published_and_accepting_it_reaches_the_mock_world(
     puppet_mock: PuppetMockWorld, run_service: RunService, bus: Bus, tmp_path: Path
 ) -> None:

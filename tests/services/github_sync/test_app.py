@@ -60,8 +60,12 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
             "http_port": free_port(),
             **overrides,
         }
-        async with run_service(service, **settings) as runtime, runtime.serving_http():
-            yield runtime
+        async with asyncio.timeout(25):
+            async with run_service(service, **settings) as runtime:
+                async with runtime.serving_http():
+                    yield runtime
+                print("HTTP STOPPED")
+            print("RUNTIME STOPPED")
 
     return run
 

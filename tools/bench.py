@@ -321,6 +321,56 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
     ]
 
 
+async def section_gateway_pacing(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    """1,000 queued messages over 50 rooms through the gateway's pacing, on a simulated clock (the limits are
+    per second and per minute: real time would take an hour)."""
+    from services.gateway.pacing import Outbox, PacingLimits, Ready  # noqa: PLC0415
+
+    limits = PacingLimits()
+    outbox: Outbox[int] = Outbox(limits)
+    for n in range(1000):
+        outbox.push(f"room{n % 50}", n)
+    now, sends = 0.0, []
+    started = time.perf_counter()
+    while len(outbox):
+        step = outbox.next(now)
+        if isinstance(step, Ready):
+            sends.append((now, step.conversation))
+            now += outbox.jitter()
+        else:
+            assert step.seconds is not None
+            now += step.seconds
+    cpu_s = time.perf_counter() - started
+    minute_peak = max(sum(1 for t, _ in sends if start <= t < start + 60) for start, _ in sends)
+    room_peak = max(sum(1 for t, r in sends if r == room and start <= t < start + 1) for start, room in sends)
+    first_round = len({room for _, room in sends[:50]})
+    counts: dict[str, int] = {}
+    spread = 0
+    for _, room in sends:
+        counts[room] = counts.get(room, 0) + 1
+        spread = max(spread, max(counts.values()) - min(counts.get(f"room{i}", 0) for i in range(50)))
+    account_cap = limits.account_burst + limits.account_per_minute
+    room_cap = limits.room_burst + limits.room_per_second
+    ok = minute_peak <= account_cap and room_peak <= room_cap and first_round == 50 and spread <= 1
+    return [
+        Row(
+            "gateway pacing: 1,000 msgs, 50 rooms",
+            f"peak {minute_peak}/min (cap {account_cap:.0f}), {room_peak}/s/room (cap {room_cap:.0f}), spread {spread}",
+            "no limit exceeded, fair",
+            "met" if ok else "MISSED",
+            {
+                "simulated_minutes": round(now / 60, 1),
+                "account_peak_per_minute": minute_peak,
+                "room_peak_per_second": room_peak,
+                "rooms_in_first_50_sends": first_round,
+                "max_count_spread_between_rooms": spread,
+                "scheduler_cpu_s": round(cpu_s, 3),
+                "rate_limit_waits": outbox.stats.rate_limit_waits,
+            },
+        )
+    ]
+
+
 async def run(sections: list[Section]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="qunbus-bench-"))
     nats_server = await start_nats(workdir / "nats")
@@ -350,7 +400,16 @@ def print_table(rows: list[Row]) -> str:
 def main() -> None:
     started = time.monotonic()
     rows = asyncio.run(
-        run([section_floor, section_reaction, section_scheduler, section_tagger_search, section_throughput])
+        run(
+            [
+                section_floor,
+                section_reaction,
+                section_scheduler,
+                section_tagger_search,
+                section_gateway_pacing,
+                section_throughput,
+            ]
+        )
     )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     table = print_table(rows)

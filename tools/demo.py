@@ -25,6 +25,7 @@ from tools.servers import Server, child_env, free_port, start_nats, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_ID = "bot"
+SIMULATOR_BOT_ID = "qunbot"  # the simulated WeChat account's contact id
 SIMULATOR_PORT = 8700
 
 
@@ -59,7 +60,10 @@ def services_present() -> list[str]:
 def start_child(module: str, env: dict[str, str]) -> Child:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own modules
-        [sys.executable, "-m", module], cwd=ROOT, env=child_env(HTTP_PORT=str(port), **env)
+        [sys.executable, "-m", module],
+        cwd=ROOT,
+        env=child_env(HTTP_PORT=str(port), **env),
+        start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services first, then the servers
     )
     return Child(module.rsplit(".", 1)[-1], process, port)
 
@@ -125,7 +129,7 @@ async def run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         env = {"NATS_URL": nats.url, "REDIS_URL": redis.url, "QUN_ADMINS": "owner"}
-        await provision(QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)))
+        await provision(QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)), bot_ids=[SIMULATOR_BOT_ID])
         children = [start_child(module, env) for module in services_present()]
         simulator = (ROOT / "services" / "simulator" / "__init__.py").exists() and (
             ROOT / "services" / "gateway" / "__main__.py"

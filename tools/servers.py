@@ -79,7 +79,8 @@ async def _serve(args: Sequence[str], port: int, url: str, quiet: bool) -> Serve
     """Start a server process and return once it listens on `port`."""
     out = subprocess.DEVNULL if quiet else None
     # Popen returns at once and the server outlives this call, so asyncio.subprocess buys nothing here.
-    process = subprocess.Popen(args, stdout=out, stderr=out)  # noqa: S603, ASYNC220 - our own binaries
+    # Own session: a terminal's Ctrl-C reaches the launcher only, which stops the services before the servers.
+    process = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True)  # noqa: S603, ASYNC220
     server = Server(process, port, url)
     try:
         await wait_for_port(port, process)

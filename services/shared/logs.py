@@ -39,3 +39,5 @@ def configure(settings: QunSettings, service: str) -> None:
             logging.Formatter(f"%(asctime)s %(levelname)-5s {service} %(name)s: %(message)s")
         )
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    # FastStream narrates its task lifecycle at INFO; keep its warnings (lost connections) and errors.
+    logging.getLogger(f"qunbus.{service}.broker").setLevel(logging.WARNING)

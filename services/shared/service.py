@@ -35,6 +35,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.security import NatsCredentials, NatsUserPassword
 from faststream.security import BaseSecurity
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js.api import DeliverPolicy
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -265,7 +266,7 @@ class Runtime(Generic[S, D]):
         )
         self._subscribe()
         await self.broker.start()
-        self._stack.push_async_callback(self.broker.stop)
+        self._stack.push_async_callback(self._stop_broker)
         for hook in self.service.start_hooks:
             await hook(self)
         self._tasks.append(
@@ -276,6 +277,12 @@ class Runtime(Generic[S, D]):
                 asyncio.create_task(self._supervise(task), name=f"{self.instance}:{task.__name__}")
             )
         log.info("%s started (instance %s)", self.service.name, self.instance)
+
+    async def _stop_broker(self) -> None:
+        try:
+            await self.broker.stop()
+        except (NatsError, OSError) as error:  # NATS already gone: nothing left to drain
+            log.warning("%s: NATS connection lost while stopping (%s)", self.instance, type(error).__name__)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -294,8 +301,10 @@ class Runtime(Generic[S, D]):
                 stream=JStream(consumer.stream, declare=False),
                 durable=consumer.durable,
                 config=consumer_config(consumer),
-                # FastStream runs a fetched batch concurrently; the dispatcher keeps each room in order.
-                pull_sub=PullSub(batch_size=64, timeout=1.0),
+                # FastStream runs a fetched batch concurrently; the dispatcher keeps each room in order. The fetch
+                # returns on the first message; a long timeout only means fewer idle polls, and makes rare the
+                # path where nats-py raises asyncio.TimeoutError, which FastStream 0.7.8 logs as a task error.
+                pull_sub=PullSub(batch_size=64, timeout=5.0),
                 inbox_prefix=f"{permissions.inbox_prefix(self.settings.nats_user)}.".encode(),
                 decoder=_raw_message,
                 ack_policy=AckPolicy.MANUAL,

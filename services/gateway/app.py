@@ -71,7 +71,9 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
 
     @service.on_start
     async def attach(runtime: Runtime[GatewaySettings, Gateway]) -> None:
-        runtime.context.deps.attach(runtime.publish, runtime.dead_letter, runtime.broker.connection)
+        runtime.context.deps.attach(
+            runtime.publish, runtime.dead_letter, runtime.broker.connection, runtime.tracer
+        )
 
     @service.background
     async def keep_wechat_connected(ctx: AppContext[GatewaySettings, Gateway]) -> None:

@@ -21,6 +21,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from redis.asyncio import Redis
 
 from schemas import (
@@ -87,6 +89,7 @@ class Gateway:
         self._publish: Publish | None = None
         self._dead_letter: DeadLetter | None = None
         self._nats: NatsClient | None = None
+        self._tracer: Tracer = trace.get_tracer("qunbus.gateway")
         self._seen_messages = RecentIds(max_size=50_000, ttl_seconds=24 * 3600)
         self._outbound_task: asyncio.Task[None] | None = None
         self._command_subscription: Any = None
@@ -95,11 +98,12 @@ class Gateway:
         self._sent_before = 0  # counters of earlier logins, for the status reply
         self._waits_before = 0
 
-    def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient) -> None:
+    def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient, tracer: Tracer) -> None:
         """The bus, once the runtime is connected."""
         self._publish = publish
         self._dead_letter = dead_letter
         self._nats = nats
+        self._tracer = tracer
 
     # -- session ---------------------------------------------------------------------------------------------
 
@@ -184,7 +188,9 @@ class Gateway:
         while True:
             name, payload = await events.get()
             try:
-                await self.handle_event(name, payload, bot.puppet)
+                # One trace per WeChat happening: every service's handling and the sends it causes join it.
+                with self._tracer.start_as_current_span(f"wechat {name}", kind=SpanKind.CONSUMER):
+                    await self.handle_event(name, payload, bot.puppet)
             except Exception as error:  # one bad event must not stop the others
                 log.exception("handling puppet event %s failed", name)
                 await self._publish_quietly(self._error_event(f"{name} event: {error}"))
@@ -403,6 +409,7 @@ class Gateway:
             Executor(puppet, reader, settings.max_message_chars),
             self.redis,
             self._dead_letter,
+            self._tracer,
         )
         subscription = await self._bind_commands(self._nats.jetstream())
 

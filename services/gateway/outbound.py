@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from schemas import COMMAND_TYPES, SCHEMA_VERSION, Command, DeadLettered, subjects
 from services.gateway.executor import Executor, Step, UnsupportedCommandError, describe
 from services.gateway.pacing import Outbox, PacingLimits, Wait
+from services.shared import telemetry
 
 log = logging.getLogger("qunbus.gateway.outbound")
 
@@ -44,6 +47,9 @@ class Delivery(Protocol):
 
     @property
     def metadata(self) -> _Metadata: ...
+
+    @property
+    def headers(self) -> dict[str, str] | None: ...
 
     async def ack(self) -> None: ...
 
@@ -101,8 +107,10 @@ class Outbound:
         executor: Executor,
         redis: Redis,
         dead_letter: DeadLetter,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
+        self.tracer = tracer or trace.get_tracer("qunbus.gateway")
         self.executor = executor
         self.redis = redis
         self.dead_letter = dead_letter
@@ -220,7 +228,8 @@ class Outbound:
 
     async def _run_step(self, job: _Job, step: Step) -> None:
         try:
-            await self.executor.run(step)
+            with telemetry.continued(self.tracer, "wechat send", job.delivery.headers, SpanKind.PRODUCER):
+                await self.executor.run(step)
         except UnsupportedCommandError as error:
             self._drop(job)
             await self._give_up(job.delivery, str(error))

@@ -128,6 +128,8 @@ async def drain_outbox(app: App) -> None:
             if _being_cancelled():
                 raise asyncio.CancelledError from None
             raise
+        if _being_cancelled():  # ... or swallow it and retry the command: stop all the same
+            raise asyncio.CancelledError
         await asyncio.sleep(app.settings.outbox_poll_s)
 
 

@@ -37,6 +37,7 @@ from faststream.security import BaseSecurity
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js.api import DeliverPolicy
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -211,6 +212,7 @@ class Runtime(Generic[S, D]):
     ) -> None:
         self.service = service
         self.tracer_provider = tracer_provider
+        self.tracer = trace.get_tracer("qunbus", tracer_provider=tracer_provider)
         self.settings = settings
         self.clock = clock or Clock(settings.clock_offset_s)
         self.instance = f"{service.name}-{uuid.uuid4().hex[:8]}"

@@ -7,12 +7,15 @@ and OTEL_TRACES_EXPORTER is not `none`; otherwise no tracing at all (no middlewa
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 
+from opentelemetry.propagate import extract
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import get_current_span
+from opentelemetry.trace import Span, SpanKind, Tracer, get_current_span
 
 
 def provider_from_env(service: str) -> TracerProvider | None:
@@ -27,6 +30,13 @@ def provider_from_env(service: str) -> TracerProvider | None:
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
+
+
+@contextlib.contextmanager
+def continued(tracer: Tracer, name: str, headers: Mapping[str, str] | None, kind: SpanKind) -> Iterator[Span]:
+    """A span that continues the trace whose W3C context a NATS message carries in its headers."""
+    with tracer.start_as_current_span(name, context=extract(dict(headers or {})), kind=kind) as span:
+        yield span
 
 
 def current_trace_id() -> str | None:

@@ -38,6 +38,7 @@ class FakeDelivery:
     subject: str
     data: bytes
     metadata: Metadata = field(default_factory=Metadata)
+    headers: dict[str, str] | None = None
     log: list[str] = field(default_factory=list)
     nak_delays: list[float | None] = field(default_factory=list)
 

@@ -60,12 +60,8 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
             "http_port": free_port(),
             **overrides,
         }
-        async with asyncio.timeout(25):
-            async with run_service(service, **settings) as runtime:
-                async with runtime.serving_http():
-                    yield runtime
-                print("HTTP STOPPED")
-            print("RUNTIME STOPPED")
+        async with run_service(service, **settings) as runtime, runtime.serving_http():
+            yield runtime
 
     return run
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.gateway import qr
+from services.gateway import metrics, qr
 from services.gateway.gateway import Gateway
 from services.gateway.settings import GatewaySettings
 from services.shared import AppContext, QunService, Runtime
@@ -55,7 +55,8 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
         async with puppet_source(settings) as puppet:
             gateway = Gateway(settings, redis, puppet)
             try:
-                yield gateway
+                with metrics.registered(metrics.GatewayCollector(gateway.status)):
+                    yield gateway
             finally:
                 await gateway.close()
 

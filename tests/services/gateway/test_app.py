@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from schemas import (
     AcceptFriendship,
@@ -511,3 +512,25 @@ async def test_a_friend_request_whose_type_comes_as_a_plain_int_is_published(
         event = (await bus.wait_for(f"qun.evt.{BOT}.friendship", FriendshipRequested))[0]
 
     assert event.contact.name == "Eve"
+
+
+async def test_outbound_queue_and_rate_limit_waits_are_prometheus_metrics(
+    run_service: RunService, bus: Bus
+) -> None:
+    chat = Chat()
+    async with running(chat, run_service, bus, room_per_second=0.2, room_burst=1):
+        for n in range(3):
+            say = SayText(room_id=chat.room, text=f"第{n}条")
+            await bus.js.publish(subjects.command(BOT, SayText), say.model_dump_json().encode())
+        await eventually(lambda: len(chat.world.bot_sent()) >= 1)
+        await eventually(
+            lambda: (REGISTRY.get_sample_value("qun_gateway_outbound_queue", {"bot_id": BOT}) or 0) >= 1
+        )
+        waits = REGISTRY.get_sample_value("qun_gateway_rate_limit_waits_total", {"bot_id": BOT})
+        sent = REGISTRY.get_sample_value("qun_gateway_sent_total", {"bot_id": BOT})
+    assert waits is not None
+    assert waits >= 1
+    assert sent == 1
+    assert (
+        REGISTRY.get_sample_value("qun_gateway_outbound_queue", {"bot_id": BOT}) is None
+    )  # unregistered on stop

@@ -1,0 +1,91 @@
+"""How fast one in-process tagger drains ordinary chat (no @bot, no command): the path most events take.
+
+    python -m services.tagger.drain_bench [N_EVENTS] [--questions] [--profile]
+
+Starts a real nats-server and redis-server, publishes a backlog of N chat events (tools/bench.py `chat_event`, the
+one `make bench` uses; with `--questions` every fourth ends in a question mark, so the auto-answer check runs),
+then starts the tagger and times how long its consumer takes to drain them. Publishing before the service starts keeps the publisher's CPU out of the number.
+`--profile` prints the cProfile top functions of the drain. A development tool: it imports tools.servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nats
+
+from services.shared.provision import ensure_consumer, ensure_streams
+from services.tagger.app import service
+from services.tagger.settings import TaggerSettings
+
+QUESTION_SHARE = 4  # every 4th message ends in a question mark, as real chat does
+
+
+async def _wait_drained(js: nats.js.JetStreamContext, durable: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = await js.consumer_info("QUN_EVT", durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"{durable} did not drain in {timeout}s")
+
+
+async def drain_rate(n_events: int, *, questions: bool = False, profile: bool = False) -> float:
+    from tools.bench import chat_event, publish_event  # noqa: PLC0415 - development tooling only
+    from tools.servers import start_nats, start_redis  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        nats_server = await start_nats(Path(tmp) / "js")
+        redis_server = await start_redis(Path(tmp) / "redis")
+        connection = await nats.connect(nats_server.url)
+        try:
+            js = connection.jetstream()
+            await ensure_streams(js)
+            spec = service.consumer()
+            assert spec is not None
+            await ensure_consumer(js, spec)
+            for start in range(0, n_events, 500):
+                batch = []
+                for n in range(start, min(n_events, start + 500)):
+                    event = chat_event(n)
+                    if questions and n % QUESTION_SHARE == 0:
+                        event = event.model_copy(update={"body": event.body + "?", "text": event.text + "?"})
+                    batch.append(event)
+                await asyncio.gather(*(publish_event(js, event) for event in batch))
+            settings = TaggerSettings(nats_url=nats_server.url, redis_url=redis_server.url)
+            profiler = cProfile.Profile() if profile else None
+            async with service.runtime(settings):
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                await _wait_drained(js, spec.durable, timeout=300)
+                elapsed = time.perf_counter() - started
+                if profiler:
+                    profiler.disable()
+            if profiler:
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            return n_events / elapsed
+        finally:
+            await connection.close()
+            redis_server.stop()
+            nats_server.stop()
+
+
+def main() -> None:
+    args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    n_events = int(args[0]) if args else 10_000
+    rate = asyncio.run(
+        drain_rate(n_events, questions="--questions" in sys.argv, profile="--profile" in sys.argv)
+    )
+    print(f"tagger drained {n_events} chat events: {rate:,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -72,9 +72,16 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
 
     @service.on_start
     async def attach(runtime: Runtime[GatewaySettings, Gateway]) -> None:
-        runtime.context.deps.attach(
-            runtime.publish, runtime.dead_letter, runtime.broker.connection, runtime.tracer
-        )
+        gateway = runtime.context.deps
+        gateway.attach(runtime.publish, runtime.dead_letter, runtime.broker.connection, runtime.tracer)
+        world = getattr(gateway.in_process_puppet, "world", None)
+        if (
+            world is not None
+        ):  # the simulator's page also shows the bus: services, events, dead letters, queue
+            admin = importlib.import_module("services.simulator.admin")
+            monitor = admin.BusMonitor(runtime.broker.connection, gateway.bot_id)
+            await monitor.start()
+            world.admin_source = monitor.snapshot
 
     @service.background
     async def keep_wechat_connected(ctx: AppContext[GatewaySettings, Gateway]) -> None:

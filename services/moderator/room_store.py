@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 
@@ -12,11 +13,13 @@ from services.moderator.rooms import FloodLimits, FloodPolicy, RoomConfig, RoomR
 _WELCOME = "welcome_template"
 _THRESHOLD = "kick_threshold"
 _FLOOD_POLICY = "flood_policy"
-_FLOOD_LIMITS = "flood_limits"
+FLOOD_LIMITS_FIELD = "flood_limits"
+"""The config field holding a room's own flood limits as JSON (``message_store``'s script reads it too)."""
 
 
-def _config_from_hash(fields: dict[str, str]) -> RoomConfig:
-    limits = fields.get(_FLOOD_LIMITS)
+def config_from_fields(fields: dict[str, str]) -> RoomConfig:
+    """A room's settings from its config hash."""
+    limits = fields.get(FLOOD_LIMITS_FIELD)
     policy = fields.get(_FLOOD_POLICY)
     threshold = fields.get(_THRESHOLD)
     return RoomConfig(
@@ -24,6 +27,14 @@ def _config_from_hash(fields: dict[str, str]) -> RoomConfig:
         kick_threshold=int(threshold) if threshold else None,
         flood_policy=FloodPolicy(policy) if policy else None,
         flood_limits=FloodLimits(**json.loads(limits)) if limits else None,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def directory_entry(room: RoomRecord) -> str:
+    """The directory's JSON value for a room; cached, as every room message writes the same few."""
+    return json.dumps(
+        {"topic": room.topic, "owner_id": room.owner_id, "member_count": room.member_count}, ensure_ascii=False
     )
 
 
@@ -36,7 +47,7 @@ class RoomStore:
     async def config(self, bot_id: str, room_id: str) -> RoomConfig:
         """The room's settings (defaults where nothing was set)."""
         raw = await self._redis.hgetall(keys.room_config(bot_id, room_id))
-        return _config_from_hash({str(k): str(v) for k, v in raw.items()})
+        return config_from_fields({str(k): str(v) for k, v in raw.items()})
 
     async def set_welcome(self, bot_id: str, room_id: str, template: str | None) -> None:
         """Set the welcome template, or go back to the default with None."""
@@ -59,7 +70,7 @@ class RoomStore:
                     "max_length": limits.max_length,
                 }
             )
-            await self._set_or_clear(bot_id, room_id, _FLOOD_LIMITS, encoded)
+            await self._set_or_clear(bot_id, room_id, FLOOD_LIMITS_FIELD, encoded)
 
     async def _set_or_clear(self, bot_id: str, room_id: str, field: str, value: str | None) -> None:
         key = keys.room_config(bot_id, room_id)
@@ -70,8 +81,7 @@ class RoomStore:
 
     async def remember_room(self, bot_id: str, room: RoomRecord) -> None:
         """Keep the directory entry fresh (topic and owner change)."""
-        record = {"topic": room.topic, "owner_id": room.owner_id, "member_count": room.member_count}
-        await self._redis.hset(keys.room_directory(bot_id), room.id, json.dumps(record, ensure_ascii=False))
+        await self._redis.hset(keys.room_directory(bot_id), room.id, directory_entry(room))
 
     async def rooms(self, bot_id: str) -> list[RoomRecord]:
         """Every room the bot has seen, by topic."""

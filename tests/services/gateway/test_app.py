@@ -534,3 +534,16 @@ async def test_outbound_queue_and_rate_limit_waits_are_prometheus_metrics(
     assert (
         REGISTRY.get_sample_value("qun_gateway_outbound_queue", {"bot_id": BOT}) is None
     )  # unregistered on stop
+
+
+async def test_on_the_simulator_the_page_admin_panel_is_fed_from_the_bus(
+    run_service: RunService, bus: Bus
+) -> None:
+    chat = Chat()
+    async with running(chat, run_service, bus):
+        assert chat.world.admin_source is not None
+        chat.world.direct_message(chat.bob, "hello")
+        await bus.wait_for(f"qun.evt.{BOT}.message", MessageReceived)
+        snapshot = await chat.world.admin_source()
+    assert "gateway" in str(snapshot["services"])
+    assert "hello" in str(snapshot["events"])

@@ -1,0 +1,125 @@
+"""Everything one room message changes in Redis, in one Lua script: one round trip per message.
+
+Each room message refreshes the room's directory entry, records the sender as a member, and counts the message in
+the sender's sliding flood window; if that crosses the room's limits, it also records a flood strike. The script
+reads the room's settings for the limits and returns them, so the caller needs no other read. Being one script, it
+sees the settings and the counters at the same instant, whichever replica runs it.
+
+Members of the windows are event ids, so a redelivered message counts once and gets the same strike number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.moderator import keys
+from services.moderator.redis_types import StrRedis
+from services.moderator.room_store import FLOOD_LIMITS_FIELD, config_from_fields, directory_entry
+from services.moderator.rooms import FloodLimits, RoomConfig, RoomRecord
+
+# KEYS: directory, members, room config, flood window, flood strikes.
+# ARGV: room id, directory entry, member id, event id, now (ms), flood (1: count it), may strike (1: not an admin),
+#       length, default max messages, default window (ms), default max length, strike memory (ms), limits field.
+# Returns {messages in window, strike number (0: none), the room's settings as a flat field/value list}.
+_OBSERVE = """
+local function record(key, id, now, window)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  redis.call('ZADD', key, 'NX', now, id)
+  redis.call('PEXPIRE', key, window)
+  local rank = redis.call('ZRANK', key, id)
+  return rank and rank + 1 or 0, redis.call('ZCARD', key)
+end
+
+-- An unchanged entry is not rewritten: a write would be replicated and logged for nothing.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('SADD', KEYS[2], ARGV[3])
+local config = redis.call('HGETALL', KEYS[3])
+if ARGV[6] ~= '1' then return {0, 0, config} end
+
+local max_messages, window, max_length = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local own = redis.call('HGET', KEYS[3], ARGV[13])
+if own then
+  local limits = cjson.decode(own)
+  max_messages, window, max_length = limits.max_messages, limits.window_seconds * 1000, limits.max_length
+end
+local now = tonumber(ARGV[5])
+local _, count = record(KEYS[4], ARGV[4], now, window)
+local strike = 0
+-- The same test as flood.assess: too long, or too many within the window.
+if ARGV[7] == '1' and (tonumber(ARGV[8]) > max_length or count > max_messages) then
+  strike = record(KEYS[5], ARGV[4], now, tonumber(ARGV[12]))
+end
+return {count, strike, config}
+"""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the script saw and counted for one message."""
+
+    config: RoomConfig
+    """The room's settings at that moment."""
+    messages_in_window: int
+    """The sender's messages within the flood window, this one included (0 when not counted)."""
+    strike: int
+    """The number of the flood strike this message recorded (1 for the first one remembered), 0 for none."""
+
+
+@dataclass(frozen=True)
+class FloodCount:
+    """How to count a message against flooding."""
+
+    defaults: FloodLimits
+    """The limits of a room with none of its own."""
+    strike_memory_ms: int
+    """How long a strike is remembered."""
+    length: int
+    """The message's length in characters (Lua only sees bytes)."""
+    may_strike: bool
+    """False for admins: their messages count, but never earn a strike."""
+
+
+class MessageStore:
+    """The per-message bookkeeping of the room directory, its members, and the flood counters."""
+
+    def __init__(self, redis: StrRedis) -> None:
+        self._observe = redis.register_script(_OBSERVE)
+
+    async def observe(
+        self,
+        *,
+        bot_id: str,
+        room: RoomRecord,
+        member_id: str,
+        event_id: str,
+        now_ms: int,
+        flood: FloodCount | None,
+    ) -> Observed:
+        """Record one message of ``member_id`` in ``room``; ``flood`` None: not counted (the bot's own)."""
+        count, strike, fields = await self._observe(
+            keys=[
+                keys.room_directory(bot_id),
+                keys.room_members(bot_id, room.id),
+                keys.room_config(bot_id, room.id),
+                keys.flood_window(bot_id, room.id, member_id),
+                keys.flood_strikes(bot_id, room.id, member_id),
+            ],
+            args=[
+                room.id,
+                directory_entry(room),
+                member_id,
+                event_id,
+                now_ms,
+                0 if flood is None else 1,
+                1 if flood is not None and flood.may_strike else 0,
+                0 if flood is None else flood.length,
+                0 if flood is None else flood.defaults.max_messages,
+                0 if flood is None else flood.defaults.window_seconds * 1000,
+                0 if flood is None else flood.defaults.max_length,
+                0 if flood is None else flood.strike_memory_ms,
+                FLOOD_LIMITS_FIELD,
+            ],
+        )
+        pairs = iter(fields)
+        config = config_from_fields({str(name): str(value) for name, value in zip(pairs, pairs, strict=True)})
+        return Observed(config=config, messages_in_window=int(count), strike=int(strike))

@@ -105,21 +105,31 @@ class Context(AppContext[S, D], Generic[S, D]):
     event: Event = field(kw_only=True)
     lang: Lang = field(kw_only=True, default="zh")
     stale: bool = field(kw_only=True, default=False)
-    _issued: int = field(kw_only=True, default=0)
+    _positional_ids: set[str] = field(kw_only=True, default_factory=set)
 
     @property
     def bot_id(self) -> str:
         return self.event.bot_id
 
     def command_id(self) -> str:
-        """Deterministic per (service, event, n): a redelivered event re-issues the same ids, which JetStream and
-        the gateway drop as duplicates, so retrying a handler never sends a reply twice."""
-        self._issued += 1
-        return uuid.uuid5(_COMMAND_IDS, f"{self.service}/{self.event.id}/{self._issued}").hex
+        """Kept for handlers that set `id=` by habit: `send` replaces it with the content-derived id."""
+        placeholder = new_id()
+        self._positional_ids.add(placeholder)
+        return placeholder
+
+    def stable_id(self, command: Command) -> str:
+        """The id of `command` as issued for this event: the same event re-issuing the same command gets the same
+        id, which JetStream and the gateway drop as a duplicate; a different command never shares it."""
+        content = command.model_dump_json(exclude={"id"})
+        return uuid.uuid5(
+            _COMMAND_IDS, f"{self.service}/{self.event.id}/{command.subject_suffix}/{content}"
+        ).hex
 
     async def send(self, command: Command) -> None:
-        """Publish a command to this event's gateway. Chat output for a stale event is dropped; other commands
-        still go out."""
+        """Publish a command to this event's gateway, with a stable id unless the handler chose one (e.g. one
+        welcome for a batch of joins). Chat output for a stale event is dropped; other commands still go out."""
+        if "id" not in command.model_fields_set or command.id in self._positional_ids:
+            command = command.model_copy(update={"id": self.stable_id(command)})
         if self.stale and isinstance(command, SayText):
             log.info("stale event %s: reply dropped", self.event.id)
             return
@@ -136,7 +146,6 @@ class Context(AppContext[S, D], Generic[S, D]):
         mention_ids: Sequence[str] = (),
     ) -> None:
         say = SayText(
-            id=self.command_id(),
             room_id=room_id,
             contact_id=contact_id,
             text=pick_text(self.lang, text, zh, en),

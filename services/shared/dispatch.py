@@ -14,6 +14,7 @@ Every cross-cutting rule lives here, once for all services:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from schemas import SCHEMA_VERSION, DeadLettered, Event, MessageReceived, Room, subjects
@@ -45,6 +47,7 @@ class Delivery(Protocol):
 
     async def ack(self) -> None: ...
     async def nak(self, delay: float) -> None: ...
+    async def in_progress(self) -> None: ...
 
 
 class BadPayloadError(Exception):
@@ -67,6 +70,7 @@ class Dispatcher:
         self._dead_letter = dead_letter
         self._retry_base_s = retry_base_s
         self._in_order: dict[str, asyncio.Lock] = {}
+        self._running: dict[Delivery, float] = {}  # handler start times, for the keep-alive
 
     async def handle(self, delivery: Delivery) -> None:
         try:
@@ -79,7 +83,11 @@ class Dispatcher:
         lock = self._in_order.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                await self._handle(delivery, event)
+                self._running[delivery] = time.monotonic()
+                try:
+                    await self._handle(delivery, event)
+                finally:
+                    del self._running[delivery]
         finally:
             if not lock.locked() and self._in_order.get(key) is lock:
                 del self._in_order[key]
@@ -104,6 +112,18 @@ class Dispatcher:
         await delivery.ack()
         metrics.HANDLED.labels(name, event.subject_suffix).inc()
         metrics.LATENCY.labels(name).observe(time.perf_counter() - started)
+
+    async def keep_alive(self) -> None:
+        """Tells JetStream a slow handler is still working (every third of the ack wait), so its message is not
+        redelivered to another replica while it runs. One loop for all messages, not a task per message."""
+        interval = self._app.settings.ack_wait_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            due = time.monotonic() - interval
+            for delivery, started in list(self._running.items()):
+                if started <= due:
+                    with contextlib.suppress(NatsError):  # acked meanwhile, or the connection is gone
+                        await delivery.in_progress()
 
     def _decode(self, delivery: Delivery) -> Event:
         try:

@@ -220,6 +220,7 @@ class Runtime(Generic[S, D]):
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._discovered: tuple[float, list[ServiceInfo]] | None = None
+        self.dispatcher: Dispatcher | None = None
         self.broker: NatsBroker
         self.redis: Redis
         self.context: AppContext[S, D]
@@ -274,6 +275,10 @@ class Runtime(Generic[S, D]):
         self._tasks.append(
             asyncio.create_task(self._supervise(_keep_room_cache_fresh), name=f"{self.instance}:rooms")
         )
+        if self.dispatcher is not None:
+            self._tasks.append(
+                asyncio.create_task(self.dispatcher.keep_alive(), name=f"{self.instance}:keep-alive")
+            )
         for task in self.service.background_tasks:
             self._tasks.append(
                 asyncio.create_task(self._supervise(task), name=f"{self.instance}:{task.__name__}")
@@ -484,6 +489,9 @@ class _Delivery:
 
     async def nak(self, delay: float) -> None:
         await self._raw.nak(delay=delay)
+
+    async def in_progress(self) -> None:
+        await self._raw.in_progress()
 
 
 def _stream_of(subject: str) -> str:

@@ -36,6 +36,14 @@ def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSetti
         if attempts[event.id] < int(args or "1000"):
             raise RuntimeError("storage unavailable")
 
+    @service.command(ChatCommand(name="detour", keywords_en=["detour"]))
+    async def detour(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        if attempts[event.id] == 1:  # the first attempt says something else, then fails
+            await ctx.reply("warning")
+            raise RuntimeError("storage unavailable")
+        await ctx.reply("answer")
+
     @service.on(RoomJoined)
     async def count_joins(event: RoomJoined, ctx: Ctx) -> None:
         await ctx.redis.incr("joins")
@@ -103,6 +111,17 @@ async def test_a_retried_handler_sends_its_reply_once(bus: Bus, run_service: Run
     assert stored.state.messages == 1  # three publishes of one command id, stored once
 
 
+async def test_a_retry_on_another_path_is_not_taken_for_a_duplicate(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(probe_service()):
+        await bus.publish_event(message("detour"))
+        await bus.says(lambda r: r.text == "answer")
+        await bus.consumer_settled("probe")
+        stored = await bus.js.stream_info("QUN_CMD")
+    assert stored.state.messages == 2  # "warning" and "answer": different commands, different ids
+
+
 async def test_stale_events_change_state_but_get_no_reply(bus: Bus, run_service: RunService) -> None:
     async with run_service(probe_service(), max_event_age_s=0.2) as runtime:
         await runtime.stop()  # the service is down while an event waits on the bus
@@ -156,3 +175,24 @@ async def test_admin_only_commands_are_checked_in_one_place(
     assert [c.contact_id for c in bus.commands(RemoveFromRoom)] == (["bob"] if allowed else [])
     if not allowed:
         assert "admins only" in bus.commands(SayText)[0].text
+
+
+async def test_a_slow_handler_is_kept_alive_and_not_redelivered_meanwhile(
+    bus: Bus, run_service: RunService
+) -> None:
+    calls: list[str] = []
+    service: QunService[QunSettings, None] = QunService("slow", version="0", settings=QunSettings)
+
+    @service.command(ChatCommand(name="slow", keywords_en=["slow"]))
+    async def slow(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        calls.append(event.id)
+        deadline = asyncio.get_running_loop().time() + 3  # three ack waits: real time is the point here
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        await ctx.reply("done")
+
+    async with run_service(service, ack_wait_s=1):
+        await bus.publish_event(message("slow"))
+        await bus.says(lambda r: r.text == "done", timeout=10)
+        await bus.consumer_settled("slow")
+    assert len(calls) == 1  # without in-progress acks JetStream would have redelivered it after 1 s

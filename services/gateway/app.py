@@ -83,6 +83,10 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
             await monitor.start()
             world.admin_source = monitor.snapshot
 
+    @service.health_check
+    def carrying_out_commands(ctx: AppContext[GatewaySettings, Gateway]) -> bool:
+        return ctx.deps.healthy()
+
     @service.background
     async def keep_wechat_connected(ctx: AppContext[GatewaySettings, Gateway]) -> None:
         await ctx.deps.run()

@@ -51,7 +51,7 @@ log = logging.getLogger("qunbus.gateway")
 Publish = Callable[[str, bytes, str], Awaitable[None]]
 DeadLetter = Callable[[DeadLettered], Awaitable[None]]
 
-_PUBLISH_ATTEMPTS = 5
+_DRAIN_TIMEOUT_S = 2.0
 _STOP_TIMEOUT_S = 5.0
 _PROBE_TIMEOUT_S = 3.0
 
@@ -122,6 +122,10 @@ class Gateway:
         try:
             await bot.start()
         finally:
+            # Events already received are handled while the puppet may still answer; then the handler goes.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_DRAIN_TIMEOUT_S):
+                    await events.join()
             handler.cancel()
             await asyncio.gather(handler, return_exceptions=True)
 
@@ -194,6 +198,8 @@ class Gateway:
             except Exception as error:  # one bad event must not stop the others
                 log.exception("handling puppet event %s failed", name)
                 await self._publish_quietly(self._error_event(f"{name} event: {error}"))
+            finally:
+                events.task_done()
 
     async def handle_event(self, name: str, payload: Any, puppet: Any) -> None:
         reader = PuppetReader(puppet)
@@ -295,15 +301,17 @@ class Gateway:
     async def _on_message(self, message_id: str, puppet: Any, reader: PuppetReader) -> None:
         if not self.logged_in:
             return
-        if not self._seen_messages.first_time(message_id, asyncio.get_running_loop().time()):
+        now = asyncio.get_running_loop().time()
+        if self._seen_messages.seen(message_id, now):
             log.debug("message %s seen before; not published again", message_id)
             return
         payload = await puppet.message_payload(message_id)
         facts = await reader.message_facts(payload, self.bot_id, self.bot_name, self._now())
         event = translate.message_received(facts, self.bot_id)
-        if event.from_self and not self.settings.publish_self:
-            return
-        await self.publish(event)
+        if not event.from_self or self.settings.publish_self:
+            await self.publish(event)
+        # Remembered only once published: a message whose publish failed is published when WeChat repeats it.
+        self._seen_messages.add(message_id, now)
 
     async def _on_room_join(self, payload: Any, reader: PuppetReader) -> None:
         room = await reader.room_or_id(payload.room_id)
@@ -362,21 +370,27 @@ class Gateway:
     # -- publishing ------------------------------------------------------------------------------------------
 
     async def publish(self, event: Event) -> None:
-        """JetStream publish with `Nats-Msg-Id` = event id; retried briefly while NATS is unreachable."""
+        """JetStream publish with `Nats-Msg-Id` = event id. While NATS is unreachable (a restart, a leader
+        election) it keeps trying for up to GATEWAY_PUBLISH_RETRY_S: WeChat will not deliver the event again."""
         if self._publish is None:
             raise RuntimeError("the gateway is not attached to the bus")
         subject = subjects.event(event.bot_id, type(event))
         data = event.model_dump_json().encode()
-        delay = 0.2
-        for attempt in range(1, _PUBLISH_ATTEMPTS + 1):
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.settings.publish_retry_s
+        delay, attempt = 0.2, 0
+        while True:
+            attempt += 1
             try:
                 await self._publish(subject, data, event.id)
             except Exception:
-                if attempt == _PUBLISH_ATTEMPTS:
+                if loop.time() + delay > give_up_at:
                     raise
-                log.warning("publishing %s failed (attempt %d); retrying", subject, attempt, exc_info=True)
+                log.warning(
+                    "publishing %s failed (attempt %d); retrying", subject, attempt, exc_info=attempt == 1
+                )
                 await asyncio.sleep(delay)
-                delay *= 2
+                delay = min(delay * 2, 5.0)
             else:
                 return
 
@@ -458,6 +472,14 @@ class Gateway:
                 await subscription.unsubscribe()
 
     # -- status ----------------------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        """False when the account is logged in but commands are not being carried out (the command loop died or
+        never started, e.g. its consumer is missing): a restart is the remedy."""
+        if not self.logged_in:
+            return True
+        task = self._outbound_task
+        return task is not None and not task.done()
 
     def status(self) -> GatewayStatus:
         outbound = self.outbound

@@ -46,6 +46,9 @@ class GatewaySettings(QunSettings):
         description="The account's contact id if known in advance: names the subjects before the first login "
         "(scan events, status); after login the real id is used.",
     )
+    publish_retry_s: float = Field(
+        120.0, gt=0, description="How long an event's publish is retried while NATS is unreachable."
+    )
     publish_self: bool = Field(False, description="Publish the bot's own messages (marked from_self).")
     wechaty_dir: Path = Field(
         default_factory=wechaty_dir,

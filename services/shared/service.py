@@ -62,6 +62,7 @@ CommandHandler = Callable[[MessageReceived, Context[Any, Any], str], Awaitable[N
 BackgroundTask = Callable[[AppContext[Any, Any]], Awaitable[None]]
 RouteHandler = Callable[[Request, AppContext[Any, Any]], Awaitable[Response]]
 StartHook = Callable[["Runtime[Any, Any]"], Awaitable[None]]
+HealthCheck = Callable[[AppContext[Any, Any]], bool]
 
 
 @contextlib.asynccontextmanager
@@ -101,6 +102,7 @@ class QunService(Generic[S, D]):
         self.background_tasks: list[BackgroundTask] = []
         self.routes: list[tuple[str, str, RouteHandler]] = []
         self.start_hooks: list[StartHook] = []
+        self.health_checks: list[HealthCheck] = []
 
     # -- declaring -------------------------------------------------------------------------------------------
 
@@ -131,6 +133,12 @@ class QunService(Generic[S, D]):
             return handler
 
         return register
+
+    def health_check(self, check: HealthCheck) -> HealthCheck:
+        """A service-specific liveness rule: /healthz and /readyz fail (and Kubernetes restarts the pod) when it
+        returns False."""
+        self.health_checks.append(check)
+        return check
 
     def on_start(self, hook: StartHook) -> StartHook:
         """Runs once the instance is connected, before background tasks (e.g. extra subscribers)."""
@@ -372,15 +380,18 @@ class Runtime(Generic[S, D]):
     def http_app(self) -> HttpApp:
         app = HttpApp()
 
+        def alive() -> bool:
+            return all(check(self.context) for check in self.service.health_checks)
+
         async def healthz(_: Request) -> Response:
-            return Response.text("ok")
+            return Response.text("ok") if alive() else Response.text("unhealthy", 503)
 
         async def readyz(_: Request) -> Response:
             try:
                 connected = self.broker.connection.is_connected and bool(await self.redis.ping())
             except Exception:  # noqa: BLE001 - any failure means not ready
                 connected = False
-            return Response.text("ready") if connected else Response.text("not ready", 503)
+            return Response.text("ready") if connected and alive() else Response.text("not ready", 503)
 
         async def metrics(_: Request) -> Response:
             return Response(200, generate_latest(), CONTENT_TYPE_LATEST)

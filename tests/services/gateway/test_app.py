@@ -547,3 +547,15 @@ async def test_on_the_simulator_the_page_admin_panel_is_fed_from_the_bus(
         snapshot = await chat.world.admin_source()
     assert "gateway" in str(snapshot["services"])
     assert "hello" in str(snapshot["events"])
+
+
+async def test_logged_in_without_a_command_loop_is_unhealthy(run_service: RunService, bus: Bus) -> None:
+    chat = Chat()
+    async with running(chat, run_service, bus) as runtime:
+        gateway = runtime.context.deps
+        assert gateway.healthy()
+        task = gateway._outbound_task
+        assert task is not None
+        task.cancel()  # as if the loop had died
+        await asyncio.gather(task, return_exceptions=True)
+        assert not gateway.healthy()

@@ -86,3 +86,23 @@ async def test_provisioned_consumer_is_reused_by_the_service(bus: Bus, run_servi
         await bus.says()
     info = await bus.js.consumer_info("QUN_EVT", "dingdong")
     assert info.config.filter_subjects == ["qun.evt.*.message"]
+
+
+async def test_a_failing_health_check_fails_health_and_readiness(run_service: RunService) -> None:
+    service = other_service()
+    healthy = {"now": True}
+
+    @service.health_check
+    def flag(app: AppContext[QunSettings, None]) -> bool:
+        return healthy["now"]
+
+    port = free_port()
+    async with (
+        run_service(service, http_port=port) as runtime,
+        runtime.serving_http(),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        assert (await http.get("/healthz")).status_code == 200
+        healthy["now"] = False
+        assert (await http.get("/healthz")).status_code == 503
+        assert (await http.get("/readyz")).status_code == 503

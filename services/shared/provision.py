@@ -47,22 +47,40 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
         log.info("stream %s ready (%s)", spec.name, ", ".join(spec.subjects))
 
 
+def _consumer_config(spec: streams.ConsumerSpec) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=spec.durable,
+        filter_subjects=list(spec.filter_subjects),
+        deliver_policy=DeliverPolicy.NEW,
+        ack_wait=spec.ack_wait.total_seconds(),
+        max_deliver=spec.max_deliver,
+        max_ack_pending=spec.max_ack_pending,
+    )
+
+
+def _differs(current: ConsumerConfig, wanted: ConsumerConfig) -> bool:
+    return (
+        sorted(current.filter_subjects or [current.filter_subject or ""])
+        != sorted(wanted.filter_subjects or [])
+        or current.max_deliver != wanted.max_deliver
+        or current.ack_wait != wanted.ack_wait
+        or current.max_ack_pending != wanted.max_ack_pending
+    )
+
+
 async def ensure_consumer(js: JetStreamContext, spec: streams.ConsumerSpec) -> None:
+    """Create the consumer, or update it when the service's declaration changed (a new handler adds a subject).
+    Its position in the stream is kept: nothing is redelivered or skipped by an update."""
+    wanted = _consumer_config(spec)
     try:
-        await js.consumer_info(spec.stream, spec.durable)
+        current = (await js.consumer_info(spec.stream, spec.durable)).config
     except NotFoundError:
-        await js.add_consumer(
-            spec.stream,
-            ConsumerConfig(
-                durable_name=spec.durable,
-                filter_subjects=list(spec.filter_subjects),
-                deliver_policy=DeliverPolicy.NEW,
-                ack_wait=spec.ack_wait.total_seconds(),
-                max_deliver=spec.max_deliver,
-                max_ack_pending=spec.max_ack_pending,
-            ),
-        )
+        await js.add_consumer(spec.stream, wanted)
         log.info("consumer %s on %s created", spec.durable, spec.stream)
+        return
+    if _differs(current, wanted):
+        await js.add_consumer(spec.stream, wanted)  # JetStream's create-or-update
+        log.info("consumer %s on %s updated", spec.durable, spec.stream)
 
 
 def known_consumers(max_deliver: int, ack_wait_s: float) -> list[streams.ConsumerSpec]:
@@ -70,7 +88,9 @@ def known_consumers(max_deliver: int, ack_wait_s: float) -> list[streams.Consume
     for package in KNOWN_SERVICES:
         try:
             module = importlib.import_module(f"services.{package}.app")
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as missing:
+            if missing.name not in {f"services.{package}", f"services.{package}.app"}:
+                raise  # the service exists but something it needs does not: say so, don't drop its consumer
             continue
         consumer = module.service.consumer(max_deliver, ack_wait_s)
         if consumer is not None:

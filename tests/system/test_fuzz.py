@@ -45,14 +45,10 @@ MODULES = [
 ]
 
 
-def present_services() -> list[Any]:
-    found = []
-    for module in MODULES:
-        try:
-            found.append(pytest.param(importlib.import_module(module).service, id=module.split(".")[-2]))
-        except ModuleNotFoundError:
-            continue
-    return found
+def all_services() -> list[Any]:
+    return [
+        pytest.param(importlib.import_module(module).service, id=module.split(".")[-2]) for module in MODULES
+    ]
 
 
 ids = st.sampled_from(["alice", "bob", "owner", "bot", "wxid_x"]) | st.text(min_size=1, max_size=12)
@@ -195,7 +191,7 @@ garbage = st.binary(max_size=64) | st.dictionaries(st.text(max_size=8), st.integ
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("service", present_services())
+@pytest.mark.parametrize("service", all_services())
 def test_handlers_survive_generated_events(service: QunService[Any, Any], redis_url: str) -> None:
     with asyncio.Runner() as runner:
         harness = runner.run(Harness.open(service, redis_url))

@@ -24,7 +24,7 @@ from services.moderator.deps import Ctx, Stores, open_stores
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
 from services.moderator.invite_flow import set_password, try_password
-from services.moderator.observe import record_of, saw_leavers, saw_members
+from services.moderator.observe import record_of, saw_leavers
 from services.moderator.replies import answer
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
@@ -54,7 +54,6 @@ ChatHandler = Callable[[MessageReceived, Ctx, str], Awaitable[None]]
 async def observe_message(event: MessageReceived, ctx: Ctx) -> None:
     """What every room message updates: the room directory, its known members, the flood counters."""
     if event.room is not None:
-        await saw_members(ctx.deps, ctx.bot_id, event.room, [event.talker])
         await check_flood(event, ctx, event.room)
 
 

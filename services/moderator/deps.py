@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TypeAlias
 
 from services.moderator.flood_store import FloodStore
+from services.moderator.message_store import MessageStore
 from services.moderator.password_store import PasswordStore
 from services.moderator.redis_types import StrRedis
 from services.moderator.room_store import RoomStore
@@ -26,6 +27,7 @@ class Stores:
     votes: VoteStore
     welcome: WelcomeStore
     flood: FloodStore
+    messages: MessageStore
     passwords: PasswordStore
 
 
@@ -37,6 +39,7 @@ async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIte
         votes=VoteStore(redis),
         welcome=WelcomeStore(redis),
         flood=FloodStore(redis),
+        messages=MessageStore(redis),
         passwords=PasswordStore(redis),
     )
 

@@ -16,6 +16,7 @@ from services.moderator import keys
 from services.moderator.redis_types import StrRedis
 from services.moderator.room_store import FLOOD_LIMITS_FIELD, config_from_fields, directory_entry
 from services.moderator.rooms import FloodLimits, RoomConfig, RoomRecord
+from services.moderator.script_batch import BatchedScript
 
 # KEYS: directory, members, room config, flood window, flood strikes.
 # ARGV: room id, directory entry, member id, event id, now (ms), flood (1: count it), may strike (1: not an admin),
@@ -83,7 +84,7 @@ class MessageStore:
     """The per-message bookkeeping of the room directory, its members, and the flood counters."""
 
     def __init__(self, redis: StrRedis) -> None:
-        self._observe = redis.register_script(_OBSERVE)
+        self._observe = BatchedScript(redis, _OBSERVE)
 
     async def observe(
         self,

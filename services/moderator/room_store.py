@@ -34,7 +34,8 @@ def config_from_fields(fields: dict[str, str]) -> RoomConfig:
 def directory_entry(room: RoomRecord) -> str:
     """The directory's JSON value for a room; cached, as every room message writes the same few."""
     return json.dumps(
-        {"topic": room.topic, "owner_id": room.owner_id, "member_count": room.member_count}, ensure_ascii=False
+        {"topic": room.topic, "owner_id": room.owner_id, "member_count": room.member_count},
+        ensure_ascii=False,
     )
 
 

@@ -58,6 +58,8 @@ def _action_of(text: str) -> VoteAction | None:
 def parse_vote(body: str, mention_ids: Sequence[str], bot_id: str) -> VoteIntent | None:
     """Read ``[弱] @name``, ``@name [弱]``, ``踢 @name``, ``vote kick @name`` (and the withdrawals
     ``[强] @name``, ``@name [强]``, ``unvote @name``); targets come from ``mention_ids``, never from names."""
+    if not mention_ids:
+        return None  # nobody to vote on: most messages stop here, before any text is normalised
     action = _action_of(normalize(body))
     if action is None:
         return None

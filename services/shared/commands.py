@@ -37,26 +37,35 @@ class Match:
     """The body after the keyword, stripped, with its original spelling."""
 
 
-def match_command(body: str, commands: Iterable[ChatCommand]) -> Match | None:
-    """The command whose keyword the body starts with; the longest keyword wins (`提醒列表` before `提醒`).
+class CommandMatcher:
+    """Matches bodies against a fixed set of commands; keywords are normalised and ordered once."""
 
-    An ASCII keyword must end at a word boundary (`tag` does not match `tags`); a Chinese one need not
-    (`提醒明天9点` is `提醒` + `明天9点`).
-    """
-    normalized = normalize(body)
-    candidates = sorted(
-        ((normalize(keyword), keyword, command) for command in commands for keyword in command.keywords),
-        key=lambda item: len(item[0]),
-        reverse=True,
-    )
-    for key, keyword, command in candidates:
-        if not key or not normalized.startswith(key):
-            continue
-        rest = normalized[len(key) :]
-        if rest and _is_word_char(key[-1]) and _is_word_char(rest[0]):
-            continue
-        return Match(command=command, keyword=keyword, args=_strip_prefix(body, len(key)))
-    return None
+    def __init__(self, commands: Iterable[ChatCommand]) -> None:
+        self._candidates = sorted(
+            ((normalize(keyword), keyword, command) for command in commands for keyword in command.keywords),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+
+    def match(self, body: str) -> Match | None:
+        """The command whose keyword the body starts with; the longest keyword wins (`提醒列表` before `提醒`).
+
+        An ASCII keyword must end at a word boundary (`tag` does not match `tags`); a Chinese one need not
+        (`提醒明天9点` is `提醒` + `明天9点`).
+        """
+        normalized = normalize(body)
+        for key, keyword, command in self._candidates:
+            if not key or not normalized.startswith(key):
+                continue
+            rest = normalized[len(key) :]
+            if rest and _is_word_char(key[-1]) and _is_word_char(rest[0]):
+                continue
+            return Match(command=command, keyword=keyword, args=_strip_prefix(body, len(key)))
+        return None
+
+
+def match_command(body: str, commands: Iterable[ChatCommand]) -> Match | None:
+    return CommandMatcher(commands).match(body)
 
 
 def _strip_prefix(body: str, normalized_length: int) -> str:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from schemas import SCHEMA_VERSION, DeadLettered, Event, MessageReceived, Room, subjects
 from services.shared import metrics
-from services.shared.commands import Lang, Match, language_of, match_command
+from services.shared.commands import Lang, Match, language_of
 from services.shared.context import AppContext, Context
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class Dispatcher:
             stale=_age_s(delivery, datetime.now(UTC)) > self._app.settings.max_event_age_s,
         )
         if isinstance(event, MessageReceived):
-            match = match_command(body, self._service.chat_commands) if body else None
+            match = self._service.matcher.match(body) if body else None
             if match is not None and (
                 event.mentions_bot or event.room is None or not match.command.needs_mention
             ):

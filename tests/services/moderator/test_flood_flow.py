@@ -42,3 +42,16 @@ async def test_flood_vote_policy_opens_a_vote_and_the_bots_own_messages_never_co
     assert opened.mention_ids == ["dave"]
     assert bus.commands(RemoveFromRoom) == []
     assert not [s for s in bus.commands(SayText) if "bot" in s.mention_ids]
+
+
+async def test_admins_are_never_struck_for_flooding(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator, flood_max_messages=2, flood_policy="remove"):
+        for i in range(5):
+            await bus.publish_event(message(f"公告 {i}", talker=OWNER, mentions_bot=False))
+        for i in range(3):
+            await bus.publish_event(message(f"刷 {i}", talker=DAVE, mentions_bot=False))
+        [warning] = await bus.says(lambda s: "请不要刷屏" in s.text)
+        await bus.consumer_settled("moderator")
+    assert warning.mention_ids == ["dave"]
+    assert len(bus.commands(SayText)) == 1  # the owner (an admin) was never warned
+    assert bus.commands(RemoveFromRoom) == []

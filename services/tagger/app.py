@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from schemas import ChatCommand, MessageReceived
-from services.shared import Context, QunService
+from services.shared import AppContext, Context, QunService
 from services.shared.commands import match_command
 from services.tagger import replies
 from services.tagger.commands import ParseError, parse_browse, parse_delete, parse_tag, question_of
@@ -30,6 +30,7 @@ from services.tagger.settings import TaggerSettings
 from services.tagger.sharing import KnowledgeBases
 from services.tagger.store import NewTag, TagStore
 from services.tagger.text import normalize
+from services.tagger.unprompted import UnpromptedRooms
 
 log = logging.getLogger("qunbus.tagger")
 
@@ -50,6 +51,7 @@ class Deps:
     knowledge: KnowledgeCache
     bases: KnowledgeBases
     reranker: Reranker | None
+    unprompted: UnpromptedRooms
 
 
 @asynccontextmanager
@@ -66,6 +68,7 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
         knowledge=knowledge,
         bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
         reranker=load_reranker(settings.reranker),
+        unprompted=UnpromptedRooms(store, redis),
     )
 
 
@@ -78,6 +81,11 @@ service: QunService[TaggerSettings, Deps] = QunService(
     summary_en="The group's memory: keeps quoted messages, answers questions from them",
 )
 Ctx = Context[TaggerSettings, Deps]
+
+
+@service.background
+async def keep_unprompted_rooms_fresh(app: AppContext[TaggerSettings, Deps]) -> None:
+    await app.deps.unprompted.listen()
 
 
 async def _say(ctx: Ctx, reply: Reply, *, mention: str | None = None) -> None:
@@ -114,6 +122,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
             tagger_name=event.talker.alias or event.talker.name,
             keywords=request.keywords,
             expires_at=request.expires_at,
+            event_id=event.id,
         ),
         ctx.now(),
     )
@@ -228,7 +237,7 @@ async def autoanswer(event: MessageReceived, ctx: Ctx, args: str) -> None:
         await _say(ctx, replies.UNPROMPTED_USAGE)
         return
     enabled = choice in _SWITCH_ON
-    await ctx.deps.store.set_unprompted(event.room.id, enabled=enabled)
+    await ctx.deps.unprompted.switch(event.room.id, enabled=enabled)
     await _say(ctx, replies.unprompted_switched(enabled=enabled))
 
 
@@ -244,7 +253,7 @@ async def plain_message(event: MessageReceived, ctx: Ctx) -> None:
         if await _another_service_command(ctx, body):
             return
         await _answer(event, ctx, body, unprompted=False, explicit=False)
-    elif _QUESTION_SHAPE.search(body) and await ctx.deps.store.unprompted(event.room.id):
+    elif _QUESTION_SHAPE.search(body) and await ctx.deps.unprompted.enabled(event.room.id):
         await _answer(event, ctx, body, unprompted=True, explicit=False)
 
 

@@ -21,10 +21,14 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 0.7  # coverage needed to quote a single message as the answer
-    suggest: float = 0.3  # coverage needed to offer "did you mean" candidates
+    answer: float = 0.75  # coverage needed to quote a single message as the answer
+    suggest: float = 0.4  # coverage needed to offer "did you mean" candidates
     margin: float = 0.05  # lead of the best hit over the runner-up (final score) needed to answer outright
     unprompted: float = 0.85  # coverage needed to answer a question nobody addressed to the bot
+    # A message without the question's weightiest word (Hit.misses_subject) is never the answer outright. When
+    # no message has it (Hit.unknown_subject), candidates are offered only from this coverage on: "is there a
+    # Helm chart" must not get the Docker tag.
+    unknown_subject_suggest: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,13 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds, *, unprompted: bool = Fa
     best = hits[0]
     lead = best.score - hits[1].score if len(hits) > 1 else best.score
     needed = thresholds.unprompted if unprompted else thresholds.answer
-    if best.coverage >= needed and lead >= thresholds.margin:
+    on_subject = not (best.misses_subject or best.unknown_subject)
+    if best.coverage >= needed and lead >= thresholds.margin and on_subject:
         return Decision(Verdict.ANSWER, (best,))
     if unprompted:  # unprompted chatter gets an answer or silence, never a quiz
         return Decision(Verdict.UNKNOWN, ())
-    candidates = tuple(hit for hit in hits[:MAX_SUGGESTIONS] if hit.coverage >= thresholds.suggest)
+    floor = max(thresholds.suggest, thresholds.unknown_subject_suggest if best.unknown_subject else 0.0)
+    candidates = tuple(hit for hit in hits[:MAX_SUGGESTIONS] if hit.coverage >= floor)
     if candidates:
         return Decision(Verdict.SUGGEST, candidates)
     return Decision(Verdict.UNKNOWN, ())

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from services.tagger.synonyms import MAX_PHRASE_WORDS, SynonymDictionary
-from services.tagger.text import Analyzer, bigrams, has_cjk, importance
+from services.tagger.text import QUESTION_WORDS, Analyzer, bigrams, has_cjk, importance
 
 K1 = 1.2
 B = 0.6
@@ -49,7 +49,35 @@ _ENTITIES = (
         ),
     ),
     ("c:website", re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|dev|org|io|net|cn)\b", re.IGNORECASE)),
+    ("c:size", re.compile(r"\d+(?:\.\d+)?\s*(?:[kmgt]i?b|[kmgt])\b|\d+\s*(?:兆|字节)", re.IGNORECASE)),
+    (
+        "c:duration",
+        re.compile(
+            r"\d+\s*(?:分钟|小时|个月|周|天)|\b\d+\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("c:email", re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.IGNORECASE)),
+    (
+        "c:date",
+        re.compile(
+            r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号](?:前|之前|截止)|\d{4}-\d{1,2}-\d{1,2}|每月第?[一二三四1-4]|"
+            r"\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "c:path",
+        re.compile(r"~?/[\w.-]+/|\b[\w-]+\.(?:toml|ya?ml|json|ini|conf|cfg|md|txt|env)\b", re.IGNORECASE),
+    ),
+    (
+        "c:city",
+        re.compile(
+            r"北京|上海|广州|深圳|杭州|成都|南京|武汉|西安|苏州|天津|重庆|厦门|长沙|香港|台北|"
+            r"\b(?:beijing|shanghai|guangzhou|shenzhen|hangzhou|chengdu|nanjing|wuhan|xi'?an|suzhou|hong kong)\b",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "c:venue",
         re.compile(
@@ -74,6 +102,11 @@ class Hit:
     score: float  # final ranking score
     coverage: float  # 0..1, share of the question found in the document
     bm25: float
+    # The question's weightiest word appears nowhere in the knowledge base (no word, concept or bigram route):
+    # whatever matched, the room knows nothing about what is being asked (the same for every hit of a question).
+    unknown_subject: bool = False
+    # This document lacks the question's weightiest word (by any route): it may share the phrasing, not the subject.
+    misses_subject: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +195,7 @@ class TextAnalysis:
             for concept in concepts:
                 terms.setdefault(concept, WEIGHT["c"])
             weight = importance(word)
-            if concepts:
+            if concepts and word not in QUESTION_WORDS:
                 weight = max(weight, DICTIONARY_WORD_IMPORTANCE)
             units[word] = _Unit(word=word, concepts=concepts, grams=grams, importance=weight)
         return Query(terms=terms, units=tuple(units.values()))
@@ -241,6 +274,9 @@ class KnowledgeIndex:
             return []
         top = heapq.nlargest(RERANK_DEPTH, scores.items(), key=lambda item: item[1])
         best = top[0][1]
+        # The question's weightiest word: rare here or unknown here, and a subject word, not phrasing.
+        subject = max(query.units, key=self._unit_weight) if query.units else None
+        unknown_subject = subject is not None and not self._known(subject)
         hits = []
         for doc, bm25 in top:
             present = {term for term in query.all_terms if self._has(doc, term)}
@@ -251,6 +287,8 @@ class KnowledgeIndex:
                     score=coverage + BM25_SHARE * bm25 / best,
                     coverage=coverage,
                     bm25=bm25,
+                    unknown_subject=unknown_subject,
+                    misses_subject=subject is not None and not self._covers(subject, present),
                 )
             )
         hits.sort(key=lambda hit: hit.score, reverse=True)
@@ -304,6 +342,19 @@ class KnowledgeIndex:
             discount = 1.0 if unit.concepts else UNSEEN_WEIGHT
             local = max(seen) if seen else discount * self._smoothed_idf("")
         return local * unit.importance
+
+    def _known(self, unit: _Unit) -> bool:
+        """Whether any document contains the word by a route coverage accepts (its bigrams: each somewhere)."""
+        if self.df("w:" + unit.word) or any(self.df(concept) for concept in unit.concepts):
+            return True
+        return bool(unit.grams) and all(self.df(gram) for gram in unit.grams)
+
+    @staticmethod
+    def _covers(unit: _Unit, doc_terms: set[str]) -> bool:
+        """The document has the word itself, one of its concepts, or all of its characters' bigrams."""
+        if "w:" + unit.word in doc_terms or any(concept in doc_terms for concept in unit.concepts):
+            return True
+        return bool(unit.grams) and all(gram in doc_terms for gram in unit.grams)
 
     def _coverage(self, query: Query, doc_terms: set[str]) -> float:
         total = 0.0

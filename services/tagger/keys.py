@@ -46,3 +46,8 @@ def knowledge_bases() -> str:
 def unprompted_rooms() -> str:
     """Set of room ids where an admin allowed answers to questions nobody addressed to the bot."""
     return f"{PREFIX}:unprompted"
+
+
+def unprompted_changed() -> str:
+    """Pub/sub channel: a room id whose auto-answer switch changed (replicas drop their cached set)."""
+    return f"{PREFIX}:unprompted:changed"

@@ -32,6 +32,10 @@ class TagRecord(BaseModel):
     updated_at: datetime = Field(description="When it was last tagged or imported.")
     expires_at: datetime | None = Field(default=None, description="When it disappears; None = never.")
     hash: str = Field(description="content_hash(text): the dedupe key within the knowledge base.")
+    created_by_event: str | None = Field(
+        default=None,
+        description="Id of the chat event that first tagged it: a redelivery of that event is not an update.",
+    )
 
     def document(self) -> Document:
         return Document(id=self.id, text=self.text, keywords=self.keywords, questions=self.questions)

@@ -19,13 +19,13 @@ class TaggerSettings(QunSettings):
     )
 
     answer_threshold: float = Field(
-        0.65,
+        _CALIBRATED.answer,
         ge=0,
         le=1,
         description="Coverage needed to answer with one message (calibrated on data/eval.yaml)",
     )
     suggest_threshold: float = Field(
-        0.3,
+        _CALIBRATED.suggest,
         ge=0,
         le=1,
         description="Coverage needed to offer 'did you mean' candidates; below: 'I don't know'",
@@ -38,6 +38,12 @@ class TaggerSettings(QunSettings):
         ge=0,
         le=1,
         description="Coverage needed to answer a message that did not @ the bot",
+    )
+    unknown_subject_suggest: float = Field(
+        _CALIBRATED.unknown_subject_suggest,
+        ge=0,
+        le=1,
+        description="Coverage needed for 'did you mean' when the question's main word is unknown to the room",
     )
     shared_rooms: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -62,4 +68,5 @@ class TaggerSettings(QunSettings):
             suggest=self.suggest_threshold,
             margin=self.margin,
             unprompted=self.unprompted_threshold,
+            unknown_subject_suggest=self.unknown_subject_suggest,
         )

@@ -40,12 +40,15 @@ class NewTag:
     keywords: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
     expires_at: datetime | None = None
+    event_id: str | None = None  # the chat event behind it, so its redelivery reads as the first time
 
 
 @dataclass(frozen=True)
 class Saved:
     record: TagRecord
-    created: bool  # False: the same text was already tagged and has been updated
+    # False: the same text was already tagged and has been updated. True again when the event that created it
+    # is delivered a second time: its reply must read the same, so it carries the same command id.
+    created: bool
 
 
 class TagStore:
@@ -75,6 +78,7 @@ class TagStore:
             updated_at=now,
             expires_at=tag.expires_at,
             hash=digest,
+            created_by_event=previous.created_by_event if previous else tag.event_id,
         )
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.tags(kb), record.id, record.model_dump_json())
@@ -85,7 +89,10 @@ class TagStore:
             pipe.sadd(keys.knowledge_bases(), kb)
             pipe.incr(keys.version(kb))
             await pipe.execute()
-        return Saved(record=record, created=previous is None)
+        redelivered = (
+            previous is not None and tag.event_id is not None and previous.created_by_event == tag.event_id
+        )
+        return Saved(record=record, created=previous is None or redelivered)
 
     async def get(self, kb: str, tag_id: str) -> TagRecord | None:
         raw = await self._redis.hget(keys.tags(kb), tag_id)
@@ -133,13 +140,20 @@ class TagStore:
             await pipe.execute()
 
     async def set_unprompted(self, room_id: str, *, enabled: bool) -> None:
-        if enabled:
-            await self._redis.sadd(keys.unprompted_rooms(), room_id)
-        else:
-            await self._redis.srem(keys.unprompted_rooms(), room_id)
+        """The switch and its change notice in one transaction, so no replica's cache misses it."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if enabled:
+                pipe.sadd(keys.unprompted_rooms(), room_id)
+            else:
+                pipe.srem(keys.unprompted_rooms(), room_id)
+            pipe.publish(keys.unprompted_changed(), room_id)
+            await pipe.execute()
 
     async def unprompted(self, room_id: str) -> bool:
         return bool(await self._redis.sismember(keys.unprompted_rooms(), room_id))
+
+    async def unprompted_rooms(self) -> frozenset[str]:
+        return frozenset(str(room) for room in await self._redis.smembers(keys.unprompted_rooms()))
 
 
 def _merge(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ _SPACES = re.compile(r"\s+")
 _CHUNKS = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 )
-_LATIN_WORDS = re.compile(r"(?<![0-9a-z])v(?=\d)|\d+(?:\.\d+)+|[0-9a-z]+")  # v2.4 → v, 2.4
+_LATIN_WORDS = re.compile(r"(?<![0-9a-z])v(?=\d)|\d+(?:\.(?:\d+|x\b))+|[0-9a-z]+")  # v2.4 → v, 2.4; 1.x
 
 
 def _words(text: str) -> list[str]:
@@ -33,11 +33,13 @@ STOPWORDS_ZH = frozenset(
     _words(
         """
     的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 在 有 和 与 及 或 也 都 就 还 又 很 把 被 给 让 对 向 从 到 于 为 以 之 其 这 那
-    这个 那个 这些 那些 这里 那里 哪 哪个 哪些 哪里 哪儿 什么 啥 怎么 怎样 怎么样 如何 为什么 为何 几 多少 多久 谁
+    这个 那个 这些 那些 这里 那里 哪 哪个 哪些 什么 啥 怎么 怎样 怎么样 如何 为什么 为何 几 多少 谁
     是否 是不是 有没有 能不能 可不可以 可以 能 会 要 想 需要 应该 得 我 我们 你 你们 他 她 它 他们 大家 咱们 自己
     请问 请 问 一下 一个 个 吗 呢 知道 告诉 谢谢 麻烦 么 下 上 中 里 个 些 等 吗 啦 呗 嗯 哈 哈哈 请教 想问 问下
     咋 咋样 一般 现在 目前 那么 这么 所以 但是 因为 如果 然后 就是 还是 或者 已经 应该 不 没 没有 呀 来 去 用 做 说
     时候 的话 么样 多 少 最 更 再 才 只 过 着 地 各位 朋友 群友 同学 老师 大佬 求 求问 有人 谁知道 有谁 吗？
+    怎么办 咋办 怎么弄 怎么搞 办法 才能 以后 之后 该 当 进行 注意 看 看到 找 找到 拿到 得到 一起 还有 除了 别的
+    其他 其它 哪个 哪些人 哪位 人 平时 具体 东西 情况 方式 地方 最近 弄 搞 好 行 行不行 成 能否 可否 吗 有无 一样 之类 什么样
     """
     )
 )
@@ -45,11 +47,12 @@ STOPWORDS_EN = frozenset(
     _words(
         """
     a an the is are was were be been being am do does did doing have has had having i me my we our you your he she
-    it its they them their this that these those what which who whom whose where why how there here can could
+    it its they them their this that these those what which who whom whose why how there here can could
     should would will shall may might must of in on at by for with about to from into onto over under up down out
     and or but if then so than too very just also any some anyone anybody someone somebody please tell know let
     get got need want wanna gonna thanks thank hi hello hey guys everyone folks ok okay does anybody s t don doesn
     isn aren not no yes one ever still again now currently usually is there's what's where's how's it's i'm
+    as many much per like find held whether somewhere anywhere exactly
     """
     )
 )
@@ -64,11 +67,29 @@ COMMON_EN = frozenset(
     able possible need happen happens happened go going come coming look looking see show try tried give take put
     set keep mean question questions problem problems issue help think sure really actually maybe something anything
     everything nothing place part kind sort stuff people person guy member members group here there via per each
-    every first last long short big small high low big able allowed allow available exist exists
+    every first last long short big small high low able allowed allow available exist exists become became
+    project software tool app application program product system thing
     """
     )
 )
 IMPORTANCE_FLOOR = 0.2
+
+# Words a community uses for the very thing it is about ("this software", "the project"): in its room they name
+# no subject, so they weigh as little as a Chinese word can.
+GENERIC_SUBJECT_ZH = frozenset(_words("软件 项目 程序 工具 产品 系统 应用 东西 玩意 这个软件 这个项目"))
+
+# Question words that say what *kind* of answer is wanted (a place, a time, a date). The dictionary maps them to
+# the entity concepts a message carries when it states one (see index._ENTITIES): "where is the meetup" prefers
+# the message with an address over one that merely mentions the meetup. They weigh little: they pick between
+# candidates, they do not make a question answerable.
+QUESTION_WORDS = frozenset(
+    _words(
+        """
+    where 哪里 哪儿 在哪 在哪里 在哪儿 when 几点 什么时候 啥时候 何时 几点钟 几号 哪天 哪一天 多少号
+    """
+    )
+)
+QUESTION_WORD_IMPORTANCE = 0.35
 
 
 def normalize(text: str) -> str:
@@ -128,8 +149,12 @@ def importance(word: str) -> float:
     A room of 40 tags cannot tell that 发现 ("find") is generic while 漏洞 ("vulnerability") is not; jieba's
     corpus IDF can. English uses a short list of everyday words instead.
     """
+    if word in QUESTION_WORDS:
+        return QUESTION_WORD_IMPORTANCE
     if not has_cjk(word):
         return 0.35 if word in COMMON_EN else 1.0
+    if word in GENERIC_SUBJECT_ZH:
+        return IMPORTANCE_FLOOR
     table, median = _GLOBAL_IDF.table()
     idf = table.get(word)
     if idf is None:
@@ -188,11 +213,12 @@ class Analyzer:
         return out
 
     def cjk_runs(self, text: str) -> list[str]:
-        """Maximal CJK stretches with stop words cut out: the material for character bigrams."""
+        """Maximal CJK stretches with stop words and question words cut out: the material for character bigrams."""
         runs: list[str] = []
         current: list[str] = []
         for raw in self._jieba().cut(normalize(text)):
-            if has_cjk(raw) and raw not in STOPWORDS_ZH and all(_CJK.match(ch) for ch in raw):
+            scaffolding = raw in STOPWORDS_ZH or raw in QUESTION_WORDS
+            if has_cjk(raw) and not scaffolding and all(_CJK.match(ch) for ch in raw):
                 current.append(raw)
                 continue
             if current:

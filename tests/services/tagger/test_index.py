@@ -76,3 +76,39 @@ def test_common_terms_in_a_large_index_still_rank() -> None:
     docs.append(Document("target", "周会 改到 周五 filler"))
     hits = KnowledgeIndex(docs, shared_analysis()).search("周会改到哪天")
     assert hits[0].doc_id == "target"
+
+
+def test_where_prefers_the_message_that_states_a_place() -> None:
+    docs = [
+        Document("address", "本群线下聚会：上海徐汇区漕溪北路88号 12 楼"),
+        Document("money", "Meetup reimbursement: speakers from outside Shanghai get up to 500 RMB"),
+    ]
+    index = KnowledgeIndex(docs, shared_analysis())
+    assert index.search("Where is the Shanghai meetup?")[0].doc_id == "address"
+    assert index.search("上海聚会在哪里")[0].doc_id == "address"
+
+
+def test_which_date_prefers_the_message_with_a_date() -> None:
+    docs = [
+        Document("date", "杭州黑客松 11 月 29 日，组队 2 到 4 人"),
+        Document("other", "黑客松的奖品是机械键盘"),
+    ]
+    hits = KnowledgeIndex(docs, shared_analysis()).search("黑客松是几号")
+    assert hits[0].doc_id == "date"
+
+
+def test_a_question_about_something_the_room_never_mentioned_is_flagged(index: KnowledgeIndex) -> None:
+    [first, *_] = index.search("Is there a Helm chart for the docker image?")
+    assert first.unknown_subject  # helm: nothing in the room knows it, however well "docker image" matches
+    assert all(hit.unknown_subject for hit in index.search("Is there a Helm chart for the docker image?"))
+    assert not index.search("默认端口是多少")[0].unknown_subject
+
+
+def test_hits_say_whether_they_contain_the_questions_main_word() -> None:
+    docs = [
+        Document("port", "Docker 镜像默认端口 8080"),
+        Document("limit", "API 限流：每个 token 每分钟 120 次请求，默认值可以在配置里调整"),
+    ]
+    hits = {hit.doc_id: hit for hit in KnowledgeIndex(docs, shared_analysis()).search("API 默认限流是多少")}
+    assert not hits["limit"].misses_subject
+    assert hits["port"].misses_subject  # it shares "默认", not what is asked about

@@ -118,3 +118,12 @@ def test_keys_of_one_knowledge_base_share_a_cluster_slot() -> None:
         for key in (keys.tags("k"), keys.hashes("k"), keys.expiry("k"), keys.sequence("k"), keys.version("k"))
     }
     assert slot_tags == {"k"}
+
+
+async def test_a_redelivered_tag_event_reads_as_created_again(redis: Redis) -> None:
+    store = TagStore(redis)
+    assert (await store.save("kb", new_tag(event_id="e1"), NOW)).created
+    assert (await store.save("kb", new_tag(event_id="e1"), NOW)).created  # the same event again
+    again = await store.save("kb", new_tag(event_id="e2"), NOW)  # someone tags the same text later
+    assert not again.created
+    assert again.record.created_by_event == "e1"

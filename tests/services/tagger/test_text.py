@@ -60,3 +60,15 @@ def test_importance_ranks_generic_words_below_telling_ones() -> None:
 def test_has_cjk() -> None:
     assert has_cjk("abc 中")
     assert not has_cjk("abc 123")
+
+
+def test_question_words_and_generic_subjects_weigh_little() -> None:
+    assert importance("where") == importance("几点") < importance("docker")
+    assert importance("软件") == importance("以后") < importance("漏洞")
+    assert importance("software") < importance("vulnerability")
+
+
+def test_question_words_are_kept_as_words_but_break_bigram_runs() -> None:
+    analyzer = shared_analysis().analyzer
+    assert "在哪里" in analyzer.words("周会在哪里开", search_mode=False)
+    assert analyzer.cjk_runs("周会在哪里开") == ["周会", "开"]

@@ -1,6 +1,6 @@
 """How fast one in-process tagger drains ordinary chat (no @bot, no command): the path most events take.
 
-    python -m services.tagger.drain_bench [N_EVENTS] [--tags N] [--questions] [--profile]
+    python -m tools.tagger_drain_bench [N_EVENTS] [--tags N] [--questions] [--profile]
 
 Starts a real nats-server and redis-server, publishes a backlog of N chat events (tools/bench.py `chat_event`, the
 one `make bench` uses; with `--questions` every fourth ends in a question mark, so the auto-answer check runs),
@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from services.shared.provision import ensure_consumer, ensure_streams
@@ -69,7 +70,7 @@ async def drain_rate(
                 await asyncio.gather(*(publish_event(js, event) for event in batch))
             if tags:
                 await _seed(redis_server.url, tags)
-            settings = TaggerSettings(nats_url=nats_server.url, redis_url=redis_server.url)
+            settings = TaggerSettings(nats_url=nats_server.url, redis_url=SecretStr(redis_server.url))
             profiler = cProfile.Profile() if profile else None
             async with service.runtime(settings):
                 started, cpu_started = time.perf_counter(), time.process_time()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
@@ -104,6 +105,8 @@ class Context(AppContext[S, D], Generic[S, D]):
 
     event: Event = field(kw_only=True)
     lang: Lang = field(kw_only=True, default="zh")
+    zone: ZoneInfo = field(kw_only=True, default=ZoneInfo("UTC"))
+    """The room's time zone (its override, else QUN_TIMEZONE); QUN_TIMEZONE for direct messages."""
     stale: bool = field(kw_only=True, default=False)
     _positional_ids: set[str] = field(kw_only=True, default_factory=set)
 

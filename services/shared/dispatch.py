@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nats.errors import Error as NatsError
 from pydantic import ValidationError
@@ -157,6 +158,7 @@ class Dispatcher:
             **vars(self._app),
             event=event,
             lang=(prefs.lang if prefs and prefs.lang else None) or _lang_of(event),
+            zone=_zone(prefs.timezone if prefs else None, self._app.settings.zone),
             # Real time, not the service clock: the offset moves the domain's "now", not how long the event waited.
             stale=_age_s(delivery, datetime.now(UTC)) > self._app.settings.max_event_age_s,
         )
@@ -203,6 +205,14 @@ def _order_key(event: Event) -> str:
     if isinstance(event, MessageReceived):
         return event.talker.id
     return event.subject_suffix
+
+
+def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else default
+    except (ZoneInfoNotFoundError, ValueError):  # set by hand to something unknown: the default, not a crash
+        log.warning("unknown time zone %r in room preferences; using %s", name, default.key)
+        return default
 
 
 def _lang_of(event: Event) -> Lang:

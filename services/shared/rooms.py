@@ -34,12 +34,14 @@ def room_admins_key(room_id: str) -> str:
 
 _OFF = "off:"
 _LANG = "lang"
+_ZONE = "timezone"
 
 
 @dataclass(frozen=True)
 class RoomPrefs:
     disabled_services: frozenset[str] = frozenset()
     lang: Lang | None = None
+    timezone: str | None = None
     admins: frozenset[str] = frozenset()
 
 
@@ -62,6 +64,7 @@ class RoomStore:
         prefs = RoomPrefs(
             disabled_services=frozenset(name[len(_OFF) :] for name in fields if name.startswith(_OFF)),
             lang="zh" if lang == "zh" else "en" if lang == "en" else None,
+            timezone=fields.get(_ZONE),
             admins=frozenset(admins),
         )
         if self.listening.is_set() and generation == self._generation:
@@ -80,6 +83,15 @@ class RoomStore:
             room_id,
             lambda p: (
                 p.hdel(room_key(room_id), _LANG) if lang is None else p.hset(room_key(room_id), _LANG, lang)
+            ),
+        )
+
+    async def set_timezone(self, room_id: str, zone: str | None) -> None:
+        """An IANA zone name (validated by the caller), or None for QUN_TIMEZONE."""
+        await self._change(
+            room_id,
+            lambda p: (
+                p.hdel(room_key(room_id), _ZONE) if zone is None else p.hset(room_key(room_id), _ZONE, zone)
             ),
         )
 

@@ -9,10 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from schemas import Room
+from schemas import ChatCommand, MessageReceived, Room
+from services.shared import Context, QunService, QunSettings
 from services.shared.rooms import AdminCheck, RoomStore
+from tests.conftest import Bus, RunService
+from tests.factories import message
 
-ROOM = Room(id="r1", owner_id="owner")
+OWNED = Room(id="r1", owner_id="owner")
+ROOM = Room(id="room1@chatroom")
 
 
 @contextlib.asynccontextmanager
@@ -57,12 +61,29 @@ async def test_a_change_through_one_replica_reaches_the_others_cache(redis_url: 
     [
         ("root", None, True),
         ("alice", None, False),
-        ("owner", ROOM, True),
-        ("bob", ROOM, False),
-        ("alice", ROOM, True),
+        ("owner", OWNED, True),
+        ("bob", OWNED, False),
+        ("alice", OWNED, True),
     ],
 )
 async def test_admin_rule(redis_url: str, who: str, room: Room | None, expected: bool) -> None:
     async with replica(redis_url) as store:
         await store.add_admin("r1", "alice")
         assert await AdminCheck(frozenset({"root"}), store).is_admin(who, room) is expected
+
+
+async def test_a_rooms_time_zone_reaches_its_handlers(bus: Bus, run_service: RunService) -> None:
+    seen: list[str] = []
+    service: QunService[QunSettings, None] = QunService("zones", version="0", settings=QunSettings)
+
+    @service.command(ChatCommand(name="now", keywords_en=["now"]))
+    async def now(event: MessageReceived, ctx: Context[QunSettings, None], args: str) -> None:
+        seen.append(ctx.zone.key)
+
+    async with run_service(service, timezone="Asia/Shanghai") as runtime:
+        await runtime.context.rooms.set_timezone(ROOM.id, "Europe/Berlin")
+        await bus.publish_event(message("now"))
+        await bus.consumer_settled("zones")
+        await bus.publish_event(message("now", room=None))
+        await bus.consumer_settled("zones")
+    assert seen == ["Europe/Berlin", "Asia/Shanghai"]  # the room's override; the default for a direct message

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from schemas import ChatCommand, MessageReceived, Room
-from services.github_sync import SERVICE_NAME, flows, replies
+from services.github_sync import SERVICE_NAME, flows, metrics, replies
 from services.github_sync.deps import Deps, open_deps
 from services.github_sync.flows import App, Ctx
 from services.github_sync.settings import GithubSyncSettings
@@ -106,6 +106,7 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
 @service.route("POST", "/github/webhook")
 async def github_webhook(request: Request, app: App) -> Response:
     verdict = await app.deps.webhooks.receive(request.headers, request.body)
+    metrics.WEBHOOKS.labels(verdict.outcome).inc()
     try:
         await flows.post_notices(app, verdict)
     except BaseException:

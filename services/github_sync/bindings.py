@@ -62,6 +62,12 @@ class Bindings:
                 repos.setdefault(repo.key, repo)
         return RoomRepos(repos=tuple(sorted(repos.values())), globs=tuple(dict.fromkeys(globs)))
 
+    async def follows_anything(self, room_id: str) -> bool:
+        """Cheap check made for every message: rooms that follow nothing keep no history."""
+        if self._config.patterns_for_room(room_id):
+            return True
+        return bool(await self._redis.exists(keys.room_repos(room_id)))
+
     async def is_chat_bound(self, room_id: str, repo: RepoName) -> bool:
         return bool(await self._redis.hexists(keys.room_repos(room_id), repo.key))
 

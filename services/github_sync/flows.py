@@ -8,7 +8,7 @@ import uuid
 from typing import TypeAlias
 
 from schemas import MessageReceived, Room
-from services.github_sync import replies
+from services.github_sync import metrics, replies
 from services.github_sync.categories import ALL_CATEGORIES, parse_categories
 from services.github_sync.comments import ReplyRequest, render_comment, reply_to_notice
 from services.github_sync.deps import Deps
@@ -48,11 +48,16 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
     if trigger is not None:
         await open_issue(event, event.room, ctx, trigger)
         return  # the trigger itself never goes into a transcript
-    if await ctx.deps.history_switch.is_on(event.room.id):
+    if await _keeps_history(event.room.id, ctx):
         await ctx.deps.history.record(event.room.id, _entry(event), now=ctx.now())
     reply = reply_to_notice(event.quote.text if event.quote else None, event.body)
     if reply is not None:
         await relay_reply(event, event.room, ctx, reply)
+
+
+async def _keeps_history(room_id: str, ctx: Ctx) -> bool:
+    """Only rooms that follow a repository, and have not turned history off, have their messages kept."""
+    return await ctx.deps.bindings.follows_anything(room_id) and await ctx.deps.history_switch.is_on(room_id)
 
 
 def _entry(event: MessageReceived) -> HistoryEntry:
@@ -175,6 +180,7 @@ def _first_answer(attempt: Attempt | None, *, capped: bool) -> replies.Text | No
 async def drain_outbox_once(app: App) -> int:
     """Attempt every due write; tell its room how it went. Returns how many were attempted."""
     due = await app.deps.outbox.due(now=app.now())
+    metrics.OUTBOX_PENDING.set(await app.deps.outbox.size())
     for write_id in due:
         attempt = await app.deps.outbox.attempt(write_id, app.deps.tracker, now=app.now())
         if attempt is not None:

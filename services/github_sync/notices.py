@@ -21,7 +21,7 @@ NOTICE_TAG = "[GitHub]"
 _TITLE_LIMIT = 80
 _EXCERPT_LIMIT = 140
 _QUOTED_REF = re.compile(
-    r"^\s*(?:\[GitHub\]|【GitHub】)\s*(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)#(?P<number>\d+)\b"
+    r"(?:\[GitHub\]|【GitHub】)\s*(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)#(?P<number>\d+)\b"
 )
 
 
@@ -44,7 +44,9 @@ class NoticeRef:
 
 
 def parse_quoted_ref(quoted_text: str) -> NoticeRef | None:
-    match = _QUOTED_REF.match(quoted_text)
+    # The tag may follow a name prefix a WeChat client adds to quotes, but it must be on the first line.
+    lines = quoted_text.strip().splitlines()
+    match = _QUOTED_REF.search(lines[0]) if lines else None
     if match is None:
         return None
     repo = RepoName.try_parse(match["repo"])

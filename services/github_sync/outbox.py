@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 
-from services.github_sync import keys
+from services.github_sync import keys, metrics
 from services.github_sync.github_client import GitHubRejectedError, GitHubUnavailableError, IssueTracker
 from services.github_sync.writes import Done, PendingWrite, perform
 
@@ -55,13 +55,17 @@ class Outbox:
         self._policy = policy
 
     async def submit(self, write: PendingWrite, *, now: datetime) -> Done | None:
-        """Store a new write, due now. Returns the earlier outcome if this request was already finished."""
+        """Store a new write. Returns the earlier outcome if this request was already finished.
+
+        The submitter attempts it right away; the background loop only picks it up after `first_retry`, in case
+        the submitter died before trying (so the loop does not race the submitter and answer in its place)."""
         finished = await self.result(write.id)
         if finished is not None:
             return finished
+        due = now + self._policy.first_retry
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(keys.outbox_jobs(), write.id, write.model_dump_json())
-            pipe.zadd(keys.outbox_due(), {write.id: now.timestamp()}, nx=True)
+            pipe.zadd(keys.outbox_due(), {write.id: due.timestamp()}, nx=True)
             await pipe.execute()
         return None
 
@@ -87,9 +91,12 @@ class Outbox:
             write = await self.pending(write_id)
             return None if write is None else Attempt(Status.BUSY, write)
         try:
-            return await self._attempt_locked(write_id, tracker, now=now)
+            attempt = await self._attempt_locked(write_id, tracker, now=now)
         finally:
             await self._redis.delete(lock)
+        if attempt is not None:
+            metrics.WRITES.labels(attempt.write.job.kind, attempt.status).inc()
+        return attempt
 
     async def _attempt_locked(self, write_id: str, tracker: IssueTracker, *, now: datetime) -> Attempt | None:
         write = await self.pending(write_id)

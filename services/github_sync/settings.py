@@ -65,6 +65,8 @@ class GithubSyncSettings(QunSettings):
         key = self.github_app_private_key.get_secret_value() if self.github_app_private_key else None
         if key is None and self.github_app_private_key_file is not None:
             key = self.github_app_private_key_file.read_text(encoding="utf-8")
+        if key is not None and "\n" not in key:
+            key = key.replace("\\n", "\n")  # a PEM squeezed onto one line of an env file
         credentials = GitHubCredentials(
             token=self.github_token.get_secret_value() if self.github_token else None,
             app_id=self.github_app_id,

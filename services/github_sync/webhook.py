@@ -83,6 +83,18 @@ class Verdict:
     reason: str
     delivery_id: str | None = None
     notices: tuple[RoomNotice, ...] = ()
+    redelivery: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """One word for metrics: refused, bad_request, redelivery, announced, ignored."""
+        if self.status == HTTPStatus.UNAUTHORIZED:
+            return "refused"
+        if self.status != HTTPStatus.OK:
+            return "bad_request"
+        if self.redelivery:
+            return "redelivery"
+        return "announced" if self.notices else "ignored"
 
 
 class WebhookReceiver:
@@ -99,7 +111,7 @@ class WebhookReceiver:
             return delivery
         # Signed and well-formed: only now may it claim the delivery id (so forgeries cannot burn real ids).
         if not await self._redis.set(keys.webhook_delivery(delivery.id), "1", nx=True, ex=self._remember_for):
-            return Verdict(HTTPStatus.OK, "redelivery ignored", delivery.id)
+            return Verdict(HTTPStatus.OK, "redelivery ignored", delivery.id, redelivery=True)
         notice = notice_for(delivery.event, delivery.payload)
         if notice is None:
             return Verdict(HTTPStatus.OK, f"{delivery.event} not announced", delivery.id)

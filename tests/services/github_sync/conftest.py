@@ -22,24 +22,3 @@ def fake_github() -> Iterator[FakeGitHub]:
     with FakeGitHub(token=TOKEN) as fake:
         fake.add_repo("acme/widgets", labels=["bug", "documentation", "enhancement"])
         yield fake
-
-
-import asyncio as _asyncio
-import sys as _sys
-import threading as _threading
-
-
-@pytest.fixture(autouse=True)
-async def _watchdog() -> AsyncIterator[None]:
-    loop = _asyncio.get_running_loop()
-    done = _threading.Event()
-
-    def watch() -> None:
-        if not done.wait(40):
-            for task in _asyncio.all_tasks(loop):
-                print("TASK", task.get_name(), file=_sys.stderr)
-                task.print_stack(file=_sys.stderr)
-
-    _threading.Thread(target=watch, daemon=True).start()
-    yield
-    done.set()

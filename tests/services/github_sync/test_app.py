@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from schemas import Contact, MessageReceived, Quote, SayText
 from services.github_sync.app import service
@@ -21,7 +23,7 @@ from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
 from services.shared import Runtime
 from tests.conftest import Bus, RunService
-from tests.factories import ALICE, BOB, ROOM, message
+from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.services.github_sync.conftest import TOKEN
 from tests.services.github_sync.fake_github import FakeGitHub, bad_gateway
 from tools.servers import free_port
@@ -66,11 +68,10 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
     return run
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        outcome = check()
-        if await outcome if not isinstance(outcome, bool) else outcome:
+        if check():
             return
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
@@ -174,6 +175,23 @@ async def test_github_down_the_request_waits_and_the_room_is_told(
     assert len(bus.commands(SayText)) == 2  # "delayed" once, "done" once
 
 
+async def test_two_replicas_drain_a_waiting_request_once(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    fake_github.script("POST", ISSUES, bad_gateway(), bad_gateway())
+    trigger = chat("以上开工单", seconds=10)
+    async with start() as one, start() as two:
+        await say_all(bus, chat("x", seconds=1), trigger)
+        await bus.says(replies_to(trigger))
+        one.clock.offset = two.clock.offset = timedelta(seconds=61)
+        # two instances on a shared 2-core machine: allow more than the default 5 s
+        await bus.says(lambda say: "（延迟）已创建 Issue #1" in say.text, timeout=10)
+        await eventually(lambda: len(fake_github.calls("POST", ISSUES)) >= 3)
+        await bus.consumer_settled("github-sync")
+    assert len(fake_github.issues("acme/widgets")) == 1
+    assert len([say for say in bus.commands(SayText) if "（延迟）" in say.text]) == 1
+
+
 async def test_a_redelivered_trigger_files_once(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
     trigger = chat("以上开工单", seconds=10)
     async with start():
@@ -213,6 +231,14 @@ async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: F
         [reply] = await bus.says(replies_to(trigger))
     assert "没有保存消息记录" in reply.text
     assert fake_github.issues("acme/widgets") == []
+
+
+async def test_rooms_that_follow_nothing_keep_no_history(bus: Bus, start: Start, redis: Redis) -> None:
+    async with start():
+        await say_all(bus, chat("private", seconds=1, room=OTHER_ROOM), chat("kept", seconds=2))
+        await bus.consumer_settled("github-sync")
+    assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:history")
+    assert await redis.exists(f"github-sync:room:{ROOM.id}:history")
 
 
 # --- binding permissions ------------------------------------------------------------------------------------
@@ -265,6 +291,10 @@ async def post(runtime: Runtime[Any, Any], body: bytes, headers: dict[str, str])
         return await http.post("/github/webhook", content=body, headers=headers)
 
 
+def webhook_count(outcome: str) -> float:
+    return REGISTRY.get_sample_value("qun_github_sync_webhooks_total", {"outcome": outcome}) or 0.0
+
+
 async def room_seen(bus: Bus) -> None:
     """The service learns which bot speaks in the room from any message there."""
     await say_all(bus, chat("hello", seconds=0))
@@ -301,6 +331,7 @@ async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: S
 
 async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -> None:
     body, headers = signed("issues.opened", "delivery-1")
+    refused_before = webhook_count("refused")
     async with start() as runtime:
         await room_seen(bus)
         unsigned = await post(runtime, body, {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"})
@@ -312,6 +343,7 @@ async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -
         ping = await post(runtime, *signed("ping", "delivery-2"))
         await bus.consumer_settled("github-sync")
     assert [r.status_code for r in (unsigned, forged, tampered)] == [401, 401, 401]
+    assert webhook_count("refused") - refused_before == 3
     assert (genuine.status_code, replayed.status_code, replayed.text) == (200, 200, "redelivery ignored")
     assert (ping.status_code, ping.text) == (200, "pong")
     assert len([say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]) == 1

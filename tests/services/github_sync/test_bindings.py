@@ -48,3 +48,13 @@ async def test_unbind_removes_only_chat_bindings(redis: Redis) -> None:
     assert "dev@chatroom" not in await bindings.rooms_for_repo(WIDGETS)
     assert await bindings.covers("ops@chatroom", WIDGETS)  # via the glob
     assert not await bindings.covers("dev@chatroom", WIDGETS)
+
+
+async def test_rooms_that_follow_nothing_are_known_cheaply(redis: Redis) -> None:
+    bindings = Bindings(CONFIG, redis)
+    assert await bindings.follows_anything("dev@chatroom")  # from the file
+    assert not await bindings.follows_anything("quiet@chatroom")
+    await bindings.bind("quiet@chatroom", WIDGETS)
+    assert await bindings.follows_anything("quiet@chatroom")
+    await bindings.unbind("quiet@chatroom", WIDGETS)
+    assert not await bindings.follows_anything("quiet@chatroom")

@@ -134,6 +134,8 @@ def test_what_we_wrote_ourselves_carries_its_origin() -> None:
         ("[GitHub] acme/widgets#42 issue opened: x", NoticeRef(WIDGETS, 42)),
         ("【GitHub】acme/widgets#7 新 Issue：x", NoticeRef(WIDGETS, 7)),
         ("someone said acme/widgets#42", None),  # only our notices are traced back
+        ("QunBot: [GitHub] acme/widgets#9 PR closed", NoticeRef(WIDGETS, 9)),
+        ("see below\n[GitHub] acme/widgets#9 PR closed", None),
         ("[GitHub] acme/widgets@v1.0 release published", None),
     ],
 )

@@ -119,6 +119,15 @@ async def test_rejection_is_final(redis: Redis) -> None:
     assert await outbox.size() == 0
 
 
+async def test_the_loop_leaves_a_fresh_write_to_its_submitter(redis: Redis) -> None:
+    outbox = Outbox(redis, POLICY)
+    await outbox.submit(issue_write(), now=T0)
+    assert await outbox.due(now=T0) == []
+    assert await outbox.due(now=T0 + POLICY.first_retry) == [
+        "evt-1"
+    ]  # the submitter died: the loop takes over
+
+
 async def test_one_replica_at_a_time(redis: Redis) -> None:
     outbox, tracker = Outbox(redis, POLICY), ScriptedTracker()
     await outbox.submit(issue_write(), now=T0)

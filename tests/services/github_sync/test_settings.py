@@ -5,9 +5,12 @@ import pytest
 from services.github_sync.settings import GithubSyncSettings
 
 
-def test_reads_githubs_usual_names_and_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_reads_githubs_usual_names_and_its_own_prefix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     key_file = tmp_path / "app.pem"
     key_file.write_text("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n", encoding="utf-8")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.setenv("GITHUB_APP_ID", "123456")
     monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY_FILE", str(key_file))
     monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "987")
@@ -44,3 +47,17 @@ def test_no_credentials_is_allowed_but_known(monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_APP_ID", "1")  # an incomplete App is no App
     assert GithubSyncSettings().credentials() is None
+
+
+def test_a_one_line_pem_from_an_env_file_gets_its_newlines_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_APP_ID", "1")
+    monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "2")
+    monkeypatch.setenv(
+        "GITHUB_APP_PRIVATE_KEY", r"-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
+    )
+    credentials = GithubSyncSettings().credentials()
+    assert credentials is not None
+    assert (
+        credentials.app_private_key == "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
+    )

@@ -64,6 +64,11 @@ def test_read_delivery_refusals() -> None:
     tampered = read_delivery(SECRET, headers, body.replace(b"Login", b"Logout"))
     no_event = read_delivery(SECRET, {k: v for k, v in headers.items() if k != "x-github-event"}, body)
     not_json = read_delivery(SECRET, {**headers, "x-hub-signature-256": sign(SECRET, b"[1")}, b"[1")
+    assert [getattr(v, "outcome", None) for v in (unsigned, forged, no_event)] == [
+        "refused",
+        "refused",
+        "bad_request",
+    ]
     assert [getattr(v, "status", None) for v in (unsigned, forged, tampered, no_event, not_json)] == [
         HTTPStatus.UNAUTHORIZED,
         HTTPStatus.UNAUTHORIZED,
@@ -93,6 +98,7 @@ async def test_a_redelivery_is_ignored(redis: Redis) -> None:
     again = await hooks.receive(*delivery("issues.opened"))
     assert len(first.notices) == 1
     assert (again.status, again.reason, again.notices) == (HTTPStatus.OK, "redelivery ignored", ())
+    assert (first.outcome, again.outcome) == ("announced", "redelivery")
     await hooks.forget(first.delivery_id or "")
     assert len((await hooks.receive(*delivery("issues.opened"))).notices) == 1
 

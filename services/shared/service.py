@@ -380,6 +380,10 @@ class Runtime(Generic[S, D]):
             try:
                 await task(self.context)
             except Exception:  # a failing loop must not end the service: logged, then restarted
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    # Being stopped: redis-py can turn the cancellation into a ConnectionError. Stop, don't restart.
+                    raise asyncio.CancelledError from None
                 log.exception(
                     "%s: background task %s failed; restarting in %.1fs", self.instance, task.__name__, delay
                 )

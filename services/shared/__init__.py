@@ -1,7 +1,8 @@
 """Plumbing shared by every qunbus service: declare handlers on a `QunService`, get a `Context` per event."""
 
+from services.shared.commands import Bilingual
 from services.shared.context import AppContext, Clock, Context
 from services.shared.service import QunService, Runtime
 from services.shared.settings import QunSettings
 
-__all__ = ["AppContext", "Clock", "Context", "QunService", "QunSettings", "Runtime"]
+__all__ = ["AppContext", "Bilingual", "Clock", "Context", "QunService", "QunSettings", "Runtime"]

@@ -15,6 +15,17 @@ Lang = Literal["zh", "en"]
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
+@dataclass(frozen=True)
+class Bilingual:
+    """One user-facing text, in Chinese and in English; `ctx.reply(text)` picks by the command's language."""
+
+    zh: str
+    en: str
+
+    def pick(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.zh
+
+
 def normalize(text: str) -> str:
     """Full-width and half-width alike (NFKC), case-insensitive, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

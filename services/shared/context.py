@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from schemas import Command, Event, MessageReceived, Room, SayText, ServiceInfo, new_id
-from services.shared.commands import Lang
+from services.shared.commands import Bilingual, Lang
 from services.shared.rooms import AdminCheck, RoomStore
 from services.shared.settings import QunSettings
 
@@ -42,8 +42,10 @@ class Clock:
         return time.monotonic() + self.offset.total_seconds()
 
 
-def pick_text(lang: Lang, text: str | None, zh: str | None, en: str | None) -> str:
+def pick_text(lang: Lang, text: str | Bilingual | None, zh: str | None, en: str | None) -> str:
     """The reply in the wanted language, falling back to whichever exists."""
+    if isinstance(text, Bilingual):
+        return text.pick(lang)
     chosen = text if text is not None else (zh if lang == "zh" else en) or zh or en
     if not chosen:
         raise ValueError("a reply needs text=, or zh= and/or en=")
@@ -77,7 +79,7 @@ class AppContext(Generic[S, D]):
         *,
         room_id: str | None = None,
         contact_id: str | None = None,
-        text: str | None = None,
+        text: str | Bilingual | None = None,
         zh: str | None = None,
         en: str | None = None,
         lang: Lang = "zh",
@@ -143,7 +145,7 @@ class Context(AppContext[S, D], Generic[S, D]):
         *,
         room_id: str | None = None,
         contact_id: str | None = None,
-        text: str | None = None,
+        text: str | Bilingual | None = None,
         zh: str | None = None,
         en: str | None = None,
         mention_ids: Sequence[str] = (),
@@ -159,7 +161,7 @@ class Context(AppContext[S, D], Generic[S, D]):
 
     async def reply(
         self,
-        text: str | None = None,
+        text: str | Bilingual | None = None,
         *,
         zh: str | None = None,
         en: str | None = None,

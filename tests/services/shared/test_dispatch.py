@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from schemas import ChatCommand, DeadLettered, MessageReceived, RemoveFromRoom, RoomJoined, SayText
-from services.shared import Context, QunService, QunSettings
+from services.shared import Bilingual, Context, QunService, QunSettings
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOT, ROOM, joined, message
 
@@ -23,7 +23,7 @@ def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSetti
 
     @service.command(ChatCommand(name="echo", keywords_zh=["回声"], keywords_en=["echo"]))
     async def echo(event: MessageReceived, ctx: Ctx, args: str) -> None:
-        await ctx.reply(zh=f"回声：{args}", en=f"echo: {args}")
+        await ctx.reply(Bilingual(zh=f"回声：{args}", en=f"echo: {args}"))
 
     @service.command(ChatCommand(name="kick", keywords_en=["kick"], admin_only=True))
     async def kick(event: MessageReceived, ctx: Ctx, args: str) -> None:

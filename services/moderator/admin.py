@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
-from services.moderator.bilingual import Bilingual
+from services.moderator.bilingual import Bilingual, Lang
 from services.moderator.rooms import FloodLimits, FloodPolicy
 from services.moderator.text_match import normalize
 
@@ -92,6 +95,61 @@ def parse_threshold(args: str) -> ThresholdSetting | None:
     return None
 
 
+_LANG_WORDS: dict[str, Lang | None] = {
+    "中文": "zh",
+    "汉语": "zh",
+    "zh": "zh",
+    "chinese": "zh",
+    "英文": "en",
+    "英语": "en",
+    "en": "en",
+    "english": "en",
+    "自动": None,
+    "默认": None,
+    "auto": None,
+    "default": None,
+}
+
+
+@dataclass(frozen=True)
+class LangSetting:
+    """``设置语言 中文``: the room's reply language, or None to follow each message's language."""
+
+    lang: Lang | None
+
+
+def parse_lang(args: str) -> LangSetting | None:
+    """One of 中文/英文/自动 (or zh/en/auto, and a few synonyms); None if unreadable."""
+    word = normalize(args)
+    return LangSetting(_LANG_WORDS[word]) if word in _LANG_WORDS else None
+
+
+@dataclass(frozen=True)
+class ZoneSetting:
+    """``设置时区 Asia/Tokyo``: an IANA zone name as the tz database spells it, or None for QUN_TIMEZONE."""
+
+    zone: str | None
+
+
+@cache
+def _zones_by_folded_name() -> dict[str, str]:
+    # Scanning the tz database takes a while: once per process. Keyed case-insensitively, since people type
+    # "asia/tokyo" and the zone files are named "Asia/Tokyo".
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def parse_zone(args: str) -> ZoneSetting | None:
+    """An IANA zone name in any case, or a word meaning "default"; None for anything else."""
+    word = args.strip()
+    if normalize(word) in _DEFAULT_WORDS:
+        return ZoneSetting(zone=None)
+    name = _zones_by_folded_name().get(word.casefold())
+    if name is None:
+        return None
+    ZoneInfo(name)  # listed, so it loads; a broken tz database fails here, loudly, not in every later event
+    return ZoneSetting(zone=name)
+
+
 NEED_MENTION = Bilingual("请 @ 要设置的人。", "Please @mention the person.")
 CANNOT_SWITCH_SELF = Bilingual(
     "moderator 负责开关其它服务，不能在这里关闭它。",
@@ -166,6 +224,58 @@ def threshold_set(threshold: int | None) -> Bilingual:
             "踢人票数按群人数决定（默认 3，4 人群 2，3 人以下 1）。", "Kick votes follow the room size again."
         )
     return Bilingual(f"踢人需要 {threshold} 票。", f"Removing someone now takes {threshold} votes.")
+
+
+LANG_USAGE = Bilingual(
+    "用法：设置语言 中文|英文|自动（自动：用对方消息的语言回复）",
+    "Usage: set language zh|en|auto (auto: answer in the language of each message)",
+)
+ZONE_EXAMPLES = "Asia/Shanghai, Asia/Tokyo, Europe/Berlin, America/New_York"
+
+
+def lang_set(lang: Lang | None) -> Bilingual:
+    """Confirmation of ``设置语言``."""
+    if lang is None:
+        return Bilingual(
+            "好的，我会用每条消息的语言回复。", "OK, I'll answer in the language of each message."
+        )
+    if lang == "zh":
+        return Bilingual(
+            "好的，本群以后我都用中文回复。", "OK, from now on I answer in Chinese in this room."
+        )
+    return Bilingual("好的，本群以后我都用英文回复。", "OK, from now on I answer in English in this room.")
+
+
+def unknown_zone(typed: str) -> Bilingual:
+    """``设置时区`` with something that is no IANA zone name (or nothing)."""
+    if not typed.strip():
+        return Bilingual(
+            f"用法：设置时区 <时区名>|默认，时区名用 IANA 写法，例如 {ZONE_EXAMPLES}。",
+            f"Usage: set timezone <zone>|default, with an IANA zone name such as {ZONE_EXAMPLES}.",
+        )
+    return Bilingual(
+        f"不认识时区「{typed.strip()}」。请用 IANA 时区名（地区/城市），例如 {ZONE_EXAMPLES}。",
+        f"Unknown time zone '{typed.strip()}'. Please use an IANA zone name (Region/City), such as "
+        f"{ZONE_EXAMPLES}.",
+    )
+
+
+def zone_set(zone: str, sent_at: datetime) -> Bilingual:
+    """Confirmation of ``设置时区``, with the time the admin's message was sent, in that zone (a check that it is
+    the zone they meant; the message's time, not the clock's, so a redelivery says the same)."""
+    local = sent_at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    return Bilingual(
+        f"本群时区已设为 {zone}（那里现在是 {local}）。",
+        f"This room's time zone is now {zone} (it is {local} there).",
+    )
+
+
+def zone_reset(default_zone: str) -> Bilingual:
+    """Confirmation of ``设置时区 默认``."""
+    return Bilingual(
+        f"本群时区已恢复默认（{default_zone}）。",
+        f"This room's time zone is back to the default ({default_zone}).",
+    )
 
 
 ROOM_ONLY = Bilingual("请在群里 @我 使用这个命令。", "Use this command in the room, mentioning me.")

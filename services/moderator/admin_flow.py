@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from schemas import MessageReceived, Room
 from services.moderator import admin
+from services.moderator.bilingual import language_of
 from services.moderator.deps import Ctx
 from services.moderator.replies import answer
 from services.moderator.welcome import MAX_TEMPLATE_LENGTH, unknown_placeholders
@@ -91,3 +92,29 @@ async def set_kick_votes(room: Room, event: MessageReceived, ctx: Ctx, args: str
         return
     await ctx.deps.rooms.set_kick_threshold(ctx.bot_id, room.id, setting.votes)
     await answer(ctx, admin.threshold_set(setting.votes))
+
+
+async def set_language(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """``设置语言 中文|英文|自动``: the plumbing's per-room language, which sets ``ctx.lang`` for every service."""
+    setting = admin.parse_lang(args)
+    if setting is None:
+        await answer(ctx, admin.LANG_USAGE)
+        return
+    await ctx.rooms.set_lang(room.id, setting.lang)
+    # In the language just chosen ("auto": the command's own), never ctx.lang: that came from the room's setting
+    # before this change, so a redelivered command would answer in other words and not be dropped as a duplicate.
+    reply_lang = setting.lang or language_of(event.body)
+    await ctx.reply(admin.lang_set(setting.lang).in_(reply_lang))
+
+
+async def set_timezone(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """``设置时区 Asia/Tokyo|默认``: the plumbing's per-room zone, which sets ``ctx.zone`` for every service."""
+    setting = admin.parse_zone(args)
+    if setting is None:
+        await answer(ctx, admin.unknown_zone(args))
+        return
+    await ctx.rooms.set_timezone(room.id, setting.zone)
+    if setting.zone is None:
+        await answer(ctx, admin.zone_reset(ctx.settings.timezone))
+    else:
+        await answer(ctx, admin.zone_set(setting.zone, event.timestamp))

@@ -107,7 +107,7 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
     """Accept requests with a configured keyword, then tell them which rooms they can join by password."""
     if not hello_has_keyword(event.hello, ctx.settings.friend_keywords):
         return
-    await ctx.send(AcceptFriendship(id=ctx.command_id(), friendship_id=event.friendship_id))
+    await ctx.send(AcceptFriendship(friendship_id=event.friendship_id))
     room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id)
     records = [r for r in [await ctx.deps.rooms.room(ctx.bot_id, i) for i in room_ids] if r is not None]
     text = greeting(records)
@@ -258,4 +258,24 @@ room_command(
         "set kick votes <number>|auto",
     ),
     admin_flow.set_kick_votes,
+)
+room_command(
+    admin_only(
+        "set-language",
+        ["设置语言"],
+        ["set language"],
+        "设置语言 中文|英文|自动：本群的回复语言（自动：跟随每条消息）",
+        "set language zh|en|auto: this room's reply language (auto: that of each message)",
+    ),
+    admin_flow.set_language,
+)
+room_command(
+    admin_only(
+        "set-timezone",
+        ["设置时区"],
+        ["set timezone"],
+        "设置时区 <IANA 时区名>|默认：本群的时区，例如 设置时区 Asia/Tokyo",
+        "set timezone <IANA zone>|default: this room's time zone, e.g. set timezone Europe/Berlin",
+    ),
+    admin_flow.set_timezone,
 )

@@ -1,4 +1,5 @@
-"""Anti-flood over the bus: count each room message, warn once, then apply the room's policy."""
+"""Anti-flood over the bus: count each room message at the time it was sent, warn once, then apply the room's
+policy; never for stale messages."""
 
 from __future__ import annotations
 
@@ -30,14 +31,18 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
             defaults=ctx.settings.flood_limits,
             strike_memory_ms=int(ctx.settings.flood_strike_memory_s * 1000),
             length=len(event.text),
-            may_strike=not await ctx.is_admin(),  # usually a cache lookup: the plumbing keeps room admins in memory
+            # A stale message is counted (at its own time) but never punished: after an outage nobody can tell a
+            # flood from a backlog delivered at once, and a warning about it would come far too late anyway.
+            # is_admin is usually a cache lookup: the plumbing keeps room admins in memory.
+            may_strike=not ctx.stale and not await ctx.is_admin(),
         )
     seen = await ctx.deps.messages.observe(
         bot_id=ctx.bot_id,
         room=record_of(room),
         member_id=talker,
         event_id=event.id,
-        now_ms=epoch_ms(ctx.now()),
+        # When it was sent (WeChat's time), not when we got to it: a backlog replayed in a burst is no flood.
+        now_ms=epoch_ms(event.timestamp),
         flood=flood,
     )
     if flood is None or seen.strike == 0:
@@ -57,7 +62,5 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
         await cast_vote(ctx, room, voter_id=ctx.bot_id, target_id=talker)
     elif action is FloodAction.REMOVE:
         await answer(ctx, REMOVAL_NOTICE, [talker])
-        await ctx.send(
-            RemoveFromRoom(id=ctx.command_id(), room_id=room.id, contact_id=talker, reason=REMOVAL_REASON)
-        )
+        await ctx.send(RemoveFromRoom(room_id=room.id, contact_id=talker, reason=REMOVAL_REASON))
         await ctx.deps.rooms.remove_members(ctx.bot_id, room.id, [talker])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas import AddToRoom, MessageReceived, Room
-from services.moderator.deps import Ctx
+from services.moderator.deps import Ctx, epoch_ms
 from services.moderator.password import (
     HERE_YOU_ARE,
     NOT_ADMIN,
@@ -12,6 +12,7 @@ from services.moderator.password import (
     TOO_SHORT,
     USAGE,
     already_member,
+    could_be_password,
     find_room,
     invited,
     parse_set_password,
@@ -20,6 +21,7 @@ from services.moderator.password import (
     password_is_acceptable,
     password_set,
     room_not_found,
+    too_many_guesses,
 )
 from services.moderator.password_store import SetOutcome
 from services.moderator.replies import answer
@@ -66,21 +68,39 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
 
 
 async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
-    """A direct message that is a room's password: add the sender, or @-mention them there. True if it was one."""
-    if event.room is not None or not event.body.strip():
+    """A direct message that is a room's password: add the sender, or @-mention them there. True if it was one.
+
+    Each contact has ``MODERATOR_PASSWORD_MAX_GUESSES`` guesses per window; once they are used up, their DMs are
+    not checked at all (they are told once, when the last one fails).
+    """
+    if event.room is not None or not could_be_password(event.body):
         return False
+    talker = event.talker.id
+    limit = ctx.settings.password_max_guesses
+    guess = await ctx.deps.passwords.take_guess(
+        ctx.bot_id,
+        talker,
+        event_id=event.id,
+        now_ms=epoch_ms(ctx.now()),
+        window_ms=int(ctx.settings.password_guess_window_s * 1000),
+        limit=limit,
+    )
+    if guess == 0:
+        return False  # out of guesses: not even checked
     room_id = await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body))
     if room_id is None:
+        if guess == limit:
+            await answer(ctx, too_many_guesses(ctx.settings.password_guess_window_s))
         return False
+    await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)
     record = await ctx.deps.rooms.room(ctx.bot_id, room_id)
     if record is None:
         return False
-    talker = event.talker.id
     if await ctx.deps.rooms.is_member(ctx.bot_id, room_id, talker):
         await ctx.say(room_id=room_id, zh=HERE_YOU_ARE.zh, en=HERE_YOU_ARE.en, mention_ids=[talker])
         text = already_member(record)
     else:
-        await ctx.send(AddToRoom(id=ctx.command_id(), room_id=room_id, contact_id=talker))
+        await ctx.send(AddToRoom(room_id=room_id, contact_id=talker))
         text = invited(record)
     await answer(ctx, text)
     return True

@@ -30,9 +30,9 @@ def votes(bot_id: str, room_id: str, target_id: str) -> str:
     return f"{PREFIX}:{bot_id}:room:{room_id}:votes:{target_id}"
 
 
-def kick_done(bot_id: str, event_id: str) -> str:
-    """Marker that the event ``event_id`` already led to a removal (makes redelivery replay it)."""
-    return f"{PREFIX}:{bot_id}:kick-done:{event_id}"
+def vote_outcome(bot_id: str, event_id: str) -> str:
+    """JSON outcome of the vote (or withdrawal) made by ``event_id``: a redelivery replays it word for word."""
+    return f"{PREFIX}:{bot_id}:vote-outcome:{event_id}"
 
 
 def flood_window(bot_id: str, room_id: str, member_id: str) -> str:
@@ -53,6 +53,11 @@ def password_to_room(bot_id: str) -> str:
 def room_to_password(bot_id: str) -> str:
     """Hash room id -> password digest (to replace or clear a room's password)."""
     return f"{PREFIX}:{bot_id}:password-of-room"
+
+
+def password_guesses(bot_id: str, contact_id: str) -> str:
+    """Sorted set event id -> time (ms) of a contact's recent password guesses (a brute-force limit)."""
+    return f"{PREFIX}:{bot_id}:password-guesses:{contact_id}"
 
 
 def welcome_seen(bot_id: str, event_id: str) -> str:

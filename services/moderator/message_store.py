@@ -19,16 +19,18 @@ from services.moderator.rooms import FloodLimits, RoomConfig, RoomRecord
 from services.moderator.script_batch import BatchedScript
 
 # KEYS: directory, members, room config, flood window, flood strikes.
-# ARGV: room id, directory entry, member id, event id, now (ms), flood (1: count it), may strike (1: not an admin),
+# ARGV: room id, directory entry, member id, event id, message time (ms), flood (1: count it), may strike (1: not an admin),
 #       length, default max messages, default window (ms), default max length, strike memory (ms), limits field.
 # Returns {messages in window, strike number (0: none), the room's settings as a flat field/value list}.
 _OBSERVE = """
+-- Times are the messages' own (WeChat's), so the window ending at this message counts what was sent before it,
+-- not what arrived later (a replayed backlog, a redelivery after newer messages).
 local function record(key, id, now, window)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   redis.call('ZADD', key, 'NX', now, id)
   redis.call('PEXPIRE', key, window)
   local rank = redis.call('ZRANK', key, id)
-  return rank and rank + 1 or 0, redis.call('ZCARD', key)
+  return rank and rank + 1 or 0, redis.call('ZCOUNT', key, '(' .. (now - window), now)
 end
 
 -- An unchanged entry is not rewritten: a write would be replicated and logged for nothing.
@@ -77,7 +79,7 @@ class FloodCount:
     length: int
     """The message's length in characters (Lua only sees bytes)."""
     may_strike: bool
-    """False for admins: their messages count, but never earn a strike."""
+    """False for admins (their messages count, but never earn a strike) and for stale messages."""
 
 
 class MessageStore:
@@ -96,7 +98,8 @@ class MessageStore:
         now_ms: int,
         flood: FloodCount | None,
     ) -> Observed:
-        """Record one message of ``member_id`` in ``room``; ``flood`` None: not counted (the bot's own)."""
+        """Record one message of ``member_id`` in ``room``, sent at ``now_ms``; ``flood`` None: not counted (the
+        bot's own)."""
         count, strike, fields = await self._observe(
             keys=[
                 keys.room_directory(bot_id),

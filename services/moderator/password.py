@@ -16,7 +16,10 @@ from services.moderator.bilingual import Bilingual
 from services.moderator.rooms import RoomRecord
 from services.moderator.text_match import normalize
 
-MIN_PASSWORD_LENGTH = 4
+MIN_PASSWORD_LENGTH = 8
+"""For passwords set from now on: every DM is a guess, so a short one falls to a few hundred of them."""
+SHORTEST_STORED_PASSWORD = 4
+"""Passwords set before the minimum was raised may be this short; no DM shorter than it is taken as a guess."""
 CLEAR_WORDS = frozenset({"无", "关闭", "off", "none", "-"})
 
 
@@ -51,8 +54,15 @@ def parse_set_password(args: str) -> SetPassword | None:
 
 
 def password_is_acceptable(password: str) -> bool:
-    """Long enough not to be typed by accident in a normal chat."""
+    """Long enough not to be typed by accident in a normal chat, nor guessed within the guess limit."""
     return len(normalize_password(password)) >= MIN_PASSWORD_LENGTH
+
+
+def could_be_password(text: str) -> bool:
+    """A DM that some stored password could match: one word (a password is the last word of the admin's
+    command), at least as long as the shortest ever accepted. Anything else is chat, not a guess."""
+    candidate = normalize_password(text)
+    return len(candidate) >= SHORTEST_STORED_PASSWORD and " " not in candidate
 
 
 @dataclass(frozen=True)
@@ -92,8 +102,9 @@ USAGE = Bilingual(
     "Usage (DM me): set password <room name> <password>; use `off` as password to clear it.",
 )
 TOO_SHORT = Bilingual(
-    f"密码至少 {MIN_PASSWORD_LENGTH} 个字符。",
-    f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+    f"密码太短：至少要 {MIN_PASSWORD_LENGTH} 个字符。密码没有保存，请换一个更长的。",
+    f"That password is too short: it needs at least {MIN_PASSWORD_LENGTH} characters. "
+    "Nothing was saved; please pick a longer one.",
 )
 TAKEN = Bilingual(
     "这个密码已被另一个群使用，请换一个。", "Another room already uses this password; pick another."
@@ -139,6 +150,22 @@ def already_member(room: RoomRecord) -> Bilingual:
     return Bilingual(
         f"你已经在「{room.topic}」里了，我在群里 @ 了你，它会出现在聊天列表最上面。",
         f"You are already in '{room.topic}'; I mentioned you there so it comes to the top of your chats.",
+    )
+
+
+def too_many_guesses(window_s: float) -> Bilingual:
+    """Said once, when a contact's guesses run out; their DMs are not tried as passwords until the window
+    passes."""
+    minutes = max(1, round(window_s / 60))
+    zh_wait, en_wait = (
+        (f"{minutes // 60} 小时", f"{minutes // 60} hour{'s' if minutes >= 120 else ''}")
+        if minutes % 60 == 0
+        else (f"{minutes} 分钟", f"{minutes} minute{'s' if minutes > 1 else ''}")
+    )
+    return Bilingual(
+        f"密码不对的次数有点多了，接下来 {zh_wait} 内我不再核对你发的密码。如果忘了密码，可以问问群管理员。",
+        f"That's quite a few wrong passwords, so I'll stop checking the ones you send for {en_wait}. "
+        "If you've forgotten it, a room admin can help.",
     )
 
 

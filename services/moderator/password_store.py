@@ -1,4 +1,5 @@
-"""Room passwords in Redis: digest -> room, and room -> digest to replace or clear a room's password."""
+"""Room passwords in Redis: digest -> room, and room -> digest to replace or clear a room's password; and each
+contact's recent guesses, so nobody can try passwords without limit."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ return 1
 """
 
 
+# KEYS: the contact's guesses. ARGV: event id, now (ms), window (ms), limit.
+# Returns the guess's number within the window, or 0 when the limit is used up (the guess is not taken).
+# Members are event ids: a redelivered DM gets its own number back rather than spending another guess.
+_TAKE_GUESS = """
+local now, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if rank then return rank + 1 end
+local taken = redis.call('ZCARD', KEYS[1])
+if taken >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], window)
+return taken + 1
+"""
+
+
 class SetOutcome(StrEnum):
     """Result of setting a password."""
 
@@ -41,6 +58,7 @@ class PasswordStore:
         self._redis = redis
         self._set = redis.register_script(_SET)
         self._clear = redis.register_script(_CLEAR)
+        self._take_guess = redis.register_script(_TAKE_GUESS)
 
     def _keys(self, bot_id: str) -> list[str]:
         return [keys.password_to_room(bot_id), keys.room_to_password(bot_id)]
@@ -61,3 +79,18 @@ class PasswordStore:
     async def rooms_with_password(self, bot_id: str) -> list[str]:
         """Ids of the rooms one can join by password."""
         return sorted(str(room_id) for room_id in await self._redis.hkeys(keys.room_to_password(bot_id)))
+
+    async def take_guess(
+        self, bot_id: str, contact_id: str, *, event_id: str, now_ms: int, window_ms: int, limit: int
+    ) -> int:
+        """Spend one of the contact's ``limit`` guesses per ``window_ms`` on this DM (atomically, so replicas
+        cannot hand out more): its number, 1 to ``limit``, or 0 when none is left. Taken before the check, so
+        concurrent guesses cannot slip past the limit; a right one is handed back with ``return_guess``."""
+        number = await self._take_guess(
+            keys=[keys.password_guesses(bot_id, contact_id)], args=[event_id, now_ms, window_ms, limit]
+        )
+        return int(number)
+
+    async def return_guess(self, bot_id: str, contact_id: str, *, event_id: str) -> None:
+        """A guess that opened a room is no wrong guess: it does not count against the contact."""
+        await self._redis.zrem(keys.password_guesses(bot_id, contact_id), event_id)

@@ -36,6 +36,10 @@ class ModeratorSettings(QunSettings):
         SecretStr(""),
         description="Key of the HMAC that stores room passwords; set it so a Redis dump does not reveal them.",
     )
+    password_max_guesses: int = Field(
+        5, gt=0, description="Password DMs a contact may send per guess window; after that none is checked."
+    )
+    password_guess_window_s: float = Field(3600.0, gt=0, description="The guess window, in seconds.")
     flood_max_messages: int = Field(10, gt=0, description="Messages a member may send per flood window.")
     flood_window_s: int = Field(60, gt=0, description="The flood window, in seconds.")
     flood_max_length: int = Field(1500, gt=0, description="Longest message, in characters.")

@@ -31,6 +31,11 @@ async def threshold_in(ctx: Ctx, room: Room) -> int:
     return kick_threshold(room.member_count or 0, config.kick_threshold)
 
 
+def _vote_event_id(ctx: Ctx, target_id: str) -> str:
+    """One message may vote on several people: each (event, target) has its own remembered outcome."""
+    return f"{ctx.event.id}/{target_id}"
+
+
 async def handle_vote(event: MessageReceived, ctx: Ctx, intent: VoteIntent) -> None:
     """Apply a parsed vote message, target by target."""
     room = event.room
@@ -63,7 +68,7 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
         room_id=room.id,
         target_id=target_id,
         voter_id=voter_id,
-        event_id=f"{ctx.event.id}/{target_id}",
+        event_id=_vote_event_id(ctx, target_id),
         threshold=threshold,
         now_ms=epoch_ms(ctx.now()),
         window_ms=int(window.total_seconds() * 1000),
@@ -77,7 +82,6 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
     await answer(ctx, text, [target_id])
     await ctx.send(
         RemoveFromRoom(
-            id=ctx.command_id(),
             room_id=room.id,
             contact_id=target_id,
             reason=removal_reason(tally.count, threshold, window),
@@ -93,6 +97,7 @@ async def _withdraw(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
         room_id=room.id,
         target_id=target_id,
         voter_id=voter_id,
+        event_id=_vote_event_id(ctx, target_id),
         now_ms=epoch_ms(ctx.now()),
         window_ms=int(vote_window(ctx).total_seconds() * 1000),
     )

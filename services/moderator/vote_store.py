@@ -1,9 +1,10 @@
 """Votes in Redis: one sorted set per room and target, voter id -> vote time (ms).
 
 Each operation is one Lua script, so concurrent votes on different replicas can neither double-count a voter
-nor both trigger the removal: the vote that reaches the threshold deletes the tally and leaves a marker keyed by
-its event id in the same atomic step. A redelivered copy of that event finds the marker and replays the removal
-(same command ids, deduplicated downstream) instead of starting a new tally.
+nor both trigger the removal: the vote that reaches the threshold deletes the tally in the same atomic step.
+Every operation also leaves its outcome under its event id, and a redelivered copy of the event gets that outcome
+back instead of acting again: the replies it re-issues are the same words, hence the same command ids, and are
+dropped downstream (a second attempt would otherwise read "you have already voted", or a count moved by others).
 """
 
 from __future__ import annotations
@@ -13,28 +14,51 @@ from dataclasses import dataclass
 from services.moderator import keys
 from services.moderator.redis_types import StrRedis
 
+# KEYS: the tally, the event's outcome. Both scripts return {changed, count, reached}.
+_REPLAY = """
+local done = redis.call('GET', KEYS[2])
+if done then return cjson.decode(done) end
+"""
+_REMEMBER = """
+local function remember(outcome)
+  redis.call('SET', KEYS[2], cjson.encode(outcome), 'PX', ARGV[5])
+  return outcome
+end
+"""
+
+# ARGV: voter, now (ms), window (ms), threshold, replay (ms).
 # A vote is live while now - voted_at < window: drop everything at or before now - window.
-_CAST = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return {0, tonumber(redis.call('GET', KEYS[2])), 1} end
+_CAST = (
+    _REPLAY
+    + _REMEMBER
+    + """
 local now, window = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local added = redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
 local count = redis.call('ZCARD', KEYS[1])
 if count >= tonumber(ARGV[4]) then
   redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], count, 'PX', ARGV[5])
-  return {added, count, 1}
+  return remember({added, count, 1})
 end
 redis.call('PEXPIRE', KEYS[1], window)
-return {added, count, 0}
+return remember({added, count, 0})
 """
+)
 
-_WITHDRAW = """
+# ARGV: voter, now (ms), window (ms), unused, replay (ms).
+_WITHDRAW = (
+    _REPLAY
+    + _REMEMBER
+    + """
 local now, window = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-return {removed, redis.call('ZCARD', KEYS[1])}
+return remember({removed, redis.call('ZCARD', KEYS[1]), 0})
 """
+)
+
+REPLAY_MS = 3_600_000
+"""How long an outcome is kept for redeliveries (they come within minutes: retries back off, then dead-letter)."""
 
 
 @dataclass(frozen=True)
@@ -68,20 +92,31 @@ class VoteStore:
         threshold: int,
         now_ms: int,
         window_ms: int,
-        replay_ms: int = 3_600_000,
+        replay_ms: int = REPLAY_MS,
     ) -> Tally:
-        """Record ``voter_id``'s vote (idempotent per voter) and say whether it reached ``threshold``."""
+        """Record ``voter_id``'s vote (idempotent per voter) and say whether it reached ``threshold``; the same
+        ``event_id`` again gets the same tally."""
         added, count, reached = await self._cast(
-            keys=[keys.votes(bot_id, room_id, target_id), keys.kick_done(bot_id, event_id)],
+            keys=[keys.votes(bot_id, room_id, target_id), keys.vote_outcome(bot_id, event_id)],
             args=[voter_id, now_ms, window_ms, threshold, replay_ms],
         )
         return Tally(changed=bool(added), count=int(count), reached=bool(reached))
 
     async def withdraw(
-        self, *, bot_id: str, room_id: str, target_id: str, voter_id: str, now_ms: int, window_ms: int
+        self,
+        *,
+        bot_id: str,
+        room_id: str,
+        target_id: str,
+        voter_id: str,
+        event_id: str,
+        now_ms: int,
+        window_ms: int,
+        replay_ms: int = REPLAY_MS,
     ) -> Tally:
-        """Take ``voter_id``'s vote back."""
-        removed, count = await self._withdraw(
-            keys=[keys.votes(bot_id, room_id, target_id)], args=[voter_id, now_ms, window_ms]
+        """Take ``voter_id``'s vote back; the same ``event_id`` again gets the same tally."""
+        removed, count, _ = await self._withdraw(
+            keys=[keys.votes(bot_id, room_id, target_id), keys.vote_outcome(bot_id, event_id)],
+            args=[voter_id, now_ms, window_ms, 0, replay_ms],
         )
         return Tally(changed=bool(removed), count=int(count))

@@ -1,14 +1,14 @@
 """The tagger service: tag quoted messages, answer questions from them, browse and delete them.
 
 Handlers translate chat into domain calls and replies; parsing lives in commands.py, retrieval in index.py,
-storage in store.py, the per-replica index cache in knowledge.py.
+browsing in browse.py, who may delete in deletion.py, storage in store.py, the per-replica index cache in
+knowledge.py. Dates are read and shown in the room's time zone (`ctx.zone`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,8 +20,10 @@ from schemas import ChatCommand, MessageReceived
 from services.shared import AppContext, Context, QunService
 from services.shared.commands import match_command
 from services.tagger import replies
+from services.tagger.browse import browse as browse_tags
 from services.tagger.commands import ParseError, parse_browse, parse_delete, parse_tag, question_of
 from services.tagger.decision import Verdict
+from services.tagger.deletion import delete_tag
 from services.tagger.engine import shared_analysis
 from services.tagger.knowledge import KnowledgeCache
 from services.tagger.replies import Reply
@@ -60,7 +62,7 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
     # jieba loads its dictionary once (~0.4 s with its cache file, ~1 s without): at start, off the event loop
     await asyncio.to_thread(analysis.analyzer.warm_up)
     store = TagStore(redis)
-    knowledge = KnowledgeCache(store, analysis)
+    knowledge = KnowledgeCache(store, analysis, max_cached=settings.max_cached_rooms)
     warmed = await knowledge.warm()
     log.info("tagger: %d knowledge base index(es) rebuilt from Redis", warmed)
     yield Deps(
@@ -108,7 +110,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if event.quote is None or not event.quote.text.strip():
         await _say(ctx, replies.NEED_QUOTE)
         return
-    request = parse_tag(args, ctx.now(), ctx.settings.zone)
+    request = parse_tag(args, ctx.now(), ctx.zone)
     if isinstance(request, ParseError):
         await ctx.reply(zh=request.zh, en=request.en)
         return
@@ -126,7 +128,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
         ),
         ctx.now(),
     )
-    await _say(ctx, replies.tagged(saved.record, created=saved.created, zone=ctx.settings.zone))
+    await _say(ctx, replies.tagged(saved.record, created=saved.created, zone=ctx.zone))
 
 
 @service.command(
@@ -139,7 +141,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
     )
 )
 async def ask(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    await _answer(event, ctx, question_of(event.body), unprompted=False, explicit=True)
+    await _answer(event, ctx, question_of(args, event.body), unprompted=False, explicit=True)
 
 
 @service.command(
@@ -155,32 +157,14 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if event.room is None:
         await _say(ctx, replies.ROOMS_ONLY)
         return
-    request = parse_browse(args, ctx.now(), ctx.settings.zone)
+    now = ctx.now()
+    request = parse_browse(args, now, ctx.zone)
     if isinstance(request, ParseError):
         await ctx.reply(zh=request.zh, en=request.en)
         return
-    now = ctx.now()
     snapshot = await ctx.deps.knowledge.snapshot(ctx.deps.bases.for_room(event.room.id), now)
-    records = [record for record in snapshot.records.values() if not record.expired(now)]
-    if not records:
-        await _say(ctx, replies.NOTHING_TAGGED)
-        return
-    if request.keyword:
-        wanted = normalize(request.keyword)
-        records = [r for r in records if wanted in normalize(r.text) or wanted in r.keywords]
-    if request.since:
-        records = [r for r in records if r.created_at >= request.since]
-    if request.until:
-        records = [r for r in records if r.created_at < request.until]
-    if not records:
-        await _say(ctx, replies.NO_MATCHING_TAGS)
-        return
-    records.sort(key=lambda record: int(record.id), reverse=True)  # newest first
-    size = ctx.settings.page_size
-    pages = math.ceil(len(records) / size)
-    number = min(request.page, pages)
-    chunk = records[(number - 1) * size : number * size]
-    await _say(ctx, replies.page(chunk, number, pages, ctx.settings.zone))
+    result = browse_tags(snapshot.records.values(), request, now, ctx.settings.page_size)
+    await _say(ctx, replies.browsed(result, ctx.zone))
 
 
 @service.command(
@@ -200,22 +184,16 @@ async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if isinstance(tag_id, ParseError):
         await ctx.reply(zh=tag_id.zh, en=tag_id.en)
         return
-    kb = ctx.deps.bases.for_room(event.room.id)
-    record = await ctx.deps.store.get(kb, tag_id)
-    if record is None or record.expired(ctx.now()):
-        await _say(ctx, replies.not_found(tag_id))
-        return
-    names = {event.talker.name, event.talker.alias} - {None, ""}
-    allowed = (
-        (record.tagger_id is not None and record.tagger_id == event.talker.id)
-        or record.author_name in names  # WeChat gives no id for a quoted author: by name
-        or await ctx.is_admin()
+    outcome = await delete_tag(
+        ctx.deps.store,
+        ctx.deps.bases.for_room(event.room.id),
+        tag_id,
+        requester=event.talker,
+        event_id=event.id,
+        now=ctx.now(),
+        is_admin=ctx.is_admin,
     )
-    if not allowed:
-        await _say(ctx, replies.delete_refused(record))
-        return
-    await ctx.deps.store.delete(kb, tag_id)
-    await _say(ctx, replies.deleted(record))
+    await _say(ctx, replies.delete_outcome(outcome))
 
 
 @service.command(

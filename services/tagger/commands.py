@@ -1,8 +1,8 @@
 """Parsing the tagger's chat commands. Pure functions: text in, a typed request or a helpful error out.
 
-The plumbing has already cut the leading keyword (标记 / tag / # ...) off the body; these functions read the rest.
-`question_of` is the exception: it reads the whole body, because `问` glued to a word (`问题是…`) is not the
-ask keyword but the start of a plain question.
+The plumbing has already cut the leading keyword (标记 / tag / # / 问 ...) off the body; these functions read the
+rest. `question_of` also looks at the body, only to tell whether the `问` the dispatcher matched was a keyword at all:
+glued to a word (`问题是…`) it is the start of a plain question.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ _EN_UNTIL = re.compile(r"\b(?:valid\s+)?(?:until|till|expires?(?:\s+on)?)\s+" + 
 _EN_VALIDITY_WORD = re.compile(r"\b(?:until|till|expires?|valid\s+for)\b", re.IGNORECASE)
 _KEYWORD_SPLIT = re.compile(r"[\s,，、;；#＃]+")
 
-_ASK_PREFIX = re.compile(r"^\s*(?:问\s*[:：]?|ask\b\s*[:：]?|[?？]\s*)", re.IGNORECASE)
+# 问 followed by these is a word (问题, 问候, 问答, 问卷, 问号), not the ask keyword; the dispatcher cannot tell.
+_ASK_WORD = re.compile(r"^\s*问[题候答卷号]")
 _PAGE = re.compile(r"^(?:第\s*(\d+)\s*页|page\s*(\d+)|p(\d+)|(\d+))$", re.IGNORECASE)
 _RECENT = re.compile(
     r"^(?:最近|近|过去)\s*" + _NUMBER + r"\s*天$|^(?:last|past)\s+(\d+)\s+days?$", re.IGNORECASE
@@ -151,12 +152,12 @@ def parse_tag(args: str, now: datetime, zone: ZoneInfo) -> TagRequest | ParseErr
     return TagRequest(keywords=keywords_of(rest), expires_at=expires_at)
 
 
-def question_of(body: str) -> str:
-    """The question in `问 …`, `ask …`, `? …`, `？…` or a plain question. `问题是…` stays whole."""
-    text = body.strip()
-    if re.match(r"^问[题候答卷号]", text):
-        return text
-    return _ASK_PREFIX.sub("", text, count=1).strip()
+def question_of(args: str, body: str) -> str:
+    """The question of an ask command: the dispatcher's `args` (what follows 问 / ask / ? / ？), unless the 问 it
+    matched begins a word (`问题是…`): then there was no keyword and the whole body is the question."""
+    if _ASK_WORD.match(body):
+        return body.strip()
+    return args.strip()
 
 
 def parse_browse(  # noqa: PLR0911 - one return per accepted form

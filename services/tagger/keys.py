@@ -38,6 +38,11 @@ def version(kb: str) -> str:
     return f"{_kb(kb)}:version"
 
 
+def tombstone(kb: str, tag_id: str) -> str:
+    """String, expiring: who deleted a tag (Tombstone JSON), so a redelivered delete replies as the first time."""
+    return f"{_kb(kb)}:deleted:{tag_id}"
+
+
 def knowledge_bases() -> str:
     """Set of every knowledge base that ever had a tag (indexes are warmed from it at start)."""
     return f"{PREFIX}:kbs"

@@ -4,12 +4,19 @@ Before each search the replica sweeps expired tags and reads the knowledge base'
 if another replica changed the tags since the index was built, the index is rebuilt from Redis. Rebuilding
 re-analyses only documents it has not seen (analysis is cached per document), so a tag or delete in a room of a
 few thousand tags costs milliseconds.
+
+Bounded: at most `max_cached` indexes are kept, least recently used evicted first; an evicted knowledge base is
+rebuilt from Redis on its next question. Large rebuilds run in a worker thread that touches no shared state: it
+gets its own copy of the cached analyses it needs, and the finished index and its new analyses are published
+back on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import contextlib
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +31,7 @@ from services.tagger.store import TagStore
 INLINE_NEW_DOCS = 200
 INLINE_TOTAL_DOCS = 2_000
 TERM_CACHE_LIMIT = 50_000  # documents whose analysis is kept between rebuilds (~3 KB each)
+DEFAULT_MAX_CACHED = 200
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,23 @@ class Answer:
 
 
 class KnowledgeCache:
-    def __init__(self, store: TagStore, analysis: TextAnalysis) -> None:
+    def __init__(self, store: TagStore, analysis: TextAnalysis, max_cached: int = DEFAULT_MAX_CACHED) -> None:
         self._store = store
         self._analysis = analysis
-        self._snapshots: dict[str, Snapshot] = {}
-        self._terms: dict[Document, Counter[str]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._max_cached = max_cached
+        self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()  # least recently used first
+        self._terms: dict[Document, Counter[str]] = {}  # only touched on the event loop
+        # kb -> (lock, tasks holding or awaiting it); an entry exists only while someone builds that kb
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @property
+    def cached(self) -> tuple[str, ...]:
+        """Knowledge bases with an index in memory, least recently used first."""
+        return tuple(self._snapshots)
 
     async def warm(self) -> int:
-        """Build every known knowledge base's index (service start); returns how many."""
-        kbs = await self._store.knowledge_bases()
+        """Build known knowledge bases' indexes (service start), as many as the cache holds; returns how many."""
+        kbs = sorted(await self._store.knowledge_bases())[: self._max_cached]
         for kb in kbs:
             await self.snapshot(kb)
         return len(kbs)
@@ -58,25 +73,58 @@ class KnowledgeCache:
         if now is not None:
             await self._store.sweep(kb, now)
         version = await self._store.version(kb)  # read before the records: a change in between rebuilds again
-        cached = self._snapshots.get(kb)
-        if cached is not None and cached.version == version:
+        if (cached := self._cached(kb, version)) is not None:
             return cached
-        async with self._locks.setdefault(kb, asyncio.Lock()):
-            cached = self._snapshots.get(kb)
-            if cached is not None and cached.version == version:
+        async with self._building(kb):
+            if (cached := self._cached(kb, version)) is not None:
                 return cached
             records = await self._store.all(kb)
-            docs = [record.document() for record in records]
-            terms = self._terms if len(docs) <= TERM_CACHE_LIMIT else None
-            new_docs = len(docs) - sum(doc in self._terms for doc in docs)
-            if new_docs > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
-                index = await asyncio.to_thread(KnowledgeIndex, docs, self._analysis, terms)
-            else:
-                index = KnowledgeIndex(docs, self._analysis, terms)
-            self._forget_unused(docs)
+            index = await self._build([record.document() for record in records])
             snapshot = Snapshot(version=version, index=index, records={r.id: r for r in records})
-            self._snapshots[kb] = snapshot
+            self._remember(kb, snapshot)
+            self._forget_unused(index.documents)
             return snapshot
+
+    def _cached(self, kb: str, version: int) -> Snapshot | None:
+        cached = self._snapshots.get(kb)
+        if cached is None or cached.version != version:
+            return None
+        self._snapshots.move_to_end(kb)
+        return cached
+
+    def _remember(self, kb: str, snapshot: Snapshot) -> None:
+        self._snapshots[kb] = snapshot
+        self._snapshots.move_to_end(kb)
+        while len(self._snapshots) > self._max_cached:
+            self._snapshots.popitem(last=False)
+
+    @contextlib.asynccontextmanager
+    async def _building(self, kb: str) -> AsyncIterator[None]:
+        """One build per knowledge base at a time; the lock lives only while someone builds or waits."""
+        lock, users = self._locks.get(kb, (asyncio.Lock(), 0))
+        self._locks[kb] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[kb]
+            if users == 1:
+                del self._locks[kb]
+            else:
+                self._locks[kb] = (lock, users - 1)
+
+    async def _build(self, docs: list[Document]) -> KnowledgeIndex:
+        # The index reads and fills this private dict, never self._terms: the loop may iterate or prune that
+        # (another knowledge base's build) while a worker thread runs.
+        known = {doc: terms for doc in docs if (terms := self._terms.get(doc)) is not None}
+        analyses = known if len(docs) <= TERM_CACHE_LIMIT else None
+        if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
+            index = await asyncio.to_thread(KnowledgeIndex, docs, self._analysis, analyses)
+        else:
+            index = KnowledgeIndex(docs, self._analysis, analyses)
+        if analyses is not None:
+            self._terms.update(analyses)  # back on the loop: publish the new analyses
+        return index
 
     def has_content(self, question: str) -> bool:
         """Whether the text has any word to search for (谢谢, "hi" and "?" have none)."""
@@ -103,7 +151,7 @@ class KnowledgeCache:
         decision = decide(hits, thresholds, unprompted=unprompted)
         return Answer(decision=decision, records=tuple(snapshot.records[hit.doc_id] for hit in decision.hits))
 
-    def _forget_unused(self, live: list[Document]) -> None:
+    def _forget_unused(self, live: Sequence[Document]) -> None:
         if len(self._terms) > 2 * len(live) + 1000:  # deleted and edited tags: drop their cached analysis
             keep = set(live)
             for kb_snapshot in self._snapshots.values():

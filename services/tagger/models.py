@@ -42,3 +42,12 @@ class TagRecord(BaseModel):
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+
+class Tombstone(BaseModel):
+    """A deleted tag and the chat event that deleted it, kept for a while after the delete."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str | None = Field(description="Id of the chat event that deleted it (None: not from chat).")
+    record: TagRecord = Field(description="The tag as it was when deleted.")

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from services.tagger.browse import Empty, Page
+from services.tagger.deletion import Deleted, NotFound, Outcome, Refused
 from services.tagger.models import TagRecord
 
 SNIPPET = 24
@@ -95,6 +97,24 @@ def page(records: Sequence[TagRecord], number: int, pages: int, zone: ZoneInfo) 
     zh_more = f"\n第 {number}/{pages} 页" + (f"，「浏览 {number + 1}」看下一页" if number < pages else "")
     en_more = f"\nPage {number}/{pages}" + (f"; 'tags {number + 1}' for the next" if number < pages else "")
     return Reply(zh="\n".join(zh_lines) + zh_more, en="\n".join(en_lines) + en_more)
+
+
+def browsed(result: Page | Empty, zone: ZoneInfo) -> Reply:
+    if result is Empty.NOTHING_TAGGED:
+        return NOTHING_TAGGED
+    if result is Empty.NO_MATCH:
+        return NO_MATCHING_TAGS
+    return page(result.records, result.number, result.pages, zone)
+
+
+def delete_outcome(outcome: Outcome) -> Reply:
+    match outcome:
+        case Deleted(record):
+            return deleted(record)
+        case Refused(record):
+            return delete_refused(record)
+        case NotFound(tag_id):
+            return not_found(tag_id)
 
 
 def unprompted_switched(*, enabled: bool) -> Reply:

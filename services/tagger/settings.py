@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.shared import QunSettings
 from services.tagger.decision import Thresholds
+from services.tagger.knowledge import DEFAULT_MAX_CACHED
 
 _CALIBRATED = Thresholds()  # defaults calibrated by tools/tagger_eval.py --sweep
 
@@ -57,6 +58,11 @@ class TaggerSettings(QunSettings):
         "off", description="Embedding reranker: 'off' (the only choice now; see services/tagger/reranker.py)"
     )
     page_size: int = Field(5, ge=1, le=20, description="Tags per page of 浏览 / tags")
+    max_cached_rooms: int = Field(
+        DEFAULT_MAX_CACHED,
+        ge=1,
+        description="Knowledge-base indexes a replica keeps in memory (least recently used evicted, rebuilt on demand)",
+    )
     discover_cache_s: float = Field(
         30.0, ge=0, description="How long the list of other services' command keywords is reused"
     )

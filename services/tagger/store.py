@@ -14,7 +14,11 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from services.tagger import keys
-from services.tagger.models import TagRecord, content_hash
+from services.tagger.models import TagRecord, Tombstone, content_hash
+
+# How long a deleted tag's tombstone says which event deleted it. Redelivery (retries with backoff, a replica
+# dying with the message unacked, a backlog after an outage) happens within minutes to hours: a day covers it.
+TOMBSTONE_TTL_S = 24 * 3600
 
 # Returns the id for a content hash, allocating the next one if the text is new, plus the stored record (or
 # false). One script so two replicas tagging the same text at once agree on one id.
@@ -98,12 +102,18 @@ class TagStore:
         raw = await self._redis.hget(keys.tags(kb), tag_id)
         return TagRecord.model_validate_json(raw) if raw else None
 
-    async def delete(self, kb: str, tag_id: str) -> TagRecord | None:
+    async def delete(self, kb: str, tag_id: str, *, event_id: str | None = None) -> TagRecord | None:
+        """Remove a tag, leaving a tombstone naming `event_id`; None if there was no such tag."""
         record = await self.get(kb, tag_id)
         if record is None:
             return None
-        await self._remove(kb, [record])
+        await self._remove(kb, [record], tombstone=Tombstone(event_id=event_id, record=record))
         return record
+
+    async def tombstone(self, kb: str, tag_id: str) -> Tombstone | None:
+        """How a tag deleted within the last TOMBSTONE_TTL_S was deleted; None if it was not (or long ago)."""
+        raw = await self._redis.get(keys.tombstone(kb, tag_id))
+        return Tombstone.model_validate_json(raw) if raw else None
 
     async def all(self, kb: str) -> list[TagRecord]:
         raw = await self._redis.hgetall(keys.tags(kb))
@@ -129,13 +139,23 @@ class TagStore:
         await self._remove(kb, records, also_ids=due)
         return len(due)
 
-    async def _remove(self, kb: str, records: Sequence[TagRecord], also_ids: Sequence[str] = ()) -> None:
+    async def _remove(
+        self,
+        kb: str,
+        records: Sequence[TagRecord],
+        also_ids: Sequence[str] = (),
+        tombstone: Tombstone | None = None,
+    ) -> None:
         ids = list(dict.fromkeys([*(record.id for record in records), *also_ids]))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.tags(kb), *ids)
             pipe.zrem(keys.expiry(kb), *ids)
             if records:
                 pipe.hdel(keys.hashes(kb), *(record.hash for record in records))
+            if tombstone is not None:  # in the same transaction: no delivery sees the tag gone without it
+                pipe.set(
+                    keys.tombstone(kb, tombstone.record.id), tombstone.model_dump_json(), ex=TOMBSTONE_TTL_S
+                )
             pipe.incr(keys.version(kb))
             await pipe.execute()
 

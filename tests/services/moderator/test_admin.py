@@ -1,13 +1,22 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from services.moderator.admin import (
     FloodSetting,
+    LangSetting,
     ThresholdSetting,
+    ZoneSetting,
+    lang_set,
     mentioned_people,
     parse_flood_setting,
+    parse_lang,
     parse_threshold,
+    parse_zone,
     service_name,
+    unknown_zone,
     welcome_set,
+    zone_set,
 )
 from services.moderator.rooms import FloodLimits, FloodPolicy
 
@@ -65,3 +74,58 @@ def test_welcome_confirmation_points_out_unfilled_placeholders() -> None:
     assert "{name}" in welcome_set("hi {name}", ["{name}"]).zh
     assert "{name}" in welcome_set("hi {name}", ["{name}"]).en
     assert "默认" in welcome_set(None, []).zh
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("中文", LangSetting("zh")),
+        (" ZH ", LangSetting("zh")),
+        ("英文", LangSetting("en")),
+        ("English", LangSetting("en")),
+        ("自动", LangSetting(None)),
+        ("auto", LangSetting(None)),
+        ("", None),
+        ("klingon", None),
+        ("中文 英文", None),
+    ],
+)
+def test_parse_lang(args: str, expected: LangSetting | None) -> None:
+    assert parse_lang(args) == expected
+
+
+def test_language_confirmations_differ_by_choice() -> None:
+    assert len({lang_set("zh"), lang_set("en"), lang_set(None)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("Asia/Tokyo", ZoneSetting("Asia/Tokyo")),
+        (" america/new_york ", ZoneSetting("America/New_York")),  # as the tz database spells it
+        ("UTC", ZoneSetting("UTC")),
+        ("默认", ZoneSetting(None)),
+        ("default", ZoneSetting(None)),
+        ("Mars/Olympus_Mons", None),
+        ("../../etc/passwd", None),
+        ("Asia/Tokyo Europe/Berlin", None),
+        ("", None),
+    ],
+)
+def test_parse_zone_accepts_only_iana_names(args: str, expected: ZoneSetting | None) -> None:
+    assert parse_zone(args) == expected
+
+
+def test_unknown_zone_answer_names_what_was_typed_and_gives_examples() -> None:
+    answer = unknown_zone("Mars/Base")
+    assert "Mars/Base" in answer.zh
+    assert "Mars/Base" in answer.en
+    assert "Asia/Shanghai" in answer.en
+    assert "IANA" in answer.zh
+    assert "Usage" in unknown_zone("  ").en
+
+
+def test_zone_confirmation_shows_the_messages_time_in_that_zone() -> None:
+    sent = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
+    assert "10:30" in zone_set("Asia/Tokyo", sent).zh
+    assert "02:30" in zone_set("Europe/Berlin", sent).en

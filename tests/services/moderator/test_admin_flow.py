@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from examples.dingdong.app import service as dingdong
-from schemas import SayText
+from schemas import MessageReceived, SayText, subjects
 from services.moderator.app import service as moderator
 from tests.conftest import Bus, RunService
-from tests.factories import ALICE, BOB, message
+from tests.factories import ALICE, BOB, ROOM, message
 from tests.services.moderator.people import OWNER
 
 
@@ -27,3 +27,43 @@ async def test_admin_commands_go_through_the_admin_check(bus: Bus, run_service: 
         await bus.consumer_settled("dingdong")
     assert refusal.text.startswith("抱歉")
     assert not [s for s in bus.commands(SayText) if s.text == "dong"]
+
+
+async def test_room_language_and_time_zone_are_set_by_admins(bus: Bus, run_service: RunService) -> None:
+    async with run_service(moderator) as runtime:
+        await bus.publish_event(message("设置语言 英文", talker=ALICE))
+        [refusal] = await bus.says(lambda s: "管理员" in s.text)
+        await bus.publish_event(message("设置语言 英文", talker=OWNER))
+        [in_english] = await bus.says(lambda s: "English" in s.text)
+        await bus.publish_event(message("踢 @Owner", talker=ALICE, mentions_bot=False, mention_ids=["owner"]))
+        [immune] = await bus.says(lambda s: "owner" in s.text)
+        await bus.publish_event(message("设置时区 asia/tokyo", talker=OWNER))
+        [tokyo] = await bus.says(lambda s: "Asia/Tokyo" in s.text)
+        zone_after_set = (await runtime.context.rooms.prefs(ROOM.id)).timezone
+        await bus.publish_event(message("set timezone Mars/Base", talker=OWNER))
+        [unknown] = await bus.says(lambda s: "Mars/Base" in s.text)
+        auto = message("设置语言 自动", talker=OWNER)
+        await bus.publish_event(auto)
+        await bus.says(lambda s: "每条消息" in s.text)
+        # Redelivered after the room's language changed back: the same words, so the same id, dropped.
+        await bus.publish_raw(
+            subjects.event(auto.bot_id, MessageReceived), auto.model_dump_json().encode(), "2"
+        )
+        [first, again] = await bus.says(lambda s: "每条消息" in s.text, count=2)
+        await bus.publish_event(message("设置时区 默认", talker=OWNER))
+        [reset] = await bus.says(lambda s: "默认" in s.text)
+        prefs = await runtime.context.rooms.prefs(ROOM.id)
+        default_zone = runtime.context.settings.timezone
+        await bus.consumer_settled("moderator")
+        stored = await bus.js.stream_info("QUN_CMD")
+    assert refusal.text.startswith("抱歉")
+    assert in_english.text.startswith("OK, from now on I answer in English")
+    # Asked in Chinese, answered in the room's language.
+    assert immune.text == "The room owner can't be voted out."
+    assert "(it is " in tokyo.text
+    assert zone_after_set == "Asia/Tokyo"
+    assert unknown.text.startswith("Unknown time zone 'Mars/Base'")
+    assert f"（{default_zone}）" in reset.text  # QUN_TIMEZONE
+    assert (prefs.lang, prefs.timezone) == (None, None)
+    assert first == again  # byte for byte, id included
+    assert stored.state.messages == len(bus.commands(SayText)) - 1  # all but the redelivered confirmation

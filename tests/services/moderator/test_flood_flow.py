@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 from schemas import RemoveFromRoom, SayText
+from services.moderator import keys
 from services.moderator.app import service as moderator
 from tests.conftest import Bus, RunService
 from tests.factories import ROOM, message
@@ -54,4 +58,58 @@ async def test_admins_are_never_struck_for_flooding(bus: Bus, run_service: RunSe
         await bus.consumer_settled("moderator")
     assert warning.mention_ids == ["dave"]
     assert len(bus.commands(SayText)) == 1  # the owner (an admin) was never warned
+    assert bus.commands(RemoveFromRoom) == []
+
+
+async def test_flood_is_counted_at_the_time_messages_were_sent(bus: Bus, run_service: RunService) -> None:
+    sent = datetime.now(UTC)
+    async with run_service(moderator, flood_max_messages=2, flood_window_s=60, flood_policy="remove"):
+        # Four messages a minute apart in WeChat, arriving together (say, after the gateway reconnected).
+        for minutes in (4, 3, 2, 1):
+            await bus.publish_event(
+                message(
+                    f"早 {minutes}",
+                    talker=DAVE,
+                    mentions_bot=False,
+                    timestamp=sent - timedelta(minutes=minutes),
+                )
+            )
+        burst = [message(f"刷 {i}", talker=DAVE, mentions_bot=False, timestamp=sent) for i in range(3)]
+        for event in burst:
+            await bus.publish_event(event)
+        [warning] = await bus.says(lambda s: "请不要刷屏" in s.text)
+        await bus.consumer_settled("moderator")
+    assert warning.reply_to == burst[-1].id  # the third message within a minute, not the third to arrive
+    assert len(bus.commands(SayText)) == 1
+    assert bus.commands(RemoveFromRoom) == []
+
+
+async def _let_events_age(seconds: float) -> None:
+    """The one wait that must be real time: staleness is how long an event waited on the bus."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while loop.time() < until:
+        await asyncio.sleep(0.05)
+
+
+async def test_a_stale_backlog_is_recorded_but_never_punished(bus: Bus, run_service: RunService) -> None:
+    async with run_service(
+        moderator, max_event_age_s=0.2, flood_max_messages=2, flood_policy="remove"
+    ) as runtime:
+        await runtime.stop()  # the moderator is down while Dave floods
+        for i in range(6):
+            await bus.publish_event(message(f"刷 {i}", talker=DAVE, mentions_bot=False))
+        await _let_events_age(0.3)
+        await runtime.start()
+        await bus.consumer_settled("moderator")
+        recorded = await runtime.redis.zcard(keys.flood_window(BOT.id, ROOM.id, DAVE.id))
+        strikes = await runtime.redis.exists(keys.flood_strikes(BOT.id, ROOM.id, DAVE.id))
+        assert bus.commands(SayText) == []
+        assert bus.commands(RemoveFromRoom) == []  # without the stale check: strike 2, removal
+        fresh = message("还在刷", talker=DAVE, mentions_bot=False)
+        await bus.publish_event(fresh)
+        [warning] = await bus.says(lambda s: "请不要刷屏" in s.text)
+        await bus.consumer_settled("moderator")
+    assert (recorded, strikes) == (6, 0)  # counted, never struck
+    assert warning.reply_to == fresh.id  # a fresh message over the limit is the first strike: a warning
     assert bus.commands(RemoveFromRoom) == []

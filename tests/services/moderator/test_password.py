@@ -1,11 +1,14 @@
 import pytest
 
 from services.moderator.password import (
+    TOO_SHORT,
     SetPassword,
+    could_be_password,
     find_room,
     parse_set_password,
     password_digest,
     password_is_acceptable,
+    too_many_guesses,
 )
 from services.moderator.rooms import RoomRecord
 
@@ -31,10 +34,44 @@ def test_parse_room_and_password() -> None:
 
 
 @pytest.mark.parametrize(
-    ("password", "ok"), [("abcd", True), ("abc", False), ("  a b ", False), ("芝麻开门", True)]
+    ("password", "ok"),
+    [
+        ("abcdefgh", True),
+        ("abcdefg", False),
+        ("  a b ", False),
+        ("芝麻开门", False),
+        ("芝麻开门请进来吧", True),
+        ("ｓｅｓａｍｅ４２", True),  # full-width is still 8 characters
+    ],
 )
-def test_password_length(password: str, ok: bool) -> None:
+def test_new_passwords_need_8_characters(password: str, ok: bool) -> None:
     assert password_is_acceptable(password) is ok
+
+
+def test_the_too_short_answer_names_the_minimum_in_both_languages() -> None:
+    assert "8" in TOO_SHORT.zh
+    assert "at least 8 characters" in TOO_SHORT.en
+
+
+@pytest.mark.parametrize(
+    ("text", "guess"),
+    [
+        ("芝麻开门", True),  # as short as a password set before the minimum was raised
+        ("  Sesame42 ", True),
+        ("abc", False),
+        ("hello there", False),  # a password is one word: this is chat
+        ("", False),
+    ],
+)
+def test_only_one_word_dms_long_enough_to_be_a_password_are_guesses(text: str, guess: bool) -> None:
+    assert could_be_password(text) is guess
+
+
+def test_the_guess_limit_notice_says_how_long_to_wait() -> None:
+    assert "1 小时" in too_many_guesses(3600).zh
+    assert "1 hour" in too_many_guesses(3600).en
+    assert "2 hours" in too_many_guesses(7200).en
+    assert "30 minutes" in too_many_guesses(1800).en
 
 
 def test_find_room_by_id_exact_topic_or_unique_part() -> None:

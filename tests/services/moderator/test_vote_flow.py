@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from schemas import RemoveFromRoom, Room
+from schemas import MessageReceived, RemoveFromRoom, Room, subjects
 from services.moderator.app import service as moderator
 from tests.conftest import Bus, RunService
-from tests.factories import ALICE, BOB, ROOM, message
+from tests.factories import ALICE, BOB, BOT, ROOM, message
 from tests.services.moderator.people import CAROL
 
 
@@ -40,6 +40,33 @@ async def test_vote_kick_immunity_and_withdrawal(bus: Bus, run_service: RunServi
         await bus.says(lambda s: "撤回" in s.text and "0/3" in s.text)
         await bus.consumer_settled("moderator")
     assert bus.commands(RemoveFromRoom) == []
+
+
+async def test_a_redelivered_vote_is_announced_once(bus: Bus, run_service: RunService) -> None:
+    alice_votes = message("[弱] @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"])
+    alice_withdraws = message("[强] @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"])
+
+    async def redeliver(event: MessageReceived, msg_id: str) -> None:
+        # The same event under another Nats-Msg-Id: JetStream delivers it again, as after a failed attempt.
+        await bus.publish_raw(subjects.event(BOT, MessageReceived), event.model_dump_json().encode(), msg_id)
+
+    async with run_service(moderator):
+        await bus.publish_event(alice_votes)
+        await bus.says(lambda s: "1/3" in s.text)
+        await bus.publish_event(message("[弱] @Dave", talker=BOB, mentions_bot=False, mention_ids=["dave"]))
+        await bus.says(lambda s: "2/3" in s.text)
+        # After Bob's vote: a fresh tally would now say "2/3", or "you have already voted".
+        await redeliver(alice_votes, "again-1")
+        await bus.consumer_settled("moderator")
+        after_votes = (await bus.js.stream_info("QUN_CMD")).state.messages
+        await bus.publish_event(alice_withdraws)
+        await bus.says(lambda s: "撤回" in s.text)
+        await redeliver(alice_withdraws, "again-2")
+        await bus.consumer_settled("moderator")
+        stored = await bus.js.stream_info("QUN_CMD")
+    assert len(bus.matching("qun.evt.bot.message")) == 5  # both events really came twice
+    assert after_votes == 2  # "1/3" and "2/3"; the second "1/3" had the same id and was dropped
+    assert stored.state.messages == 3  # one withdrawal, though handled twice
 
 
 def _room(member_count: int) -> Room:

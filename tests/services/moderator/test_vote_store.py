@@ -2,8 +2,9 @@
 
 import asyncio
 
+from services.moderator import keys
 from services.moderator.redis_types import StrRedis
-from services.moderator.vote_store import Tally, VoteStore
+from services.moderator.vote_store import REPLAY_MS, Tally, VoteStore
 
 HOUR = 3_600_000
 WINDOW = 12 * HOUR
@@ -22,9 +23,15 @@ async def _cast(store: VoteStore, voter: str, now_ms: int, threshold: int = 3, e
     )
 
 
-async def _withdraw(store: VoteStore, voter: str, now_ms: int) -> Tally:
+async def _withdraw(store: VoteStore, voter: str, now_ms: int, event: str = "") -> Tally:
     return await store.withdraw(
-        bot_id="bot", room_id="room", target_id="target", voter_id=voter, now_ms=now_ms, window_ms=WINDOW
+        bot_id="bot",
+        room_id="room",
+        target_id="target",
+        voter_id=voter,
+        event_id=event or f"unvote-{voter}-{now_ms}",
+        now_ms=now_ms,
+        window_ms=WINDOW,
     )
 
 
@@ -63,7 +70,32 @@ async def test_redelivered_kicking_event_replays_the_removal(store_redis: StrRed
     first = await _cast(store, "b", 1, threshold=2, event="kick-evt")
     again = await _cast(store, "b", 2, threshold=2, event="kick-evt")
     assert first == Tally(changed=True, count=2, reached=True)
-    assert again == Tally(changed=False, count=2, reached=True)
+    assert again == first
+
+
+async def test_a_redelivered_vote_gets_its_first_tally_back_whatever_happened_since(
+    store_redis: StrRedis,
+) -> None:
+    store = VoteStore(store_redis)
+    first = await _cast(store, "a", 0, event="vote-a")
+    await _cast(store, "b", 1)  # someone else voted before the redelivery
+    assert await _cast(store, "a", 2, event="vote-a") == first == Tally(changed=True, count=1)
+    assert await _cast(store, "a", 3) == Tally(changed=False, count=2)  # a new message is a repeat vote
+
+
+async def test_a_redelivered_withdrawal_gets_its_first_tally_back(store_redis: StrRedis) -> None:
+    store = VoteStore(store_redis)
+    await _cast(store, "a", 0)
+    first = await _withdraw(store, "a", 1, event="unvote-a")
+    assert await _withdraw(store, "a", 2, event="unvote-a") == first == Tally(changed=True, count=0)
+    assert await _withdraw(store, "a", 3) == Tally(changed=False, count=0)
+
+
+async def test_remembered_outcomes_expire(store_redis: StrRedis) -> None:
+    store = VoteStore(store_redis)
+    await _cast(store, "a", 0, event="vote-a")
+    ttl = await store_redis.pttl(keys.vote_outcome("bot", "vote-a"))
+    assert 0 < ttl <= REPLAY_MS
 
 
 async def test_concurrent_votes_remove_only_once(store_redis: StrRedis) -> None:

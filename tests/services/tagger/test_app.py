@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schemas import ChatCommand, Contact, MessageReceived, Quote, SayText
 from services.shared import Context, QunService, QunSettings, Runtime
@@ -63,6 +64,10 @@ async def test_hash_keyword_tag_and_question_mark_and_plain_questions(
         ).text == "Tagged #1 (keywords: repo, github)"
         assert REPO.text in (await send(bus, message("？代码仓库的网址是什么"))).text
         assert REPO.text in (await send(bus, message("where is the source code repo?"))).text
+        glued = await send(
+            bus, message("问题是代码仓库在哪")
+        )  # 问题 is a word: the whole body is the question
+        assert REPO.text in glued.text
 
 
 async def test_nothing_close_gets_one_short_line(bus: Bus, run_service: RunService) -> None:
@@ -127,6 +132,39 @@ async def test_the_same_event_delivered_twice_makes_one_tag_and_one_reply(
     assert [record.id for record in records] == ["1"]
     assert len({say.id for say in bus.commands(SayText)}) == 1  # same command id: the gateway sends it once
     assert stream.state.messages == 1  # JetStream stored it once
+
+
+async def test_a_redelivered_delete_replies_once_as_the_first_time(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        await send(bus, message("标记", quote=MEETING))
+        event = message("删除 1")
+        await bus.publish_event(event)
+        await bus.publish_raw("qun.evt.bot.message", event.model_dump_json().encode(), msg_id="redelivered")
+        answers = await bus.says(replying_to(event), count=2)
+        await bus.consumer_settled("tagger")
+        stream = await bus.js.stream_info("QUN_CMD")
+    assert [say.text for say in answers] == ["已删除 #1。", "已删除 #1。"]
+    assert (
+        stream.state.messages == 2
+    )  # the tag's confirmation and one delete reply: the second was a duplicate
+
+
+async def test_dates_are_read_and_shown_in_the_rooms_time_zone(bus: Bus, run_service: RunService) -> None:
+    new_york = ZoneInfo("America/New_York")
+    async with tagger(run_service) as runtime:  # QUN_TIMEZONE stays Asia/Shanghai
+        await runtime.context.rooms.set_timezone(ROOM.id, new_york.key)
+        real = datetime.now(UTC)
+        three_utc = datetime.combine(real.date() + timedelta(days=1), time(3), tzinfo=UTC)
+        runtime.clock.offset = three_utc - real  # evening in New York, the next day already in Shanghai
+        today = three_utc.astimezone(new_york).date()
+        last_day = today + timedelta(days=30)
+        confirmation = await send(bus, message(f"标记 有效期 {last_day}", quote=MEETING))
+        assert confirmation.text == f"已标记 #1（有效至 {last_day + timedelta(days=1)} 00:00）"
+        deps = runtime.context.deps
+        record = await deps.store.get(deps.bases.for_room(ROOM.id), "1")
+        assert record.expires_at == datetime.combine(last_day + timedelta(days=1), time(), new_york)
+        listing = await send(bus, message(f"浏览 {today}"))  # that New York day, not Shanghai's
+        assert f"（老王，{today}）" in listing.text
 
 
 async def test_two_replicas_answer_from_each_others_tags(bus: Bus, run_service: RunService) -> None:

@@ -1,3 +1,4 @@
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,3 +93,73 @@ async def test_large_rebuilds_run_off_the_event_loop_with_the_same_result(
     assert answer.decision.verdict is Verdict.ANSWER
     assert threads
     assert threads[0] != threading.main_thread().name
+
+
+async def test_warm_builds_no_more_than_the_cache_holds(redis: Redis) -> None:
+    store = TagStore(redis)
+    for kb in ("room:a", "room:b", "room:c"):
+        await store.save(kb, meeting(), NOW)
+    cache = KnowledgeCache(store, shared_analysis(), max_cached=2)
+    assert await cache.warm() == 2
+    assert len(cache.cached) == 2
+
+
+async def test_least_recently_used_indexes_are_evicted_and_rebuilt_on_demand(redis: Redis) -> None:
+    store = TagStore(redis)
+    for kb in ("room:a", "room:b", "room:c"):
+        await store.save(kb, meeting(), NOW)
+    cache = KnowledgeCache(store, shared_analysis(), max_cached=2)
+    first_a = await cache.snapshot("room:a")
+    await cache.snapshot("room:b")
+    assert await cache.snapshot("room:a") is first_a  # a hit makes room:a the most recent
+    await cache.snapshot("room:c")
+    assert cache.cached == ("room:a", "room:c")  # room:b, least recently used, went
+    answer = await cache.ask("room:b", "周会几点", NOW, T)  # rebuilt from Redis
+    assert answer.decision.verdict is Verdict.ANSWER
+    assert cache.cached == ("room:c", "room:b")
+
+
+async def test_concurrent_questions_build_one_index_and_leave_no_lock_behind(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = TagStore(redis)
+    await store.save(KB, meeting(), NOW)
+    builds: list[int] = []
+    real_build = index.KnowledgeIndex
+
+    def build(*args: Any) -> Any:
+        builds.append(1)
+        return real_build(*args)
+
+    monkeypatch.setattr(knowledge, "KnowledgeIndex", build)
+    cache = KnowledgeCache(store, shared_analysis())
+    snapshots = await asyncio.gather(*(cache.snapshot(KB) for _ in range(5)))
+    assert len(builds) == 1
+    assert all(snapshot is snapshots[0] for snapshot in snapshots)
+    assert cache._locks == {}
+
+
+async def test_a_worker_thread_builds_on_a_private_dict_published_on_the_loop(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = TagStore(redis)
+    await store.save(KB, meeting(), NOW)
+    repo = NewTag(
+        text="代码仓库在 GitHub 上", author_name="Lily", room_id="r1", tagger_id=None, tagger_name=""
+    )
+    await store.save(KB, repo, NOW)
+    monkeypatch.setattr(knowledge, "INLINE_TOTAL_DOCS", 0)
+    cache = KnowledgeCache(store, shared_analysis())
+    handed: list[tuple[bool, object]] = []
+    real_build = index.KnowledgeIndex
+
+    def build(*args: Any) -> Any:
+        handed.append((threading.current_thread() is threading.main_thread(), args[2]))
+        return real_build(*args)
+
+    monkeypatch.setattr(knowledge, "KnowledgeIndex", build)
+    await cache.snapshot(KB)
+    [(on_loop, analyses)] = handed
+    assert not on_loop
+    assert analyses is not cache._terms  # the loop may prune cache._terms while the thread runs
+    assert set(cache._terms) == {record.document() for record in await store.all(KB)}

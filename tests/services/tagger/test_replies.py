@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.tagger import replies
+from services.tagger.browse import Empty, Page
+from services.tagger.deletion import Deleted, NotFound, Refused
 from services.tagger.models import TagRecord, content_hash
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -57,3 +59,16 @@ def test_browse_page_says_how_to_get_the_next_one() -> None:
     assert "浏览 2" in page.zh
     assert "'tags 2'" in page.en
     assert "tags" not in replies.page([record()], 3, 3, ZONE).en.split("\n")[-1]
+
+
+def test_browse_results_read_as_a_page_or_say_why_there_is_none() -> None:
+    assert replies.browsed(Empty.NOTHING_TAGGED, ZONE) == replies.NOTHING_TAGGED
+    assert replies.browsed(Empty.NO_MATCH, ZONE) == replies.NO_MATCHING_TAGS
+    listing = replies.browsed(Page(records=(record(),), number=1, pages=1), ZONE)
+    assert listing.zh.startswith("#12 周四晚上 8 点开周会（老王，2026-11-22）")
+
+
+def test_delete_outcomes_each_have_their_sentence() -> None:
+    assert replies.delete_outcome(Deleted(record())).en == "Deleted #12."
+    assert replies.delete_outcome(Refused(record())).zh.startswith("抱歉，#12")
+    assert replies.delete_outcome(NotFound("7")).zh == "没有找到 #7。"

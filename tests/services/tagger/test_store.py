@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from services.tagger import keys
-from services.tagger.store import NewTag, TagStore
+from services.tagger.store import TOMBSTONE_TTL_S, NewTag, TagStore
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 KB = "room:r1"
@@ -115,7 +115,14 @@ async def test_unprompted_switch(redis: Redis) -> None:
 def test_keys_of_one_knowledge_base_share_a_cluster_slot() -> None:
     slot_tags = {
         key.split("{")[1].split("}")[0]
-        for key in (keys.tags("k"), keys.hashes("k"), keys.expiry("k"), keys.sequence("k"), keys.version("k"))
+        for key in (
+            keys.tags("k"),
+            keys.hashes("k"),
+            keys.expiry("k"),
+            keys.sequence("k"),
+            keys.version("k"),
+            keys.tombstone("k", "1"),
+        )
     }
     assert slot_tags == {"k"}
 
@@ -127,3 +134,16 @@ async def test_a_redelivered_tag_event_reads_as_created_again(redis: Redis) -> N
     again = await store.save("kb", new_tag(event_id="e2"), NOW)  # someone tags the same text later
     assert not again.created
     assert again.record.created_by_event == "e1"
+
+
+async def test_delete_leaves_a_tombstone_naming_the_event_for_a_while(redis: Redis) -> None:
+    store = TagStore(redis)
+    tag = (await store.save(KB, new_tag(), NOW)).record
+    assert await store.tombstone(KB, tag.id) is None
+    assert await store.delete(KB, tag.id, event_id="evt-1") == tag
+    tombstone = await store.tombstone(KB, tag.id)
+    assert tombstone is not None
+    assert (tombstone.event_id, tombstone.record) == ("evt-1", tag)
+    assert 0 < await redis.ttl(keys.tombstone(KB, tag.id)) <= TOMBSTONE_TTL_S
+    assert await store.delete(KB, tag.id, event_id="evt-2") is None  # nothing left: the tombstone stays
+    assert (await store.tombstone(KB, tag.id)) == tombstone

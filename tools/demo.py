@@ -129,7 +129,9 @@ async def run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         env = {"NATS_URL": nats.url, "REDIS_URL": redis.url, "QUN_ADMINS": "owner"}
-        await provision(QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)), bot_ids=[SIMULATOR_BOT_ID])
+        await provision(
+            QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)), bot_ids=[SIMULATOR_BOT_ID]
+        )
         children = [start_child(module, env) for module in services_present()]
         simulator = (ROOT / "services" / "simulator" / "__init__.py").exists() and (
             ROOT / "services" / "gateway" / "__main__.py"

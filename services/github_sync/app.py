@@ -48,7 +48,7 @@ def in_room(handler: RoomHandler) -> Callable[[MessageReceived, Ctx, str], Await
     )
 )
 async def issue(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """`@bot issue last 5 ...` / `@bot 开工单 5 ...`; the un-mentioned forms reach `observe` instead."""
+    """`@bot issue last 5 ...` / `@bot 开工单 5 ...`; `以上…` reaches `above`, un-mentioned `issue last` `observe`."""
     trigger = parse_trigger(f"issue {args}", mentions_bot=True, aliases=ctx.deps.aliases)
     if event.room is None or trigger is None:
         await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
@@ -59,11 +59,26 @@ async def issue(event: MessageReceived, ctx: Ctx, args: str) -> None:
 
 @service.command(
     ChatCommand(
+        name="above",
+        keywords_zh=["以上"],
+        usage_zh="以上5条开工单 [标题] / 以上开工单：把最近的消息（默认 10 条）开成 GitHub Issue，不用 @我",
+        usage_en="以上5条开工单 [title]: Chinese form of `issue last 5`, the last messages as an issue (no @ needed)",
+        needs_mention=False,
+    )
+)
+async def above(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """`以上5条开工单 …`: declared as a command so other services (the tagger's "is this somebody's command?")
+    leave it to us. A body starting with 以上 that is no trigger is ordinary chat: kept, never answered."""
+    await flows.observe(event, ctx)
+
+
+@service.command(
+    ChatCommand(
         name="bind",
         keywords_zh=["绑定"],
         keywords_en=["bind"],
-        usage_zh="绑定 owner/repo：本群关注这个 GitHub 仓库",
-        usage_en="bind owner/repo: this room follows that GitHub repository",
+        usage_zh="绑定 owner/repo：本群关注这个 GitHub 仓库（限运维允许的仓库）",
+        usage_en="bind owner/repo: this room follows that GitHub repository (among those the operator allows)",
         admin_only=True,
     )
 )
@@ -88,9 +103,9 @@ async def unbind(event: MessageReceived, ctx: Ctx, args: str) -> None:
 @service.command(
     ChatCommand(
         name="github",
-        keywords_zh=["仓库"],
+        keywords_zh=["仓库设置"],
         keywords_en=["github"],
-        usage_zh="仓库：查看本群的 GitHub 设置；仓库 通知 issues pulls…｜仓库 记录 开/关（管理员）",
+        usage_zh="仓库设置：查看本群的 GitHub 设置；仓库设置 通知 issues pulls…｜仓库设置 记录 开/关（管理员）",
         usage_en="github: this room's GitHub settings; github notify issues pulls… | github history on/off (admins)",
     )
 )

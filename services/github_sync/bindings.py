@@ -28,7 +28,10 @@ class RoomRepos:
 
 
 class Bindings:
-    """Reads and changes bindings. No per-process cache: every replica sees chat changes at once."""
+    """Reads and changes bindings. No per-process cache: every replica sees chat changes at once.
+
+    A chat binding counts only while the YAML file's `allow` list covers its repository: the operator's token
+    writes there, so the operator decides (removing a pattern silences the chat bindings it allowed)."""
 
     def __init__(self, config: GithubSyncConfig, redis: Redis) -> None:
         self._config = config
@@ -51,8 +54,7 @@ class Bindings:
         return bool(removed)
 
     async def for_room(self, room_id: str) -> RoomRepos:
-        chat_bound = await self._redis.hgetall(keys.room_repos(room_id))
-        repos = {str(key): RepoName.parse(str(full_name)) for key, full_name in chat_bound.items()}
+        repos = {repo.key: repo for repo in await self._chat_bound(room_id)}
         globs: list[str] = []
         for pattern in self._config.patterns_for_room(room_id):
             if is_glob(pattern):
@@ -66,10 +68,15 @@ class Bindings:
         """Cheap check made for every message: rooms that follow nothing keep no history."""
         if self._config.patterns_for_room(room_id):
             return True
-        return bool(await self._redis.exists(keys.room_repos(room_id)))
+        return bool(await self._chat_bound(room_id))
 
-    async def is_chat_bound(self, room_id: str, repo: RepoName) -> bool:
-        return bool(await self._redis.hexists(keys.room_repos(room_id), repo.key))
+    def may_bind_in_chat(self, repo: RepoName) -> bool:
+        return self._config.chat_binding_allowed(repo)
+
+    async def _chat_bound(self, room_id: str) -> list[RepoName]:
+        stored = await self._redis.hgetall(keys.room_repos(room_id))
+        repos = [RepoName.parse(str(full_name)) for full_name in stored.values()]
+        return [repo for repo in repos if self.may_bind_in_chat(repo)]
 
     async def covers(self, room_id: str, repo: RepoName) -> bool:
         """Whether `repo` is bound to the room, directly or through a glob."""
@@ -78,8 +85,9 @@ class Bindings:
     async def rooms_for_repo(self, repo: RepoName) -> dict[str, frozenset[Category]]:
         """Room id → categories of notices it wants from `repo` (an admin's choice overrides the file)."""
         rooms = self._config.rooms_for_repo(repo)
-        for room_id in await self._redis.smembers(keys.repo_rooms(repo)):
-            rooms[str(room_id)] = ALL_CATEGORIES
+        if self.may_bind_in_chat(repo):
+            for room_id in await self._redis.smembers(keys.repo_rooms(repo)):
+                rooms[str(room_id)] = ALL_CATEGORIES
         for room_id in rooms:
             chosen = await self.chosen_categories(room_id)
             if chosen is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from services.github_sync.announced import AnnouncedNotices
 from services.github_sync.bindings import Bindings
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.github_client import (
@@ -38,6 +39,7 @@ class Deps:
     tracker: IssueTracker
     webhooks: WebhookReceiver
     room_bots: RoomBots
+    announced: AnnouncedNotices
 
 
 @asynccontextmanager
@@ -78,4 +80,5 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
                 remember_for=settings.delivery_memory,
             ),
             room_bots=RoomBots(redis),
+            announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
         )

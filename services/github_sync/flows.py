@@ -13,6 +13,7 @@ from services.github_sync.categories import ALL_CATEGORIES, parse_categories
 from services.github_sync.comments import ReplyRequest, render_comment, reply_to_notice
 from services.github_sync.deps import Deps
 from services.github_sync.history import HistoryEntry
+from services.github_sync.notices import NoticeRef
 from services.github_sync.outbox import Attempt, Status
 from services.github_sync.repos import RepoName
 from services.github_sync.settings import GithubSyncSettings
@@ -29,9 +30,8 @@ log = logging.getLogger("qunbus.github-sync")
 _SAY_IDS = uuid.UUID("3b0c7f1e-9a4d-4f0e-8f37-6c2d1e5a9b10")
 
 
-async def _reply(ctx: Ctx, text: replies.Text, *, mention: bool = False) -> None:
-    talker = ctx.event.talker.id if isinstance(ctx.event, MessageReceived) else None
-    await ctx.reply(zh=text.zh, en=text.en, mention_ids=[talker] if mention and talker else [])
+async def _reply(ctx: Ctx, text: replies.Text) -> None:
+    await ctx.reply(zh=text.zh, en=text.en)
 
 
 # --- every room message -------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ async def open_issue(event: MessageReceived, room: Room, ctx: Ctx, trigger: Issu
         room_id=room.id,
         room_topic=room.topic,
         requested_by=event.talker.name,
-        timezone=ctx.settings.zone,
+        timezone=ctx.zone,  # the room's own zone: its members read these times
         lang=ctx.lang,
     )
     job = NewIssue(
@@ -105,7 +105,9 @@ async def open_issue(event: MessageReceived, room: Room, ctx: Ctx, trigger: Issu
         label_words=trigger.label_words,
         aliases=ctx.deps.aliases,
     )
-    await _submit_and_try(event, room, ctx, job, capped=trigger.count_capped)
+    # Told first, stored second: the loop's result can then never arrive before this.
+    await _reply(ctx, replies.filing(repo, len(entries), capped=trigger.count_capped))
+    await _submit(event, room, ctx, job)
 
 
 async def _target_repo(room: Room, ctx: Ctx, trigger: IssueTrigger) -> RepoName | None:
@@ -126,79 +128,74 @@ async def _target_repo(room: Room, ctx: Ctx, trigger: IssueTrigger) -> RepoName 
 
 
 async def relay_reply(event: MessageReceived, room: Room, ctx: Ctx, reply: ReplyRequest) -> None:
+    if not await ctx.deps.announced.was_announced(room.id, reply.ref):
+        return  # not a notice the bot posted here (typed by hand, or long ago): just chat
     if not await ctx.deps.bindings.covers(room.id, reply.ref.repo):
         return  # a notice from a repository this room no longer follows: just chat
     body = render_comment(
         reply.text, author=event.talker.name, room_topic=room.topic, room_id=room.id, lang=ctx.lang
     )
     job = NewComment(repo=reply.ref.repo.full_name, number=reply.ref.number, body=body)
-    await _submit_and_try(event, room, ctx, job, capped=False)
+    await _submit(event, room, ctx, job)  # the loop answers once it is posted
 
 
 # --- the write itself, through the outbox -------------------------------------------------------------------
 
 
-async def _submit_and_try(
-    event: MessageReceived, room: Room, ctx: Ctx, job: NewIssue | NewComment, *, capped: bool
-) -> None:
+async def _submit(event: MessageReceived, room: Room, ctx: Ctx, job: NewIssue | NewComment) -> None:
+    """Store the write for the background loop. GitHub is never called here: its calls may take a minute
+    (timeouts times retries), and this room's messages, and the replica's batch, would wait behind them."""
     write = PendingWrite(
         id=event.id,
         bot_id=ctx.bot_id,
         room_id=room.id,
         requester_id=event.talker.id,
         lang=ctx.lang,
-        requested_at=ctx.now(),
+        requested_at=event.timestamp,
         job=job,
     )
-    outbox = ctx.deps.outbox
-    earlier = await outbox.submit(write, now=ctx.now())
-    attempt = (
-        Attempt(Status.DONE if earlier.ok else Status.REJECTED, write, earlier)
-        if earlier is not None  # a redelivered request: answer again, file nothing
-        else await outbox.attempt(write.id, ctx.deps.tracker, now=ctx.now())
-    )
-    text = _first_answer(attempt, capped=capped)
-    if text is not None:
-        await _reply(ctx, text, mention=True)
-
-
-def _first_answer(attempt: Attempt | None, *, capped: bool) -> replies.Text | None:
-    if attempt is None or attempt.status is Status.BUSY:
-        return None  # another replica is on it and will report
-    if attempt.status is Status.DELAYED:
-        return replies.DELAYED if attempt.first_delay else None
-    done = attempt.done
-    assert done is not None
-    if attempt.status is Status.REJECTED:
-        return replies.rejected(done)
-    job = attempt.write.job
-    if isinstance(job, NewComment):
-        return replies.comment_posted(RepoName.parse(job.repo), job.number)
-    return replies.issue_created(done, capped=capped)
+    await ctx.deps.outbox.submit(write, now=ctx.now())
 
 
 async def drain_outbox_once(app: App) -> int:
     """Attempt every due write; tell its room how it went. Returns how many were attempted."""
-    due = await app.deps.outbox.due(now=app.now())
-    metrics.OUTBOX_PENDING.set(await app.deps.outbox.size())
+    outbox = app.deps.outbox
+    due = await outbox.due(now=app.now())
+    metrics.OUTBOX_PENDING.set(await outbox.size())
     for write_id in due:
-        attempt = await app.deps.outbox.attempt(write_id, app.deps.tracker, now=app.now())
-        if attempt is not None:
-            await _announce_later(app, attempt)
+        attempt = await outbox.attempt(write_id, app.deps.tracker, now=app.now())
+        if attempt is not None and attempt.status is Status.DELAYED:
+            await _announce(app, attempt)
+    # Outcomes, including any a failed post left behind; the command id makes a repeated post a duplicate.
+    for finished in await outbox.unannounced():
+        await _announce(app, finished)
+        await outbox.announced(finished.write.id)
     return len(due)
 
 
-async def _announce_later(app: App, attempt: Attempt) -> None:
-    write = attempt.write
-    text: replies.Text | None = None
-    if attempt.status is Status.DELAYED and attempt.first_delay:
-        text = replies.DELAYED
-    elif attempt.status is Status.REJECTED and attempt.done is not None:
-        text = replies.rejected(attempt.done)
-    elif attempt.status is Status.DONE and attempt.done is not None:
-        text = replies.delayed_done(attempt.done, is_comment=isinstance(write.job, NewComment))
-    if text is None:
+def _result_text(attempt: Attempt) -> tuple[str, replies.Text] | None:
+    """(what the message stands for, its text) for the room, or None when there is nothing new to say."""
+    write, done = attempt.write, attempt.done
+    if attempt.status is Status.DELAYED:
+        return ("delayed", replies.DELAYED) if attempt.first_delay else None
+    if done is None:  # BUSY: the replica holding the lock will report
+        return None
+    if attempt.status is Status.REJECTED:
+        return "result", replies.rejected(done)
+    job = write.job
+    if write.attempts > 0:  # the room was told it is delayed: say which request this answers
+        return "result", replies.delayed_done(done, is_comment=isinstance(job, NewComment))
+    if isinstance(job, NewComment):
+        return "result", replies.comment_posted(RepoName.parse(job.repo), job.number)
+    return "result", replies.issue_created(done)
+
+
+async def _announce(app: App, attempt: Attempt) -> None:
+    said = _result_text(attempt)
+    if said is None:
         return
+    what, text = said
+    write = attempt.write
     await app.say_to(
         write.bot_id,
         room_id=write.room_id,
@@ -206,7 +203,8 @@ async def _announce_later(app: App, attempt: Attempt) -> None:
         en=text.en,
         lang=write.lang,
         mention_ids=[write.requester_id],
-        command_id=uuid.uuid5(_SAY_IDS, f"outbox/{write.id}/{attempt.status}/{write.attempts}").hex,
+        # One message per request and purpose: a retry after a crash, or another replica, repeats the id.
+        command_id=uuid.uuid5(_SAY_IDS, f"outbox/{write.id}/{what}").hex,
     )
 
 
@@ -233,6 +231,9 @@ async def post_notices(app: App, verdict: Verdict) -> None:
             lang=prefs.lang or "zh",
             command_id=uuid.uuid5(_SAY_IDS, f"webhook/{verdict.delivery_id}/{room_id}").hex,
         )
+        notice = room_notice.notice
+        if notice.number is not None:  # only these can be quoted and answered (releases cannot)
+            await app.deps.announced.remember(room_id, NoticeRef(repo=notice.repo, number=notice.number))
 
 
 # --- admin commands -----------------------------------------------------------------------------------------
@@ -247,6 +248,9 @@ async def bind(room: Room, ctx: Ctx, args: str) -> None:
     repo = _first_repo(args)
     if repo is None:
         await _reply(ctx, replies.BIND_USAGE)
+        return
+    if not ctx.deps.bindings.may_bind_in_chat(repo):
+        await _reply(ctx, replies.bind_not_allowed(repo, any_allowed=bool(ctx.deps.config.allow)))
         return
     await _reply(ctx, replies.bound(repo, new=await ctx.deps.bindings.bind(room.id, repo)))
 

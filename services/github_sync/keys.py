@@ -52,6 +52,11 @@ def outbox_due() -> str:
     return f"{_PREFIX}:outbox:due"
 
 
+def outbox_unannounced() -> str:
+    """ZSET job id scored by finish time: finished writes whose room has not been told the outcome yet."""
+    return f"{_PREFIX}:outbox:unannounced"
+
+
 def outbox_lock(job_id: str) -> str:
     """STRING held by the replica currently attempting a job."""
     return f"{_PREFIX}:outbox:lock:{job_id}"
@@ -60,3 +65,8 @@ def outbox_lock(job_id: str) -> str:
 def outbox_result(job_id: str) -> str:
     """STRING serialized outcome of a finished job, kept so a redelivered request is not filed twice."""
     return f"{_PREFIX}:outbox:result:{job_id}"
+
+
+def announced_notice(room_id: str, repo: RepoName, number: int) -> str:
+    """STRING marker, with a TTL: the bot announced `repo#number` in that room, so a quote of it may be a reply."""
+    return f"{_PREFIX}:room:{room_id}:announced:{repo.key}#{number}"

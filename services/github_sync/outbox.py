@@ -1,9 +1,12 @@
 """A durable queue of GitHub writes: a requested issue or comment is never lost.
 
-A write is stored before it is first tried. If GitHub is down or rate-limits us, it stays, due again after a
-backoff (or GitHub's Retry-After), and a background loop on any replica drains it. A lock per write keeps two
-replicas from sending the same one; the outcome is kept for a while so a redelivered chat event gets the same
-answer instead of a second issue.
+A chat handler only stores the write (due at once); the background loop on any replica sends it, so a slow or
+unreachable GitHub never stalls the handlers of a room. If GitHub is down or rate-limits us, the write stays,
+due again after a backoff (or GitHub's Retry-After). A lock per write keeps two replicas from sending the same
+one: it holds a random token and is released only by its holder (compare-and-delete), so an attempt that outran
+its lease cannot free the lock another replica took meanwhile. The outcome is kept for a while so a redelivered
+chat event does not store the write again, and a finished write stays listed as unannounced until its room has
+been told (posting to the room may fail after GitHub accepted: the news is then retried, never the write).
 
 One window remains: GitHub created the issue but we crashed before storing that — the retry files it twice.
 GitHub offers no idempotency key for issues, so this is the least bad choice (a duplicate beats a loss).
@@ -11,6 +14,7 @@ GitHub offers no idempotency key for issues, so this is the least bad choice (a 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -49,25 +53,42 @@ class Attempt:
     first_delay: bool = False  # this attempt is the one that first delayed the write: tell the room once
 
 
+# Release the lock only if it still holds our token: after our lease ran out another replica may own it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Store a write unless it already finished (result kept) or is already stored: one check, one step.
+_SUBMIT = """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+    return 0
+end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+    return 1
+end
+return 0
+"""
+
+
 class Outbox:
     def __init__(self, redis: Redis, policy: OutboxPolicy) -> None:
         self._redis = redis
         self._policy = policy
+        self._release = redis.register_script(_RELEASE)
+        self._submit = redis.register_script(_SUBMIT)
 
-    async def submit(self, write: PendingWrite, *, now: datetime) -> Done | None:
-        """Store a new write. Returns the earlier outcome if this request was already finished.
-
-        The submitter attempts it right away; the background loop only picks it up after `first_retry`, in case
-        the submitter died before trying (so the loop does not race the submitter and answer in its place)."""
-        finished = await self.result(write.id)
-        if finished is not None:
-            return finished
-        due = now + self._policy.first_retry
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(keys.outbox_jobs(), write.id, write.model_dump_json())
-            pipe.zadd(keys.outbox_due(), {write.id: due.timestamp()}, nx=True)
-            await pipe.execute()
-        return None
+    async def submit(self, write: PendingWrite, *, now: datetime) -> bool:
+        """Store a new write, due at once for the background loop. False if this request was stored before
+        (a redelivered chat event): it is not stored, nor filed, twice."""
+        stored = await self._submit(
+            keys=[keys.outbox_jobs(), keys.outbox_due(), keys.outbox_result(write.id)],
+            args=[write.id, write.model_dump_json(), now.timestamp()],
+        )
+        return bool(stored)
 
     async def result(self, write_id: str) -> Done | None:
         raw = await self._redis.get(keys.outbox_result(write_id))
@@ -86,21 +107,21 @@ class Outbox:
 
     async def attempt(self, write_id: str, tracker: IssueTracker, *, now: datetime) -> Attempt | None:
         """Try one stored write. None if it is gone (finished meanwhile)."""
-        lock = keys.outbox_lock(write_id)
-        if not await self._redis.set(lock, "1", nx=True, px=self._policy.lock_for):
+        lock, token = keys.outbox_lock(write_id), secrets.token_hex(16)
+        if not await self._redis.set(lock, token, nx=True, px=self._policy.lock_for):
             write = await self.pending(write_id)
             return None if write is None else Attempt(Status.BUSY, write)
         try:
             attempt = await self._attempt_locked(write_id, tracker, now=now)
         finally:
-            await self._redis.delete(lock)
+            await self._release(keys=[lock], args=[token])
         if attempt is not None:
             metrics.WRITES.labels(attempt.write.job.kind, attempt.status).inc()
         return attempt
 
     async def _attempt_locked(self, write_id: str, tracker: IssueTracker, *, now: datetime) -> Attempt | None:
         write = await self.pending(write_id)
-        if write is None:
+        if write is None or await self.result(write_id) is not None:
             return None
         try:
             done = await perform(write, tracker, now=now)
@@ -125,8 +146,28 @@ class Outbox:
         return Attempt(Status.DELAYED, later, first_delay=later.attempts == 1)
 
     async def _finish(self, write: PendingWrite, done: Done) -> None:
+        """Never sent again; the write itself is kept until its room was told (see `unannounced`)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.outbox_result(write.id), done.model_dump_json(), ex=self._policy.keep_results_for)
-            pipe.hdel(keys.outbox_jobs(), write.id)
             pipe.zrem(keys.outbox_due(), write.id)
+            pipe.zadd(keys.outbox_unannounced(), {write.id: done.finished_at.timestamp()})
+            await pipe.execute()
+
+    async def unannounced(self, *, limit: int = 20) -> list[Attempt]:
+        """Finished writes whose room has not been told yet, oldest first."""
+        found: list[Attempt] = []
+        for raw_id in await self._redis.zrange(keys.outbox_unannounced(), 0, limit - 1):
+            write_id = str(raw_id)
+            write, done = await self.pending(write_id), await self.result(write_id)
+            if write is None or done is None:  # told meanwhile, or kept past its result's lifetime
+                await self._redis.zrem(keys.outbox_unannounced(), write_id)
+                continue
+            found.append(Attempt(Status.DONE if done.ok else Status.REJECTED, write, done))
+        return found
+
+    async def announced(self, write_id: str) -> None:
+        """The room was told the outcome: forget the write (its result stays, against redeliveries)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.outbox_jobs(), write_id)
+            pipe.zrem(keys.outbox_unannounced(), write_id)
             await pipe.execute()

@@ -20,14 +20,22 @@ class Text:
         return self.zh if lang == "zh" else self.en
 
 
-def issue_created(done: Done, *, capped: bool) -> Text:
+def filing(repo: RepoName, count: int, *, capped: bool) -> Text:
+    """The handler's answer: the request is stored; the result follows from the background loop."""
     note_zh = f"（最多 {MAX_COUNT} 条）" if capped else ""
-    note_en = f" (at most {MAX_COUNT} messages)" if capped else ""
+    note_en = f" (at most {MAX_COUNT})" if capped else ""
+    return Text(
+        zh=f"正在把 {count} 条消息{note_zh}提交到 {repo}，稍后回复 Issue 链接。",
+        en=f"Filing {count} message(s){note_en} in {repo}; the issue link follows.",
+    )
+
+
+def issue_created(done: Done) -> Text:
     labels_zh = f"\n未找到标签：{'、'.join(done.unknown_labels)}" if done.unknown_labels else ""
     labels_en = f"\nNo such labels: {', '.join(done.unknown_labels)}" if done.unknown_labels else ""
     return Text(
-        zh=f"已创建 Issue #{done.number}{note_zh}：{done.html_url}{labels_zh}",
-        en=f"Opened issue #{done.number}{note_en}: {done.html_url}{labels_en}",
+        zh=f"已创建 Issue #{done.number}：{done.html_url}{labels_zh}",
+        en=f"Opened issue #{done.number}: {done.html_url}{labels_en}",
     )
 
 
@@ -95,6 +103,21 @@ def unbound(repo: RepoName, *, existed: bool) -> Text:
     return Text(
         zh=f"本群没有在聊天中绑定 {repo}（配置文件里的绑定只能由运维修改）。",
         en=f"{repo} was not bound in chat (bindings from the config file are changed by the operator).",
+    )
+
+
+def bind_not_allowed(repo: RepoName, *, any_allowed: bool) -> Text:
+    if not any_allowed:
+        return Text(
+            zh="在聊天中绑定仓库已关闭：请运维在 GITHUB_SYNC_CONFIG 文件的 allow 列表里写上允许的仓库"
+            "（如 acme/*），或直接在 bindings 里绑定本群。",
+            en="Binding in chat is off: the operator lists the repositories it allows under `allow:` in the "
+            "GITHUB_SYNC_CONFIG file (e.g. acme/*), or binds this room under `bindings:` there.",
+        )
+    return Text(
+        zh=f"{repo} 不在允许绑定的仓库之列（GITHUB_SYNC_CONFIG 的 allow 列表，由运维修改）。",
+        en=f"{repo} is not among the repositories that may be bound in chat (`allow:` in GITHUB_SYNC_CONFIG, "
+        "changed by the operator).",
     )
 
 

@@ -45,6 +45,9 @@ class GithubSyncSettings(QunSettings):
     delivery_memory_days: float = Field(
         7.0, gt=0, description="How long a webhook delivery id is remembered to ignore redeliveries"
     )
+    announced_memory_days: float = Field(
+        30.0, gt=0, description="How long a posted notice can be answered by quoting it (a reply → a comment)"
+    )
     request_timeout_s: float = Field(15.0, gt=0, description="One HTTP call to GitHub")
     retries: int = Field(3, ge=0, description="Retries in place of one GitHub call (5xx, connection errors)")
     retry_base_s: float = Field(1.0, gt=0, description="First backoff of those retries; doubles each time")
@@ -58,7 +61,12 @@ class GithubSyncSettings(QunSettings):
     )
     outbox_max_retry_s: float = Field(1800.0, gt=0, description="Longest delay between two attempts")
     outbox_poll_s: float = Field(5.0, gt=0, description="How often the outbox is checked for due writes")
-    outbox_lock_s: float = Field(120.0, gt=0, description="How long one replica owns an attempt")
+    outbox_lock_s: float = Field(
+        120.0,
+        gt=0,
+        description="How long one replica owns an attempt; raised to cover the longest attempt the GitHub "
+        "settings allow, so a slow attempt cannot lose its lock to a second replica sending the same write",
+    )
 
     def credentials(self) -> GitHubCredentials | None:
         """None when neither a token nor a complete GitHub App is configured."""
@@ -86,8 +94,16 @@ class GithubSyncSettings(QunSettings):
         return OutboxPolicy(
             first_retry=timedelta(seconds=self.outbox_first_retry_s),
             max_retry=timedelta(seconds=self.outbox_max_retry_s),
-            lock_for=timedelta(seconds=self.outbox_lock_s),
+            lock_for=timedelta(seconds=max(self.outbox_lock_s, self.longest_attempt_s())),
         )
+
+    def longest_attempt_s(self) -> float:
+        """One outbox attempt at worst: two GitHub calls (labels, then the issue), each timing out on every try,
+        with the backoff and the longest rate-limit wait between tries."""
+        tries = self.retries + 1
+        backoff = self.retry_base_s * float(2**self.retries - 1)
+        one_call = tries * self.request_timeout_s + backoff + self.retries * self.rate_limit_wait_max_s
+        return 2 * one_call
 
     @property
     def history_retention(self) -> timedelta:
@@ -96,6 +112,10 @@ class GithubSyncSettings(QunSettings):
     @property
     def delivery_memory(self) -> timedelta:
         return timedelta(days=self.delivery_memory_days)
+
+    @property
+    def announced_memory(self) -> timedelta:
+        return timedelta(days=self.announced_memory_days)
 
     @property
     def webhook_secret(self) -> bytes:

@@ -79,6 +79,7 @@ class FakeGitHub:
         self._lock = threading.Lock()
         self._ids = iter(range(3_000_000_000, 4_000_000_000))
         self.requests: list[Recorded] = []
+        self._gate: threading.Event | None = None
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
@@ -91,6 +92,8 @@ class FakeGitHub:
         return self
 
     def __exit__(self, *_: object) -> None:
+        if self._gate is not None:
+            self._gate.set()  # let held requests finish, or shutdown would wait for them
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -120,6 +123,11 @@ class FakeGitHub:
         with self._lock:
             self._scripts.setdefault((method.upper(), path), deque()).extend(answers)
 
+    def hold(self) -> threading.Event:
+        """A slow GitHub: every request waits (at most 10 s) until the returned event is set."""
+        self._gate = threading.Event()
+        return self._gate
+
     # --- inspecting ------------------------------------------------------------------------------------------
 
     def issues(self, full_name: str) -> list[dict[str, Any]]:
@@ -140,6 +148,8 @@ class FakeGitHub:
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, Any, dict[str, str]]:
         body = json.loads(raw) if raw else None
+        if self._gate is not None:
+            self._gate.wait(timeout=10)
         with self._lock:
             self.requests.append(Recorded(method, path, headers, body))
             scripted = self._scripts.get((method, path))

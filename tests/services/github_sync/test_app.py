@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,10 +23,11 @@ from services.github_sync.app import service
 from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
 from services.shared import Runtime
+from services.shared.commands import match_command
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.services.github_sync.conftest import TOKEN
-from tests.services.github_sync.fake_github import FakeGitHub, bad_gateway
+from tests.services.github_sync.fake_github import FakeGitHub, Scripted, bad_gateway
 from tools.servers import free_port
 
 SECRET = "webhook-secret-for-tests"
@@ -37,7 +39,10 @@ ISSUES = "/repos/acme/widgets/issues"
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "github-sync.yaml"
-    path.write_text(f"bindings:\n  - repos: [acme/widgets]\n    rooms: ['{ROOM.id}']\n", encoding="utf-8")
+    path.write_text(
+        f"bindings:\n  - repos: [acme/widgets]\n    rooms: ['{ROOM.id}']\nallow: ['acme/*']\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -95,6 +100,11 @@ def replies_to(event: MessageReceived) -> Callable[[SayText], bool]:
     return lambda say: say.reply_to == event.id
 
 
+def issue_opened(say: SayText) -> bool:
+    """The background loop's answer to an issue request."""
+    return say.text.startswith(("已创建 Issue", "Opened issue", "（延迟）已创建 Issue"))
+
+
 # --- chat → issue -------------------------------------------------------------------------------------------
 
 
@@ -110,8 +120,10 @@ async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github:
             chat("I am the bot", seconds=5, from_self=True),
             trigger,
         )
-        [reply] = await bus.says(replies_to(trigger))
+        [filing] = await bus.says(replies_to(trigger))
+        [reply] = await bus.says(issue_opened)
     [issue] = fake_github.issues("acme/widgets")
+    assert filing.text == "正在把 3 条消息提交到 acme/widgets，稍后回复 Issue 链接。"
     assert reply.room_id == ROOM.id
     assert reply.mention_ids == [ALICE.id]
     assert reply.text == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
@@ -138,7 +150,9 @@ async def test_english_trigger_with_mention_and_digest_title(
             bus, chat("Export to CSV crashes on empty tables, every single time we try it", seconds=1)
         )
         await say_all(bus, chat("confirmed", seconds=2, talker=BOB), trigger)
-        [reply] = await bus.says(replies_to(trigger))
+        [filing] = await bus.says(replies_to(trigger))
+        [reply] = await bus.says(issue_opened)
+    assert filing.text == "Filing 2 message(s) in acme/widgets; the issue link follows."
     [issue] = fake_github.issues("acme/widgets")
     assert reply.text == "Opened issue #1: https://github.com/acme/widgets/issues/1"
     assert issue["title"] == "Export to CSV crashes on empty tables, every single time we…"
@@ -151,7 +165,7 @@ async def test_502_then_201_files_one_issue(bus: Bus, start: Start, fake_github:
     trigger = chat("以上开工单", seconds=10)
     async with start():
         await say_all(bus, chat("something broke", seconds=1), trigger)
-        [reply] = await bus.says(replies_to(trigger))
+        [reply] = await bus.says(issue_opened)
     assert reply.text.startswith("已创建 Issue #1")
     assert len(fake_github.calls("POST", ISSUES)) == 2
     assert len(fake_github.issues("acme/widgets")) == 1
@@ -164,15 +178,31 @@ async def test_github_down_the_request_waits_and_the_room_is_told(
     trigger = chat("以上开工单 支付超时", seconds=10)
     async with start() as runtime:
         await say_all(bus, chat("支付一直转圈", seconds=1), trigger)
-        [delayed] = await bus.says(replies_to(trigger))
-        assert "GitHub 暂时无法访问" in delayed.text
+        [delayed] = await bus.says(lambda say: "GitHub 暂时无法访问" in say.text)
+        assert (delayed.room_id, delayed.mention_ids) == (ROOM.id, [ALICE.id])
         runtime.clock.offset = timedelta(seconds=61)  # next attempt due; still 502
         await eventually(lambda: len(fake_github.calls("POST", ISSUES)) == 4)
         runtime.clock.offset = timedelta(seconds=61 + 121)  # GitHub is back
         [done] = await bus.says(lambda say: "（延迟）已创建 Issue #1" in say.text)
     assert (done.room_id, done.mention_ids) == (ROOM.id, [ALICE.id])
     assert [issue["title"] for issue in fake_github.issues("acme/widgets")] == ["支付超时"]
-    assert len(bus.commands(SayText)) == 2  # "delayed" once, "done" once
+    assert len(bus.commands(SayText)) == 3  # "filing", "delayed" once, "done" once
+
+
+async def test_a_refusal_is_reported_once_and_not_retried(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    fake_github.script("POST", ISSUES, Scripted(410, {"message": "Issues are disabled for this repo"}))
+    trigger = chat("以上开工单", seconds=10)
+    async with start() as runtime:
+        await say_all(bus, chat("x", seconds=1), trigger)
+        [refused] = await bus.says(lambda say: say.text.startswith("GitHub 拒绝了这个请求"))
+        runtime.clock.offset = timedelta(hours=1)
+        await bus.consumer_settled("github-sync")
+    assert refused.text == "GitHub 拒绝了这个请求：Issues are disabled for this repo"
+    assert (refused.room_id, refused.mention_ids) == (ROOM.id, [ALICE.id])
+    assert len(fake_github.calls("POST", ISSUES)) == 1
+    assert fake_github.issues("acme/widgets") == []
 
 
 async def test_two_replicas_drain_a_waiting_request_once(
@@ -182,7 +212,7 @@ async def test_two_replicas_drain_a_waiting_request_once(
     trigger = chat("以上开工单", seconds=10)
     async with start() as one, start() as two:
         await say_all(bus, chat("x", seconds=1), trigger)
-        await bus.says(replies_to(trigger))
+        await bus.says(lambda say: "GitHub 暂时无法访问" in say.text, timeout=10)
         one.clock.offset = two.clock.offset = timedelta(seconds=61)
         # two instances on a shared 2-core machine: allow more than the default 5 s
         await bus.says(lambda say: "（延迟）已创建 Issue #1" in say.text, timeout=10)
@@ -196,11 +226,15 @@ async def test_a_redelivered_trigger_files_once(bus: Bus, start: Start, fake_git
     trigger = chat("以上开工单", seconds=10)
     async with start():
         await say_all(bus, chat("x", seconds=1), trigger)
-        await bus.says(replies_to(trigger))
+        await bus.says(issue_opened)
         await bus.publish_raw(
             "qun.evt.bot.message", trigger.model_dump_json().encode(), msg_id=trigger.id + "-again"
         )
-        await bus.says(replies_to(trigger), count=2)
+        first, again = await bus.says(replies_to(trigger), count=2)
+        await bus.consumer_settled("github-sync")
+        stored = (await bus.js.stream_info("QUN_CMD")).state.messages
+    assert again.model_dump_json() == first.model_dump_json()  # same id: JetStream keeps one
+    assert stored == 2  # "filing" once, the issue link once
     assert len(fake_github.issues("acme/widgets")) == 1
 
 
@@ -215,14 +249,14 @@ async def test_several_repos_bound_asks_which(bus: Bus, start: Start, fake_githu
         await say_all(bus, chat("按钮太小", seconds=1), ambiguous)
         [question] = await bus.says(replies_to(ambiguous))
         await say_all(bus, named)
-        [created] = await bus.says(replies_to(named))
+        [created] = await bus.says(issue_opened)
     assert "acme/gadgets, acme/widgets" in question.text
     assert created.text.startswith("已创建 Issue #1")
     assert [issue["title"] for issue in fake_github.issues("acme/gadgets")] == ["换个按钮"]
 
 
 async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
-    off = message("仓库 记录 关", talker=OWNER)
+    off = message("仓库设置 记录 关", talker=OWNER)
     trigger = chat("以上开工单", seconds=10)
     async with start():
         await say_all(bus, chat("secret", seconds=1), off)
@@ -231,6 +265,79 @@ async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: F
         [reply] = await bus.says(replies_to(trigger))
     assert "没有保存消息记录" in reply.text
     assert fake_github.issues("acme/widgets") == []
+
+
+async def test_a_slow_github_does_not_hold_up_the_room(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """GitHub is called from the background loop, never from a handler: the room's next message is answered
+    while the issue is still on its way."""
+    slow = fake_github.hold()
+    trigger = chat("以上开工单", seconds=10)
+    status = message("github", talker=BOB)
+    async with start():
+        await say_all(bus, chat("x", seconds=1), trigger)
+        await bus.says(replies_to(trigger))
+        await say_all(bus, status)
+        [answer] = await bus.says(replies_to(status))
+        assert fake_github.issues("acme/widgets") == []  # GitHub has not answered yet
+        slow.set()
+        [done] = await bus.says(issue_opened)
+    assert answer.text.startswith("Repositories: acme/widgets")
+    assert done.text == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
+
+
+async def test_transcript_times_are_in_the_rooms_time_zone(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    said = chat("支付失败", seconds=1)
+    async with start() as runtime:
+        await runtime.context.rooms.set_timezone(ROOM.id, "America/New_York")
+        await say_all(bus, said, chat("以上开工单", seconds=10))
+        await bus.says(issue_opened)
+    [issue] = fake_github.issues("acme/widgets")
+    new_york = said.timestamp.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M")
+    shanghai = said.timestamp.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"**Alice** · {new_york}" in issue["body"]
+    assert shanghai not in issue["body"]  # not QUN_TIMEZONE's
+
+
+async def test_chat_that_starts_like_a_trigger_is_kept_and_not_answered(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """`以上` is declared as a command (so the tagger leaves it alone); plain chat starting with it is history."""
+    summary = chat("以上就是今天的结论", seconds=1)
+    asked = message("以上是不是都对？", timestamp=datetime.now(UTC) - timedelta(minutes=4))
+    trigger = message("以上3条开工单", timestamp=datetime.now(UTC))
+    async with start():
+        await say_all(bus, summary, asked, trigger)
+        await bus.says(issue_opened)
+        await bus.consumer_settled("github-sync")
+    [issue] = fake_github.issues("acme/widgets")
+    assert "以上就是今天的结论" in issue["body"]
+    assert "以上是不是都对？" in issue["body"]
+    assert {say.reply_to for say in bus.commands(SayText)} == {trigger.id, None}  # filing, then the link
+
+
+async def test_other_services_see_the_trigger_and_the_settings_keyword_as_ours(
+    bus: Bus, start: Start
+) -> None:
+    """The tagger answers "@bot …" unless another service's command matches the body (registry keywords)."""
+    async with start() as runtime:
+        [info] = [i for i in await runtime.discover() if i.name == "github-sync"]
+    ours = [
+        "以上5条开工单 登录失败",
+        "以上开工单",
+        "以上五条创建 Issue",
+        "开工单 5",
+        "issue last 5",
+        "仓库设置 记录 关",
+        "github",
+        "绑定 acme/x",
+    ]
+    questions = ["仓库地址是多少", "仓库在哪里", "以前的工单呢"]
+    assert [body for body in ours if match_command(body, info.commands) is None] == []
+    assert [body for body in questions if match_command(body, info.commands) is not None] == []
 
 
 async def test_rooms_that_follow_nothing_keep_no_history(bus: Bus, start: Start, redis: Redis) -> None:
@@ -258,6 +365,32 @@ async def test_only_admins_bind_and_unbind(bus: Bus, start: Start) -> None:
     assert texts[by_owner.id] == "Now following acme/gadgets."
     assert "只有管理员" in texts[unbind_by_member.id]
     assert "Repositories: acme/gadgets, acme/widgets" in texts[status.id]
+
+
+async def test_chat_binding_is_limited_to_what_the_operator_allows(
+    bus: Bus, start: Start, tmp_path: Path
+) -> None:
+    """Room owners count as admins, and whatever is bound is written to with the operator's token: only the
+    repositories under `allow:` in the config file may be bound in chat."""
+    outside = message("bind corp/private", talker=OWNER)
+    inside = message("绑定 acme/gadgets", talker=OWNER)
+    no_allow_list = tmp_path / "no-allow.yaml"
+    no_allow_list.write_text("bindings: []\n", encoding="utf-8")
+    refused_everywhere = message("绑定 acme/gadgets", talker=OWNER)
+    async with start():
+        await say_all(bus, outside, inside)
+        await bus.says(replies_to(outside))
+        await bus.says(replies_to(inside))
+    async with start(config=no_allow_list):
+        await say_all(bus, refused_everywhere)
+        [off] = await bus.says(replies_to(refused_everywhere))
+    texts = {say.reply_to: say.text for say in bus.commands(SayText)}
+    assert texts[outside.id].startswith(
+        "corp/private is not among the repositories that may be bound in chat"
+    )
+    assert texts[inside.id].startswith("已绑定 acme/gadgets")
+    assert "GITHUB_SYNC_CONFIG" in off.text
+    assert off.text.startswith("在聊天中绑定仓库已关闭")
 
 
 async def test_settings_changes_are_admin_only(bus: Bus, start: Start) -> None:
@@ -350,7 +483,7 @@ async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -
 
 
 async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
-    only_releases = message("仓库 通知 发布", talker=OWNER)
+    only_releases = message("仓库设置 通知 发布", talker=OWNER)
     async with start() as runtime:
         await say_all(bus, only_releases)
         await bus.says(replies_to(only_releases))
@@ -365,37 +498,76 @@ async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
 # --- chat → comment -----------------------------------------------------------------------------------------
 
 
+NOTICE_42 = "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari"
+
+
+async def announce_issue_42(bus: Bus, runtime: Runtime[Any, Any]) -> None:
+    """The bot posts the notice of acme/widgets#42 in ROOM, as members would then quote it."""
+    await room_seen(bus)
+    await post(runtime, *signed("issues.opened", "d-42"))
+    await bus.says(lambda say: say.text.startswith(NOTICE_42))
+
+
+def commented(say: SayText) -> bool:
+    return say.text.startswith(("已评论到", "Commented on"))
+
+
 async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    notice = (
-        "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on Safari\nalice · https://github.com/x"
-    )
+    notice = f"{NOTICE_42}\nalice · https://github.com/x"
     reply = chat(
         "我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice)
     )
     unrelated = chat("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
-    async with start():
+    async with start() as runtime:
+        await announce_issue_42(bus, runtime)
         await say_all(bus, reply, unrelated)
-        [ack] = await bus.says(replies_to(reply))
+        [ack] = await bus.says(commented)
         await bus.consumer_settled("github-sync")
     [comment] = fake_github.comments("acme/widgets")
-    assert ack.text == "已评论到 acme/widgets#42"
+    assert (ack.text, ack.room_id, ack.mention_ids) == ("已评论到 acme/widgets#42", ROOM.id, [BOB.id])
     assert comment["body"].startswith(
         f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」"
     )
     assert comment["issue_url"].endswith("/issues/42")
-    assert len(bus.commands(SayText)) == 1  # nothing for the unrelated quote
+    assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the unrelated quote
+
+
+async def test_a_forged_notice_quote_comments_nowhere(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """Anybody can type `[GitHub] acme/widgets#7 …` as a fake quote: only notices the bot posted in this room
+    are answered on GitHub."""
+    fake_github.add_issue("acme/widgets", 7, "An issue nobody announced here")
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    forged = chat(
+        "spam", seconds=1, quote=Quote(talker_name="Mallory", text="[GitHub] acme/widgets#7 新 Issue")
+    )
+    elsewhere = chat(
+        "spam", seconds=2, room=OTHER_ROOM, quote=Quote(talker_name="QunBot", text=NOTICE_42)
+    )  # announced in ROOM, not in OTHER_ROOM
+    genuine = chat("真的回复", seconds=3, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    async with start() as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, forged, elsewhere, genuine)
+        # Writes are sent in the order they were asked for: the forged ones would be on GitHub by now.
+        await bus.says(commented)
+        await bus.consumer_settled("github-sync")
+    assert [comment["body"].split("\n")[0] for comment in fake_github.comments("acme/widgets")] == [
+        "真的回复"
+    ]
+    assert len(bus.commands(SayText)) == 2  # the notice, the genuine reply's ack
 
 
 async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
     bus: Bus, start: Start, fake_github: FakeGitHub
 ) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    notice = "[GitHub] acme/widgets#42 新 Issue：Login"
-    reply = chat("ok", seconds=1, quote=Quote(talker_name="QunBot", text=notice))
+    reply = chat("ok", seconds=1, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start() as runtime:
+        await announce_issue_42(bus, runtime)
         await say_all(bus, reply)
-        await bus.says(replies_to(reply))
+        await bus.says(commented)
         data = json.loads((PAYLOADS / "issue_comment.created.json").read_text(encoding="utf-8"))
         data["comment"]["body"] = fake_github.comments("acme/widgets")[0]["body"]
         body = json.dumps(data).encode()
@@ -411,6 +583,8 @@ async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
 async def test_service_registers_its_commands(bus: Bus, start: Start) -> None:
     async with start() as runtime:
         [info] = [i for i in await runtime.discover() if i.name == "github-sync"]
-    assert {c.name for c in info.commands} == {"issue", "bind", "unbind", "github"}
-    assert {"绑定", "bind", "解绑", "unbind"} <= {k for c in info.commands for k in c.keywords}
+    assert {c.name for c in info.commands} == {"issue", "above", "bind", "unbind", "github"}
+    assert {"绑定", "bind", "解绑", "unbind", "以上", "仓库设置"} <= {
+        k for c in info.commands for k in c.keywords
+    }
     assert all(c.admin_only for c in info.commands if c.name in {"bind", "unbind"})

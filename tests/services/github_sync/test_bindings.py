@@ -11,7 +11,8 @@ CONFIG = GithubSyncConfig(
     bindings=(
         StaticBinding(repos=("acme/*",), rooms=("ops@chatroom",), events=frozenset({Category.RELEASES})),
         StaticBinding(repos=("tools/cli",), rooms=("dev@chatroom",)),
-    )
+    ),
+    allow=("acme/*",),
 )
 
 
@@ -58,3 +59,20 @@ async def test_rooms_that_follow_nothing_are_known_cheaply(redis: Redis) -> None
     assert await bindings.follows_anything("quiet@chatroom")
     await bindings.unbind("quiet@chatroom", WIDGETS)
     assert not await bindings.follows_anything("quiet@chatroom")
+
+
+async def test_chat_bindings_count_only_while_the_operator_allows_them(redis: Redis) -> None:
+    private = RepoName("corp", "private")
+    assert Bindings(CONFIG, redis).may_bind_in_chat(WIDGETS)
+    assert not Bindings(CONFIG, redis).may_bind_in_chat(private)
+    # Stored while allowed (or by an older version); the allow list no longer covers them:
+    await Bindings(CONFIG.model_copy(update={"allow": ("acme/*", "corp/*")}), redis).bind(
+        "quiet@chatroom", private
+    )
+    await Bindings(CONFIG, redis).bind("quiet@chatroom", WIDGETS)
+    narrowed = Bindings(CONFIG.model_copy(update={"allow": ()}), redis)
+    assert (await narrowed.for_room("quiet@chatroom")).is_empty
+    assert not await narrowed.follows_anything("quiet@chatroom")
+    assert await narrowed.rooms_for_repo(WIDGETS) == {"ops@chatroom": frozenset({Category.RELEASES})}
+    assert (await Bindings(CONFIG, redis).for_room("quiet@chatroom")).repos == (WIDGETS,)
+    assert "quiet@chatroom" not in await Bindings(CONFIG, redis).rooms_for_repo(private)

@@ -50,6 +50,15 @@ def test_no_file_means_no_static_bindings() -> None:
     config = GithubSyncConfig.load(None)
     assert config.bindings == ()
     assert config.history_enabled("any@chatroom")
+    assert not config.chat_binding_allowed(RepoName("acme", "widgets"))  # no `allow:`, no chat binding
+
+
+def test_the_allow_list_says_which_repositories_may_be_bound_in_chat(tmp_path: Path) -> None:
+    config = load(tmp_path, "allow: ['acme/*', 'tools/cli']")
+    assert config.chat_binding_allowed(RepoName("ACME", "Widgets"))
+    assert config.chat_binding_allowed(RepoName("tools", "cli"))
+    assert not config.chat_binding_allowed(RepoName("tools", "cli-private"))
+    assert not config.chat_binding_allowed(RepoName("corp", "secrets"))
 
 
 @pytest.mark.parametrize(
@@ -59,6 +68,7 @@ def test_no_file_means_no_static_bindings() -> None:
         "bindings: [{repos: ['acme/x'], rooms: []}]",
         "bindings: [{repos: ['acme/x'], rooms: ['r'], events: [tweets]}]",
         "bindngs: []",
+        "allow: ['everything']",
     ],
 )
 def test_mistakes_in_the_file_are_reported_at_start(tmp_path: Path, text: str) -> None:

@@ -56,7 +56,7 @@ def issue_write(write_id: str = "evt-1", labels: tuple[str, ...] = ()) -> Pendin
 
 async def test_done_at_once(redis: Redis) -> None:
     outbox, tracker = Outbox(redis, POLICY), ScriptedTracker()
-    assert await outbox.submit(issue_write(labels=("缺陷", "nope")), now=T0) is None
+    assert await outbox.submit(issue_write(labels=("缺陷", "nope")), now=T0) is True
     attempt = await outbox.attempt("evt-1", tracker, now=T0)
     assert attempt is not None
     assert attempt.status is Status.DONE
@@ -66,13 +66,16 @@ async def test_done_at_once(redis: Redis) -> None:
     assert await outbox.size() == 0
 
 
-async def test_a_redelivered_request_gets_the_earlier_answer_not_a_second_issue(redis: Redis) -> None:
+async def test_a_redelivered_request_is_not_stored_or_filed_again(redis: Redis) -> None:
     outbox, tracker = Outbox(redis, POLICY), ScriptedTracker()
     await outbox.submit(issue_write(), now=T0)
+    assert await outbox.submit(issue_write(), now=T0) is False  # still pending: stored once
     await outbox.attempt("evt-1", tracker, now=T0)
-    earlier = await outbox.submit(issue_write(), now=T0)
+    assert await outbox.submit(issue_write(), now=T0) is False  # finished: not stored again
+    earlier = await outbox.result("evt-1")
     assert earlier is not None
     assert earlier.number == 1
+    assert await outbox.due(now=T0 + timedelta(days=1)) == []
     assert await outbox.attempt("evt-1", tracker, now=T0) is None
     assert len(tracker.issues) == 1
 
@@ -119,13 +122,11 @@ async def test_rejection_is_final(redis: Redis) -> None:
     assert await outbox.size() == 0
 
 
-async def test_the_loop_leaves_a_fresh_write_to_its_submitter(redis: Redis) -> None:
+async def test_a_fresh_write_is_due_at_once_for_the_loop(redis: Redis) -> None:
+    """The chat handler only stores it; the background loop makes the GitHub call."""
     outbox = Outbox(redis, POLICY)
     await outbox.submit(issue_write(), now=T0)
-    assert await outbox.due(now=T0) == []
-    assert await outbox.due(now=T0 + POLICY.first_retry) == [
-        "evt-1"
-    ]  # the submitter died: the loop takes over
+    assert await outbox.due(now=T0) == ["evt-1"]
 
 
 async def test_one_replica_at_a_time(redis: Redis) -> None:
@@ -136,6 +137,33 @@ async def test_one_replica_at_a_time(redis: Redis) -> None:
     assert busy is not None
     assert busy.status is Status.BUSY
     assert tracker.issues == []
+
+
+async def test_an_attempt_that_outlived_its_lock_leaves_the_next_holders_lock_alone(redis: Redis) -> None:
+    """Our lease ran out mid-call and another replica took the lock: releasing ours must not free theirs."""
+    lock = "github-sync:outbox:lock:evt-1"
+
+    class SlowTracker(ScriptedTracker):
+        async def create_issue(self, repo: RepoName, *, title: str, body: str, labels: list[str]) -> Created:
+            await redis.set(lock, "token of another replica", px=60_000)  # our lease expired; theirs began
+            return await super().create_issue(repo, title=title, body=body, labels=labels)
+
+    outbox = Outbox(redis, POLICY)
+    await outbox.submit(issue_write(), now=T0)
+    attempt = await outbox.attempt("evt-1", SlowTracker(), now=T0)
+    assert attempt is not None
+    assert attempt.status is Status.DONE
+    assert await redis.get(lock) == "token of another replica"
+
+
+async def test_the_lock_is_released_by_its_holder(redis: Redis) -> None:
+    outbox, tracker = Outbox(redis, POLICY), ScriptedTracker(failures=[GitHubUnavailableError("502")])
+    await outbox.submit(issue_write(), now=T0)
+    await outbox.attempt("evt-1", tracker, now=T0)
+    assert not await redis.exists("github-sync:outbox:lock:evt-1")  # free for the next attempt at once
+    again = await outbox.attempt("evt-1", tracker, now=T0 + timedelta(minutes=1))
+    assert again is not None
+    assert again.status is Status.DONE
 
 
 async def test_comments_go_through_the_same_outbox(redis: Redis) -> None:
@@ -153,3 +181,19 @@ async def test_comments_go_through_the_same_outbox(redis: Redis) -> None:
 @pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (10, 600)])
 def test_backoff_doubles_up_to_the_cap(attempts: int, seconds: int) -> None:
     assert POLICY.delay(attempts, None) == timedelta(seconds=seconds)
+
+
+async def test_a_finished_write_waits_until_its_room_was_told(redis: Redis) -> None:
+    outbox, tracker = Outbox(redis, POLICY), ScriptedTracker()
+    await outbox.submit(issue_write(), now=T0)
+    await outbox.attempt("evt-1", tracker, now=T0)
+    [told] = await outbox.unannounced()
+    assert (told.status, told.write.id) == (Status.DONE, "evt-1")
+    assert told.done is not None
+    assert told.done.number == 1
+    assert await outbox.attempt("evt-1", tracker, now=T0) is None  # finished: never sent again
+    await outbox.announced("evt-1")
+    assert await outbox.unannounced() == []
+    assert await outbox.pending("evt-1") is None
+    assert await outbox.submit(issue_write(), now=T0) is False
+    assert len(tracker.issues) == 1

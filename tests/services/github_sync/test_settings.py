@@ -61,3 +61,12 @@ def test_a_one_line_pem_from_an_env_file_gets_its_newlines_back(monkeypatch: pyt
     assert (
         credentials.app_private_key == "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
     )
+
+
+def test_the_outbox_lock_outlasts_the_longest_attempt() -> None:
+    """15 s x 4 tries + 7 s backoff + 3 x 10 s rate-limit waits, twice (labels, then the issue): 194 s > 120 s."""
+    settings = GithubSyncSettings(_env_file=None)
+    assert settings.longest_attempt_s() == 194.0
+    assert settings.outbox_policy().lock_for.total_seconds() == 194.0
+    quick = GithubSyncSettings(_env_file=None, request_timeout_s=1, retries=0, outbox_lock_s=30)
+    assert quick.outbox_policy().lock_for.total_seconds() == 30.0

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +43,7 @@ async def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: fl
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+            raise ServerExitedError(f"server exited with {process.returncode} before listening on {port}")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
@@ -75,19 +75,35 @@ class Server:
                 self.kill()
 
 
-async def _serve(args: Sequence[str], port: int, url: str, quiet: bool) -> Server:
-    """Start a server process and return once it listens on `port`."""
+class ServerExitedError(RuntimeError):
+    """The server stopped before it listened (usually: its port was taken meanwhile)."""
+
+
+async def _serve(
+    args_for: Callable[[int], list[str]], url_for: Callable[[int], str], port: int | None, quiet: bool
+) -> Server:
+    """Start a server process and return once it listens. Without a fixed port, a port taken between choosing
+    and binding it (other test runs on the machine) means another try on a new one."""
     out = subprocess.DEVNULL if quiet else None
-    # Popen returns at once and the server outlives this call, so asyncio.subprocess buys nothing here.
-    # Own session: a terminal's Ctrl-C reaches the launcher only, which stops the services before the servers.
-    process = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True)  # noqa: S603, ASYNC220
-    server = Server(process, port, url)
-    try:
-        await wait_for_port(port, process)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    attempts = 1 if port else 3
+    for attempt in range(1, attempts + 1):
+        chosen = port or free_port()
+        # Popen returns at once and the server outlives this call, so asyncio.subprocess buys nothing here.
+        # Own session: a terminal's Ctrl-C reaches the launcher only, which stops the services before the servers.
+        process = subprocess.Popen(args_for(chosen), stdout=out, stderr=out, start_new_session=True)  # noqa: S603, ASYNC220
+        server = Server(process, chosen, url_for(chosen))
+        try:
+            await wait_for_port(chosen, process)
+        except ServerExitedError:
+            server.stop()
+            if attempt == attempts:
+                raise
+        except BaseException:
+            server.stop()
+            raise
+        else:
+            return server
+    raise AssertionError("unreachable")
 
 
 async def start_nats(
@@ -98,38 +114,30 @@ async def start_nats(
     extra: Sequence[str] = (),
     quiet: bool = True,
 ) -> Server:
-    port = port or free_port()
-    args = [
-        str(nats_server_binary()),
-        "-js",
-        "-sd",
-        str(store_dir),
-        "-a",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        *extra,
-    ]
-    if config is not None:
-        args += ["-c", str(config)]
-    return await _serve(args, port, f"nats://127.0.0.1:{port}", quiet)
+    def args(chosen: int) -> list[str]:
+        base = [str(nats_server_binary()), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(chosen)]
+        return [*base, *extra, *(["-c", str(config)] if config is not None else [])]
+
+    return await _serve(args, lambda chosen: f"nats://127.0.0.1:{chosen}", port, quiet)
 
 
 async def start_redis(
     data_dir: Path, port: int | None = None, *, persistent: bool = False, quiet: bool = True
 ) -> Server:
-    port = port or free_port()
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    args = [
-        str(redis_server_binary()),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(data_dir),
-        "--save", "",
-        "--appendonly", "yes" if persistent else "no",
-        "--appendfsync", "always" if persistent else "no",
-    ]  # fmt: skip
-    return await _serve(args, port, f"redis://127.0.0.1:{port}/0", quiet)
+
+    def args(chosen: int) -> list[str]:
+        return [
+            str(redis_server_binary()),
+            "--port", str(chosen),
+            "--bind", "127.0.0.1",
+            "--dir", str(data_dir),
+            "--save", "",
+            "--appendonly", "yes" if persistent else "no",
+            "--appendfsync", "always" if persistent else "no",
+        ]  # fmt: skip
+
+    return await _serve(args, lambda chosen: f"redis://127.0.0.1:{chosen}/0", port, quiet)
 
 
 def child_env(**overrides: str) -> dict[str, str]:

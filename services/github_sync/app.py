@@ -30,7 +30,7 @@ RoomHandler = Callable[[Room, Ctx, str], Awaitable[None]]
 def in_room(handler: RoomHandler) -> Callable[[MessageReceived, Ctx, str], Awaitable[None]]:
     async def run(event: MessageReceived, ctx: Ctx, args: str) -> None:
         if event.room is None:
-            await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
+            await ctx.reply(replies.ROOM_ONLY)
             return
         await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
         await handler(event.room, ctx, args)
@@ -51,7 +51,7 @@ async def issue(event: MessageReceived, ctx: Ctx, args: str) -> None:
     """`@bot issue last 5 ...` / `@bot 开工单 5 ...`; `以上…` reaches `above`, un-mentioned `issue last` `observe`."""
     trigger = parse_trigger(f"issue {args}", mentions_bot=True, aliases=ctx.deps.aliases)
     if event.room is None or trigger is None:
-        await ctx.reply(zh=replies.ROOM_ONLY.zh, en=replies.ROOM_ONLY.en)
+        await ctx.reply(replies.ROOM_ONLY)
         return
     await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
     await flows.open_issue(event, event.room, ctx, trigger)

@@ -21,7 +21,7 @@ from services.github_sync.transcript import TranscriptRequest, make_title, rende
 from services.github_sync.triggers import IssueTrigger, parse_trigger
 from services.github_sync.webhook import Verdict
 from services.github_sync.writes import NewComment, NewIssue, PendingWrite
-from services.shared import AppContext, Context
+from services.shared import AppContext, Bilingual, Context
 
 Ctx: TypeAlias = Context[GithubSyncSettings, Deps]
 App: TypeAlias = AppContext[GithubSyncSettings, Deps]
@@ -30,8 +30,8 @@ log = logging.getLogger("qunbus.github-sync")
 _SAY_IDS = uuid.UUID("3b0c7f1e-9a4d-4f0e-8f37-6c2d1e5a9b10")
 
 
-async def _reply(ctx: Ctx, text: replies.Text) -> None:
-    await ctx.reply(zh=text.zh, en=text.en)
+async def _reply(ctx: Ctx, text: Bilingual) -> None:
+    await ctx.reply(text)
 
 
 # --- every room message -------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ async def drain_outbox_once(app: App) -> int:
     return len(due)
 
 
-def _result_text(attempt: Attempt) -> tuple[str, replies.Text] | None:
+def _result_text(attempt: Attempt) -> tuple[str, Bilingual] | None:
     """(what the message stands for, its text) for the room, or None when there is nothing new to say."""
     write, done = attempt.write, attempt.done
     if attempt.status is Status.DELAYED:
@@ -199,8 +199,7 @@ async def _announce(app: App, attempt: Attempt) -> None:
     await app.say_to(
         write.bot_id,
         room_id=write.room_id,
-        zh=text.zh,
-        en=text.en,
+        text=text,
         lang=write.lang,
         mention_ids=[write.requester_id],
         # One message per request and purpose: a retry after a crash, or another replica, repeats the id.
@@ -226,8 +225,7 @@ async def post_notices(app: App, verdict: Verdict) -> None:
         await app.say_to(
             bot_id,
             room_id=room_id,
-            zh=room_notice.notice.zh,
-            en=room_notice.notice.en,
+            text=Bilingual(zh=room_notice.notice.zh, en=room_notice.notice.en),
             lang=prefs.lang or "zh",
             command_id=uuid.uuid5(_SAY_IDS, f"webhook/{verdict.delivery_id}/{room_id}").hex,
         )

@@ -23,7 +23,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralise(text: str) -> str:
-    """Text as people wrote it, minus mentions, issue links, HTML and control characters."""
+    """Bilingual as people wrote it, minus mentions, issue links, HTML and control characters."""
     return _unlink(_CONTROL.sub("", text).translate(_HTML))
 
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from services.moderator.bilingual import Bilingual, Lang
 from services.moderator.rooms import FloodLimits, FloodPolicy
 from services.moderator.text_match import normalize
+from services.shared import Bilingual
+from services.shared.commands import Lang
 
 SELF_SERVICE = "moderator"
 """The moderator carries the switch itself: switching it off in a room would leave nobody to switch it on."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from schemas import MessageReceived, Room
 from services.moderator import admin
-from services.moderator.bilingual import language_of
 from services.moderator.deps import Ctx
-from services.moderator.replies import answer
 from services.moderator.welcome import MAX_TEMPLATE_LENGTH, unknown_placeholders
+from services.shared.commands import language_of
 
 _RESET_WORDS = frozenset({"默认", "default"})
 
@@ -17,22 +16,22 @@ async def add_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str) ->
     """``设为管理员 @x``: stored in the plumbing's per-room admins, which its admin check reads."""
     people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
     if not people:
-        await answer(ctx, admin.NEED_MENTION)
+        await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
         await ctx.rooms.add_admin(room.id, person)
-    await answer(ctx, admin.admins_added(len(people)))
+    await ctx.reply(admin.admins_added(len(people)))
 
 
 async def remove_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``取消管理员 @x``."""
     people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
     if not people:
-        await answer(ctx, admin.NEED_MENTION)
+        await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
         await ctx.rooms.remove_admin(room.id, person)
-    await answer(ctx, admin.admins_removed(len(people)))
+    await ctx.reply(admin.admins_removed(len(people)))
 
 
 async def disable_service(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -48,19 +47,19 @@ async def enable_service(room: Room, event: MessageReceived, ctx: Ctx, args: str
 async def _switch(room: Room, ctx: Ctx, args: str, *, enabled: bool) -> None:
     name = admin.service_name(args)
     if name is None:
-        await answer(ctx, admin.SWITCH_USAGE)
+        await ctx.reply(admin.SWITCH_USAGE)
         return
     if name == ctx.service:
-        await answer(ctx, admin.CANNOT_SWITCH_SELF)
+        await ctx.reply(admin.CANNOT_SWITCH_SELF)
         return
     # Running services, plus ones switched off here (so a service that is down can still be switched back on).
     prefs = await ctx.rooms.prefs(room.id)
     known = sorted({info.name for info in await ctx.discover()} | prefs.disabled_services)
     if name not in known:
-        await answer(ctx, admin.unknown_service(name, known))
+        await ctx.reply(admin.unknown_service(name, known))
         return
     await ctx.rooms.set_service_enabled(room.id, name, enabled=enabled)
-    await answer(ctx, admin.switched(name, enabled=enabled))
+    await ctx.reply(admin.switched(name, enabled=enabled))
 
 
 async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -68,53 +67,53 @@ async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -
     template = args.strip()
     stored = None if not template or template.casefold() in _RESET_WORDS else template[:MAX_TEMPLATE_LENGTH]
     await ctx.deps.rooms.set_welcome(ctx.bot_id, room.id, stored)
-    await answer(ctx, admin.welcome_set(stored, unknown_placeholders(stored or "")))
+    await ctx.reply(admin.welcome_set(stored, unknown_placeholders(stored or "")))
 
 
 async def set_flood(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置刷屏 投票 10/60 500``."""
     setting = admin.parse_flood_setting(args)
     if setting is None:
-        await answer(ctx, admin.FLOOD_USAGE)
+        await ctx.reply(admin.FLOOD_USAGE)
         return
     config = await ctx.deps.rooms.config(ctx.bot_id, room.id)
     current = config.flood_limits or ctx.settings.flood_limits
     limits = setting.limits(current)
     await ctx.deps.rooms.set_flood(ctx.bot_id, room.id, setting.policy, limits)
-    await answer(ctx, admin.flood_set(setting.policy, limits or current))
+    await ctx.reply(admin.flood_set(setting.policy, limits or current))
 
 
 async def set_kick_votes(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置踢人票数 2`` / ``默认``."""
     setting = admin.parse_threshold(args)
     if setting is None:
-        await answer(ctx, admin.THRESHOLD_USAGE)
+        await ctx.reply(admin.THRESHOLD_USAGE)
         return
     await ctx.deps.rooms.set_kick_threshold(ctx.bot_id, room.id, setting.votes)
-    await answer(ctx, admin.threshold_set(setting.votes))
+    await ctx.reply(admin.threshold_set(setting.votes))
 
 
 async def set_language(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置语言 中文|英文|自动``: the plumbing's per-room language, which sets ``ctx.lang`` for every service."""
     setting = admin.parse_lang(args)
     if setting is None:
-        await answer(ctx, admin.LANG_USAGE)
+        await ctx.reply(admin.LANG_USAGE)
         return
     await ctx.rooms.set_lang(room.id, setting.lang)
     # In the language just chosen ("auto": the command's own), never ctx.lang: that came from the room's setting
     # before this change, so a redelivered command would answer in other words and not be dropped as a duplicate.
     reply_lang = setting.lang or language_of(event.body)
-    await ctx.reply(admin.lang_set(setting.lang).in_(reply_lang))
+    await ctx.reply(admin.lang_set(setting.lang).pick(reply_lang))
 
 
 async def set_timezone(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置时区 Asia/Tokyo|默认``: the plumbing's per-room zone, which sets ``ctx.zone`` for every service."""
     setting = admin.parse_zone(args)
     if setting is None:
-        await answer(ctx, admin.unknown_zone(args))
+        await ctx.reply(admin.unknown_zone(args))
         return
     await ctx.rooms.set_timezone(room.id, setting.zone)
     if setting.zone is None:
-        await answer(ctx, admin.zone_reset(ctx.settings.timezone))
+        await ctx.reply(admin.zone_reset(ctx.settings.timezone))
     else:
-        await answer(ctx, admin.zone_set(setting.zone, event.timestamp))
+        await ctx.reply(admin.zone_set(setting.zone, event.timestamp))

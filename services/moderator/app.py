@@ -19,13 +19,11 @@ from schemas import (
     RoomTopicChanged,
 )
 from services.moderator import admin, admin_flow, help_text
-from services.moderator.bilingual import language_of
 from services.moderator.deps import Ctx, Stores, open_stores
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
 from services.moderator.invite_flow import set_password, try_password
 from services.moderator.observe import record_of, saw_leavers
-from services.moderator.replies import answer
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
 from services.moderator.votekick import (
@@ -37,6 +35,7 @@ from services.moderator.votekick import (
 )
 from services.moderator.welcome_flow import on_joined, sweep_welcomes
 from services.shared import QunService
+from services.shared.commands import language_of
 
 service: QunService[ModeratorSettings, Stores] = QunService(
     "moderator",
@@ -112,7 +111,7 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
     records = [r for r in [await ctx.deps.rooms.room(ctx.bot_id, i) for i in room_ids] if r is not None]
     text = greeting(records)
     await ctx.say(
-        contact_id=event.contact.id, text=text.in_(language_of(event.hello) if event.hello else "zh")
+        contact_id=event.contact.id, text=text.pick(language_of(event.hello) if event.hello else "zh")
     )
 
 
@@ -130,7 +129,7 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
 )
 async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
     services = await ctx.discover()
-    await answer(ctx, help_text.details(args, services) if args else help_text.overview(services))
+    await ctx.reply(help_text.details(args, services) if args else help_text.overview(services))
 
 
 # -- vote-kick ----------------------------------------------------------------------------------------------
@@ -195,7 +194,7 @@ def room_command(spec: ChatCommand, handler: RoomHandler) -> None:
 
     async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
         if event.room is None:
-            await answer(ctx, admin.ROOM_ONLY)
+            await ctx.reply(admin.ROOM_ONLY)
             return
         await handler(event.room, event, ctx, args)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from services.moderator.bilingual import Bilingual
 from services.moderator.rooms import FloodLimits, FloodPolicy
+from services.shared import Bilingual
 
 
 class Violation(StrEnum):

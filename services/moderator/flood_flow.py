@@ -16,7 +16,6 @@ from services.moderator.flood import (
 )
 from services.moderator.message_store import FloodCount
 from services.moderator.observe import record_of
-from services.moderator.replies import answer
 from services.moderator.vote_flow import cast_vote
 
 
@@ -54,13 +53,13 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
     action = action_for(seen.strike, seen.config.flood_policy or ctx.settings.flood_policy)
     if action is FloodAction.WARN:
         text = warning(violation, limits)
-        await answer(ctx, text, [talker])
+        await ctx.reply(text, mention_ids=[talker])
         # After the warning, not in the script: a redelivery must find the window as it was, to warn again.
         await ctx.deps.flood.forgive_messages(bot_id=ctx.bot_id, room_id=room.id, member_id=talker)
     elif action is FloodAction.OPEN_VOTE:
-        await answer(ctx, VOTE_NOTICE, [talker])
+        await ctx.reply(VOTE_NOTICE, mention_ids=[talker])
         await cast_vote(ctx, room, voter_id=ctx.bot_id, target_id=talker)
     elif action is FloodAction.REMOVE:
-        await answer(ctx, REMOVAL_NOTICE, [talker])
+        await ctx.reply(REMOVAL_NOTICE, mention_ids=[talker])
         await ctx.send(RemoveFromRoom(room_id=room.id, contact_id=talker, reason=REMOVAL_REASON))
         await ctx.deps.rooms.remove_members(ctx.bot_id, room.id, [talker])

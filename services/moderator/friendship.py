@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from services.moderator.bilingual import Bilingual
 from services.moderator.password import topics
 from services.moderator.rooms import RoomRecord
 from services.moderator.text_match import normalize
+from services.shared import Bilingual
 
 
 def hello_has_keyword(hello: str, keywords: Iterable[str]) -> bool:

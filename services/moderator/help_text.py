@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.moderator.bilingual import Bilingual, Lang
 from services.moderator.text_match import normalize
+from services.shared import Bilingual
+from services.shared.commands import Lang
 
 
 class CommandLike(Protocol):

@@ -24,7 +24,6 @@ from services.moderator.password import (
     too_many_guesses,
 )
 from services.moderator.password_store import SetOutcome
-from services.moderator.replies import answer
 
 
 def _digest(ctx: Ctx, password: str) -> str:
@@ -36,21 +35,21 @@ def _digest(ctx: Ctx, password: str) -> str:
 async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
     """``设置进群密码 <群名> <密码>`` by DM; refused (with a warning) in a group."""
     if event.room is not None:
-        await answer(ctx, NOT_IN_GROUP, [event.talker.id])
+        await ctx.reply(NOT_IN_GROUP, mention_ids=[event.talker.id])
         return
     request = parse_set_password(args)
     if request is None:
-        await answer(ctx, USAGE)
+        await ctx.reply(USAGE)
         return
     match = find_room(request.room_query, await ctx.deps.rooms.rooms(ctx.bot_id))
     if match.room is None:
         text = room_not_found(request.room_query, match.candidates)
-        await answer(ctx, text)
+        await ctx.reply(text)
         return
     record = match.room
     room = Room(id=record.id, topic=record.topic, owner_id=record.owner_id)
     if not await ctx.is_admin(room=room):
-        await answer(ctx, NOT_ADMIN)
+        await ctx.reply(NOT_ADMIN)
         return
     if request.password is None:
         await ctx.deps.passwords.clear(ctx.bot_id, record.id)
@@ -64,7 +63,7 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
         text = TAKEN
     else:
         text = password_set(record)
-    await answer(ctx, text)
+    await ctx.reply(text)
 
 
 async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
@@ -90,17 +89,17 @@ async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
     room_id = await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body))
     if room_id is None:
         if guess == limit:
-            await answer(ctx, too_many_guesses(ctx.settings.password_guess_window_s))
+            await ctx.reply(too_many_guesses(ctx.settings.password_guess_window_s))
         return False
     await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)
     record = await ctx.deps.rooms.room(ctx.bot_id, room_id)
     if record is None:
         return False
     if await ctx.deps.rooms.is_member(ctx.bot_id, room_id, talker):
-        await ctx.say(room_id=room_id, zh=HERE_YOU_ARE.zh, en=HERE_YOU_ARE.en, mention_ids=[talker])
+        await ctx.say(room_id=room_id, text=HERE_YOU_ARE, mention_ids=[talker])
         text = already_member(record)
     else:
         await ctx.send(AddToRoom(room_id=room_id, contact_id=talker))
         text = invited(record)
-    await answer(ctx, text)
+    await ctx.reply(text)
     return True

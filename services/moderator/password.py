@@ -12,9 +12,9 @@ import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.moderator.bilingual import Bilingual
 from services.moderator.rooms import RoomRecord
 from services.moderator.text_match import normalize
+from services.shared import Bilingual
 
 MIN_PASSWORD_LENGTH = 8
 """For passwords set from now on: every DM is a guess, so a short one falls to a few hundred of them."""

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from schemas import MessageReceived, RemoveFromRoom, Room
 from services.moderator.deps import Ctx, epoch_ms
-from services.moderator.replies import answer
 from services.moderator.votekick import (
     REFUSALS,
     VoteAction,
@@ -59,7 +58,7 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
     )
     if refusal is not None:
         text = REFUSALS[refusal]
-        await answer(ctx, text)
+        await ctx.reply(text)
         return
     threshold = await threshold_in(ctx, room)
     window = vote_window(ctx)
@@ -75,11 +74,11 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
     )
     if not tally.reached:
         text = progress(tally.count, threshold, window, newly_cast=tally.changed)
-        await answer(ctx, text, [target_id])
+        await ctx.reply(text, mention_ids=[target_id])
         return
     # Said before the removal, while the mention still reaches them.
     text = removal_announcement(tally.count, threshold, window)
-    await answer(ctx, text, [target_id])
+    await ctx.reply(text, mention_ids=[target_id])
     await ctx.send(
         RemoveFromRoom(
             room_id=room.id,
@@ -102,4 +101,4 @@ async def _withdraw(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
         window_ms=int(vote_window(ctx).total_seconds() * 1000),
     )
     text = withdrawn(tally.count, threshold, had_voted=tally.changed)
-    await answer(ctx, text)
+    await ctx.reply(text)

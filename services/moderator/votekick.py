@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from services.moderator.bilingual import Bilingual
 from services.moderator.text_match import normalize, strip_prefix
+from services.shared import Bilingual
 
 
 class VoteAction(StrEnum):

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.moderator.bilingual import language_of
+from services.shared.commands import language_of
 
 DEFAULT_TEMPLATE = "欢迎 {names} 加入「{topic}」！先看看群公告，有问题随时问 🎉"
 NAMES = "{names}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from schemas import ChatCommand, MessageReceived
-from services.shared import AppContext, Context, QunService
+from services.shared import AppContext, Bilingual, Context, QunService
 from services.shared.commands import match_command
 from services.tagger import replies
 from services.tagger.browse import browse as browse_tags
@@ -26,7 +26,6 @@ from services.tagger.decision import Verdict
 from services.tagger.deletion import delete_tag
 from services.tagger.engine import shared_analysis
 from services.tagger.knowledge import KnowledgeCache
-from services.tagger.replies import Reply
 from services.tagger.reranker import Reranker, load_reranker
 from services.tagger.settings import TaggerSettings
 from services.tagger.sharing import KnowledgeBases
@@ -90,8 +89,8 @@ async def keep_unprompted_rooms_fresh(app: AppContext[TaggerSettings, Deps]) -> 
     await app.deps.unprompted.listen()
 
 
-async def _say(ctx: Ctx, reply: Reply, *, mention: str | None = None) -> None:
-    await ctx.reply(zh=reply.zh, en=reply.en, mention_ids=[mention] if mention else [])
+async def _say(ctx: Ctx, reply: Bilingual, *, mention: str | None = None) -> None:
+    await ctx.reply(reply, mention_ids=[mention] if mention else [])
 
 
 @service.command(
@@ -112,7 +111,7 @@ async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
         return
     request = parse_tag(args, ctx.now(), ctx.zone)
     if isinstance(request, ParseError):
-        await ctx.reply(zh=request.zh, en=request.en)
+        await ctx.reply(request)
         return
     saved = await ctx.deps.store.save(
         ctx.deps.bases.for_room(event.room.id),
@@ -160,7 +159,7 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
     now = ctx.now()
     request = parse_browse(args, now, ctx.zone)
     if isinstance(request, ParseError):
-        await ctx.reply(zh=request.zh, en=request.en)
+        await ctx.reply(request)
         return
     snapshot = await ctx.deps.knowledge.snapshot(ctx.deps.bases.for_room(event.room.id), now)
     result = browse_tags(snapshot.records.values(), request, now, ctx.settings.page_size)
@@ -182,7 +181,7 @@ async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
         return
     tag_id = parse_delete(args)
     if isinstance(tag_id, ParseError):
-        await ctx.reply(zh=tag_id.zh, en=tag_id.en)
+        await ctx.reply(tag_id)
         return
     outcome = await delete_tag(
         ctx.deps.store,

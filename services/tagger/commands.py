@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.shared import Bilingual
 from services.shared.numbers import parse_cn_int
 from services.tagger.text import STOPWORDS_ZH, normalize
 
@@ -46,11 +47,8 @@ _TAG_ID = re.compile(r"^[#＃]?\s*(\d{1,9})\s*号?$")
 
 
 @dataclass(frozen=True)
-class ParseError:
+class ParseError(Bilingual):
     """A reply explaining what was wrong and how to say it, in both languages."""
-
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)

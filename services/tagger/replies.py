@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from services.shared import Bilingual
 from services.tagger.browse import Empty, Page
 from services.tagger.deletion import Deleted, NotFound, Outcome, Refused
 from services.tagger.models import TagRecord
 
 SNIPPET = 24
-
-
-@dataclass(frozen=True)
-class Reply:
-    zh: str
-    en: str
 
 
 def _label(record: TagRecord, *, sep: str) -> str:
@@ -27,7 +21,7 @@ def _label(record: TagRecord, *, sep: str) -> str:
     return text if len(text) <= SNIPPET else text[:SNIPPET] + "…"
 
 
-def tagged(record: TagRecord, *, created: bool, zone: ZoneInfo) -> Reply:
+def tagged(record: TagRecord, *, created: bool, zone: ZoneInfo) -> Bilingual:
     extra_zh: list[str] = []
     extra_en: list[str] = []
     if record.keywords:
@@ -40,54 +34,54 @@ def tagged(record: TagRecord, *, created: bool, zone: ZoneInfo) -> Reply:
     zh_tail = f"（{'；'.join(extra_zh)}）" if extra_zh else ""
     en_tail = f" ({'; '.join(extra_en)})" if extra_en else ""
     if created:
-        return Reply(zh=f"已标记 #{record.id}{zh_tail}", en=f"Tagged #{record.id}{en_tail}")
-    return Reply(zh=f"已更新 #{record.id}{zh_tail}", en=f"Updated #{record.id}{en_tail}")
+        return Bilingual(zh=f"已标记 #{record.id}{zh_tail}", en=f"Tagged #{record.id}{en_tail}")
+    return Bilingual(zh=f"已更新 #{record.id}{zh_tail}", en=f"Updated #{record.id}{en_tail}")
 
 
-def answer(record: TagRecord) -> Reply:
-    return Reply(
+def answer(record: TagRecord) -> Bilingual:
+    return Bilingual(
         zh=f"{record.author_name} 说过（#{record.id}）：\n{record.text}",
         en=f"{record.author_name} wrote (#{record.id}):\n{record.text}",
     )
 
 
-def suggestions(records: Sequence[TagRecord]) -> Reply:
+def suggestions(records: Sequence[TagRecord]) -> Bilingual:
     zh_lines = [f"#{record.id} {_label(record, sep='、')}" for record in records]
     en_lines = [f"#{record.id} {_label(record, sep=', ')}" for record in records]
-    return Reply(
+    return Bilingual(
         zh="你是不是想找：\n" + "\n".join(zh_lines) + "\n换个更具体的问法再问我，或「浏览 关键词」。",
         en="Did you mean:\n" + "\n".join(en_lines) + "\nAsk me more precisely, or use 'tags <keyword>'.",
     )
 
 
-UNKNOWN = Reply(zh="我不知道：没有相关的标记消息。", en="I don't know: nothing tagged here matches that.")
-NEED_QUOTE = Reply(
+UNKNOWN = Bilingual(zh="我不知道：没有相关的标记消息。", en="I don't know: nothing tagged here matches that.")
+NEED_QUOTE = Bilingual(
     zh="请引用要保存的消息，再 @我 标记 [关键词]。", en="Quote the message to keep, then @me tag [keywords]."
 )
-ROOMS_ONLY = Reply(zh="标记和问答只在群里可用。", en="Tags and questions work in group chats only.")
-EMPTY_QUESTION = Reply(
+ROOMS_ONLY = Bilingual(zh="标记和问答只在群里可用。", en="Tags and questions work in group chats only.")
+EMPTY_QUESTION = Bilingual(
     zh="想问什么？例如「问 周会几点」。", en="What is the question? e.g. 'ask when is the meeting'."
 )
-NOTHING_TAGGED = Reply(zh="这里还没有标记的消息。", en="Nothing has been tagged here yet.")
-NO_MATCHING_TAGS = Reply(zh="没有符合条件的标记。", en="No tags match.")
+NOTHING_TAGGED = Bilingual(zh="这里还没有标记的消息。", en="Nothing has been tagged here yet.")
+NO_MATCHING_TAGS = Bilingual(zh="没有符合条件的标记。", en="No tags match.")
 
 
-def not_found(tag_id: str) -> Reply:
-    return Reply(zh=f"没有找到 #{tag_id}。", en=f"There is no #{tag_id}.")
+def not_found(tag_id: str) -> Bilingual:
+    return Bilingual(zh=f"没有找到 #{tag_id}。", en=f"There is no #{tag_id}.")
 
 
-def deleted(record: TagRecord) -> Reply:
-    return Reply(zh=f"已删除 #{record.id}。", en=f"Deleted #{record.id}.")
+def deleted(record: TagRecord) -> Bilingual:
+    return Bilingual(zh=f"已删除 #{record.id}。", en=f"Deleted #{record.id}.")
 
 
-def delete_refused(record: TagRecord) -> Reply:
-    return Reply(
+def delete_refused(record: TagRecord) -> Bilingual:
+    return Bilingual(
         zh=f"抱歉，#{record.id} 只能由标记的人、原消息作者或管理员删除。",
         en=f"Sorry, #{record.id} can be deleted only by whoever tagged it, its author, or an admin.",
     )
 
 
-def page(records: Sequence[TagRecord], number: int, pages: int, zone: ZoneInfo) -> Reply:
+def page(records: Sequence[TagRecord], number: int, pages: int, zone: ZoneInfo) -> Bilingual:
     zh_lines = []
     en_lines = []
     for record in records:
@@ -96,10 +90,10 @@ def page(records: Sequence[TagRecord], number: int, pages: int, zone: ZoneInfo) 
         en_lines.append(f"#{record.id} {_label(record, sep=', ')} ({record.author_name}, {day})")
     zh_more = f"\n第 {number}/{pages} 页" + (f"，「浏览 {number + 1}」看下一页" if number < pages else "")
     en_more = f"\nPage {number}/{pages}" + (f"; 'tags {number + 1}' for the next" if number < pages else "")
-    return Reply(zh="\n".join(zh_lines) + zh_more, en="\n".join(en_lines) + en_more)
+    return Bilingual(zh="\n".join(zh_lines) + zh_more, en="\n".join(en_lines) + en_more)
 
 
-def browsed(result: Page | Empty, zone: ZoneInfo) -> Reply:
+def browsed(result: Page | Empty, zone: ZoneInfo) -> Bilingual:
     if result is Empty.NOTHING_TAGGED:
         return NOTHING_TAGGED
     if result is Empty.NO_MATCH:
@@ -107,7 +101,7 @@ def browsed(result: Page | Empty, zone: ZoneInfo) -> Reply:
     return page(result.records, result.number, result.pages, zone)
 
 
-def delete_outcome(outcome: Outcome) -> Reply:
+def delete_outcome(outcome: Outcome) -> Bilingual:
     match outcome:
         case Deleted(record):
             return deleted(record)
@@ -117,13 +111,13 @@ def delete_outcome(outcome: Outcome) -> Reply:
             return not_found(tag_id)
 
 
-def unprompted_switched(*, enabled: bool) -> Reply:
+def unprompted_switched(*, enabled: bool) -> Bilingual:
     if enabled:
-        return Reply(
+        return Bilingual(
             zh="已开启自动回答：没有 @我 的问题，我有把握时也会回答。",
             en="Auto-answer on: I will also answer questions not addressed to me when I am confident.",
         )
-    return Reply(zh="已关闭自动回答。", en="Auto-answer off.")
+    return Bilingual(zh="已关闭自动回答。", en="Auto-answer off.")
 
 
-UNPROMPTED_USAGE = Reply(zh="用法：自动回答 开 / 自动回答 关", en="Usage: autoanswer on / autoanswer off")
+UNPROMPTED_USAGE = Bilingual(zh="用法：自动回答 开 / 自动回答 关", en="Usage: autoanswer on / autoanswer off")

@@ -43,7 +43,7 @@ async def test_the_result_goes_to_the_room_with_an_id_derived_from_the_request(r
     await app.deps.outbox.submit(issue_write(), now=T0)
     assert await drain_outbox_once(cast(App, app)) == 1
     [said] = app.said
-    assert said["zh"] == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
+    assert said["text"].zh == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
     assert (said["bot_id"], said["room_id"], said["mention_ids"]) == ("bot", "dev@chatroom", ["alice"])
     other = StubApp(Deps(Outbox(redis, OutboxPolicy()), ScriptedTracker()))
     await redis.flushdb()
@@ -58,7 +58,9 @@ async def test_a_failed_post_is_retried_without_filing_again(redis: Redis) -> No
     with pytest.raises(ConnectionError):
         await drain_outbox_once(cast(App, app))  # the supervisor restarts the loop
     await drain_outbox_once(cast(App, app))
-    assert [said["zh"] for said in app.said] == ["已创建 Issue #1：https://github.com/acme/widgets/issues/1"]
+    assert [said["text"].zh for said in app.said] == [
+        "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
+    ]
     assert len(app.deps.tracker.issues) == 1
     await drain_outbox_once(cast(App, app))
     assert len(app.said) == 1

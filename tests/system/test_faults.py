@@ -41,7 +41,7 @@ def dingdong_consumer() -> ConsumerSpec:
     return spec
 
 
-def start_dingdong(nats_url: str, redis_url: str) -> subprocess.Popen[bytes]:
+def start_dingdong(nats_url: str, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = child_env(
         NATS_URL=nats_url,
         REDIS_URL=redis_url,
@@ -49,7 +49,14 @@ def start_dingdong(nats_url: str, redis_url: str) -> subprocess.Popen[bytes]:
         QUN_ACK_WAIT_S="1",  # a killed replica's unacked messages come back after a second
         QUN_LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen([sys.executable, "-m", "examples.dingdong"], cwd=ROOT, env=env)
+    with log.open("ab") as output:  # the child keeps its own handle; a failing test shows the tail
+        return subprocess.Popen(
+            [sys.executable, "-m", "examples.dingdong"], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
 
 async def stored_replies(bus: Bus) -> list[SayText]:
@@ -75,11 +82,11 @@ async def until(condition: object, timeout: float, what: str) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
-    bus: Bus, nats_url: str, redis_url: str
+    bus: Bus, nats_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     events = [message("ding", room=None, id=f"kill-{n}") for n in range(1000)]
     await ensure_consumer(bus.js, dingdong_consumer())  # provisioned before the service, as in production
-    service = start_dingdong(nats_url, redis_url)
+    service = start_dingdong(nats_url, redis_url, tmp_path / "dingdong.log")
     try:
         for event in events[:50]:
             await bus.publish_event(event)
@@ -89,7 +96,7 @@ async def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
         service.kill()  # SIGKILL while events are flowing
         service.wait()
         await flowing
-        service = start_dingdong(nats_url, redis_url)
+        service = start_dingdong(nats_url, redis_url, tmp_path / "dingdong.log")
 
         def answered() -> int:
             return len({r.reply_to for r in bus.matching("qun.cmd.*.say", SayText)})
@@ -135,7 +142,7 @@ async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Pat
         info = await js.stream_info(streams.EVENTS.name)
         assert info.config.num_replicas == 3
         await ensure_consumer(js, dingdong_consumer())
-        service = start_dingdong(urls, redis_url)
+        service = start_dingdong(urls, redis_url, tmp_path / "dingdong.log")
         events = [message("ding", room=None, id=f"cluster-{n}") for n in range(300)]
         for event in events[:100]:
             await _publish_retrying(js, event)
@@ -146,7 +153,7 @@ async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Pat
             await _publish_retrying(js, event)
         # What JetStream stored is what a gateway would send: audit the stream, not a core subscription that
         # misses whatever is published while this test's own connection fails over.
-        await _until_all_answered(js, {event.id for event in events}, timeout=90)
+        await _until_all_answered(js, {event.id for event in events}, 90, service, tmp_path / "dingdong.log")
     finally:
         if service:
             service.kill()
@@ -156,13 +163,18 @@ async def test_a_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Pat
             node.stop()
 
 
-async def _until_all_answered(js: JetStreamContext, wanted: set[str], timeout: float) -> None:
+async def _until_all_answered(
+    js: JetStreamContext, wanted: set[str], timeout: float, service: subprocess.Popen[bytes], log: Path
+) -> None:
     """Read QUN_CMD message by message (no consumer whose leader could be the node that died)."""
     answered: set[str] = set()
     next_sequence = 1
     deadline = time.monotonic() + timeout
     while not answered >= wanted:
-        assert time.monotonic() < deadline, f"{len(wanted - answered)} of {len(wanted)} events never answered"
+        assert service.poll() is None, f"the service exited with {service.returncode}:\n{tail(log)}"
+        assert time.monotonic() < deadline, (
+            f"{len(wanted - answered)} of {len(wanted)} events never answered; service log:\n{tail(log)}"
+        )
         try:
             last = (await js.stream_info(streams.COMMANDS.name)).state.last_seq
             while next_sequence <= last:

@@ -3,6 +3,15 @@
 Handlers translate chat into domain calls: parsing in timeparse.py, storage in store.py, firing in firing.py,
 every user-facing text in replies.py. Any replica may take any command; the firing loop runs on every replica and
 the atomic claim in the store makes each firing happen once.
+
+Time zones are the room's, kept in the shared room preferences (`ctx.zone`; QUN_TIMEZONE in direct messages), so
+every service reads the same one. A reminder keeps the name of the zone it was set in, and the firing loop plans
+its repeats in that zone: changing a room's zone moves only reminders set afterwards (the reply to the change says
+so), and the loop needs no room lookup per firing.
+
+Replies leave their command id to the plumbing (derived from the event and the content), so a redelivered command
+re-issues a byte-identical confirmation that the bus drops. Firings are not tied to an event: their id is derived
+from reminder id + due time.
 """
 
 from __future__ import annotations
@@ -67,12 +76,6 @@ def _place(event: MessageReceived) -> str:
     return place_id(event.room.id if event.room else None, None if event.room else event.talker.id)
 
 
-async def _zone(ctx: Ctx, event: MessageReceived) -> ZoneInfo:
-    """The room's own time zone if one was set, else QUN_TIMEZONE."""
-    override = await ctx.deps.store.zone_of(ctx.bot_id, _place(event))
-    return ZoneInfo(override) if override else ctx.settings.zone
-
-
 @service.command(
     ChatCommand(
         name="remind",
@@ -83,7 +86,7 @@ async def _zone(ctx: Ctx, event: MessageReceived) -> ZoneInfo:
     )
 )
 async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    zone = await _zone(ctx, event)
+    zone = ctx.zone
     parsed = parse_reminder(args, now=event.timestamp, zone=zone)
     if isinstance(parsed, ParseFailure):
         await _reply(ctx, replies.parse_failure(parsed))
@@ -105,9 +108,8 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
         recurrence=parsed.recurrence,
         source_event_id=event.id,
     )
-    reminder, _ = await ctx.deps.store.add(
-        draft
-    )  # a redelivered event finds its reminder instead of a new one
+    # A redelivered event finds its reminder instead of storing a new one, so it confirms the same text again.
+    reminder, _ = await ctx.deps.store.add(draft)
     ctx.deps.wake.set()
     await _reply(ctx, replies.confirmation(reminder))
 
@@ -162,18 +164,22 @@ async def cancel(event: MessageReceived, ctx: Ctx, args: str) -> None:
     )
 )
 async def set_timezone(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    store, place = ctx.deps.store, _place(event)
+    """Shows the zone, or sets the room's zone in the shared room preferences, which every service reads."""
     wanted = args.strip()
+    room = event.room
     if not wanted:
-        override = await store.zone_of(ctx.bot_id, place)
-        shown = override or ctx.settings.timezone
-        await _reply(ctx, replies.zone_shown(shown, overridden=override is not None))
+        # ctx.zone is what is in force: an override that names no known zone falls back to the default.
+        override = (await ctx.rooms.prefs(room.id)).timezone if room else None
+        await _reply(ctx, replies.zone_shown(ctx.zone.key, overridden=override == ctx.zone.key))
         return
-    if event.room is not None and not await ctx.is_admin():
+    if room is None:  # direct messages follow QUN_TIMEZONE: room preferences are per room
+        await _reply(ctx, replies.zone_rooms_only(ctx.zone.key))
+        return
+    if not await ctx.is_admin():
         await _reply(ctx, replies.zone_not_allowed())
         return
     if wanted.lower() in _DEFAULT_ZONE_WORDS:
-        await store.set_zone(ctx.bot_id, place, None)
+        await ctx.rooms.set_timezone(room.id, None)
         await _reply(ctx, replies.zone_set(ctx.settings.timezone))
         return
     try:
@@ -181,7 +187,7 @@ async def set_timezone(event: MessageReceived, ctx: Ctx, args: str) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         await _reply(ctx, replies.zone_unknown(wanted))
         return
-    await store.set_zone(ctx.bot_id, place, zone.key)
+    await ctx.rooms.set_timezone(room.id, zone.key)
     await _reply(ctx, replies.zone_set(zone.key))
 
 

@@ -140,5 +140,8 @@ class FiringLoop:
         next_ms = await self._store.next_claimable_ms()
         if next_ms is not None:
             timeout = min(timeout, max(0.0, (next_ms - epoch_ms(self._clock())) / 1000))
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives together with the
+        # wake-up, and the loop would outlive its service's shutdown.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()

@@ -13,3 +13,7 @@ FIRING_DELAY = Histogram(
     "From due time to the firing being published",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600),
 )
+CORRUPT = Counter(
+    "qun_scheduler_corrupt_reminders_total",
+    "Stored reminders that could not be read and were moved to the dead-letter hash",
+)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.scheduler.recurrence import Recurrence
 
@@ -27,11 +28,25 @@ class Reminder(BaseModel):
     )
     text: str = Field(min_length=1, description="What to say when it fires")
     lang: Lang = Field("zh", description="Language of the command; the firing's notes use it")
-    zone: str = Field(description="IANA time zone the times were read in, e.g. Asia/Shanghai")
+    zone: str = Field(
+        description="IANA time zone the times were read in, e.g. Asia/Shanghai: the room's zone when it was set. "
+        "Kept with the reminder, so a later change of the room's zone moves only reminders set after it"
+    )
     created_at: AwareDatetime = Field(description="Timestamp of the message that created it")
     next_due: AwareDatetime = Field(description="The next firing")
     recurrence: Recurrence | None = Field(None, description="None for a one-off reminder")
     source_event_id: str = Field("", description="Event that created it (dedupes redelivery)")
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked on every read: a body with an unknown zone is refused with the other corrupt ones, rather than
+        # failing every time the firing loop plans its next occurrence.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
 
     @model_validator(mode="after")
     def _one_destination(self) -> Reminder:

@@ -184,3 +184,10 @@ def zone_unknown(name: str) -> Bilingual:
 
 def zone_not_allowed() -> Bilingual:
     return Bilingual("只有管理员可以修改本群的时区。", "Only admins can change this room's time zone.")
+
+
+def zone_rooms_only(zone: str) -> Bilingual:
+    return Bilingual(
+        f"时区按群设置；私聊中的提醒使用默认时区 {zone}。",
+        f"Time zones are set per room; reminders in a direct chat use the default, {zone}.",
+    )

@@ -10,18 +10,27 @@ Exactly-once across replicas rests on three atomic scripts:
 
 If a replica dies between CLAIM and COMPLETE, the lease runs out and another replica fires it again; the firing
 carries a command id made of reminder id + due time, so the bus's deduplication drops the second copy.
+
+A body that no longer reads as a Reminder (hand-edited, or written by a newer release that changed a field) is
+judged on its own: it is moved to the dead-letter hash with a log line, and every other reminder read alongside it
+(claimed in the same batch, listed in the same room) goes on as usual.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from services.scheduler.metrics import CORRUPT
 from services.scheduler.reminder import Reminder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,10 @@ class SchedulerKeys:
         """Set: ids of the reminders of one room (or one direct conversation) of one bot."""
         return f"{self.prefix}:place:{bot_id}:{place_id}"
 
-    def zone(self, bot_id: str, place_id: str) -> str:
-        """String: IANA time zone of one room (or direct conversation), overriding QUN_TIMEZONE."""
-        return f"{self.prefix}:zone:{bot_id}:{place_id}"
+    @property
+    def dead(self) -> str:
+        """Hash: reminder id -> body that could not be read, moved aside for an operator to repair or drop."""
+        return f"{self.prefix}:dead"
 
     def source_event(self, event_id: str) -> str:
         """String: reminder id created by this event (kept a day, longer than any redelivery)."""
@@ -80,7 +90,7 @@ return {id, 1}
 """
 
 _CLAIM = """
--- KEYS: due, reminders, leases   ARGV: now_ms, lease_until_ms, limit, token
+-- KEYS: due, reminders, leases   ARGV: now_ms, lease_until_ms, limit, token   returns {id, body, id, body, ...}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
@@ -88,6 +98,7 @@ for _, id in ipairs(ids) do
   if body then
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('HSET', KEYS[3], id, ARGV[4])
+    table.insert(out, id)
     table.insert(out, body)
   else
     redis.call('ZREM', KEYS[1], id)
@@ -119,6 +130,18 @@ redis.call('SREM', KEYS[4], ARGV[1])
 return redis.call('HDEL', KEYS[2], ARGV[1])
 """
 
+_MOVE_ASIDE = """
+-- KEYS: reminders, due, leases, dead[, place]   ARGV: id, body as read
+-- Only the body that was judged unreadable: one rewritten meanwhile (repaired, or fired) is left alone.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if KEYS[5] then redis.call('SREM', KEYS[5], ARGV[1]) end
+return 1
+"""
+
 _PLACEHOLDER_ID = "__ID__"
 SOURCE_EVENT_TTL_S = 86_400
 
@@ -143,6 +166,7 @@ class ReminderStore:
         self._claim = redis.register_script(_CLAIM)
         self._complete = redis.register_script(_COMPLETE)
         self._cancel = redis.register_script(_CANCEL)
+        self._move_aside = redis.register_script(_MOVE_ASIDE)
 
     async def add(self, draft: Reminder) -> tuple[Reminder, bool]:
         """Store `draft` under a fresh id; returns it and whether it is new (False: this event already did)."""
@@ -168,17 +192,47 @@ class ReminderStore:
         return stored, bool(created)
 
     async def get(self, reminder_id: str) -> Reminder | None:
-        body = await self._redis.hget(self.keys.reminders, reminder_id)
-        return None if body is None else Reminder.model_validate_json(body)
+        """The reminder, or None if there is none (an unreadable one is moved aside and counts as none)."""
+        body = cast("str | None", await self._redis.hget(self.keys.reminders, reminder_id))
+        return None if body is None else await self._read(reminder_id, body)
 
     async def list_place(self, bot_id: str, place_id: str) -> list[Reminder]:
-        """Pending reminders of one room or direct conversation, soonest first."""
-        ids = sorted(await self._redis.smembers(self.keys.place(bot_id, place_id)))
+        """Pending reminders of one room or direct conversation, soonest first; unreadable ones moved aside."""
+        place_key = self.keys.place(bot_id, place_id)
+        ids = sorted(cast("set[str]", await self._redis.smembers(place_key)))  # decode_responses=True
         if not ids:
             return []
-        bodies = await self._redis.hmget(self.keys.reminders, ids)
-        reminders = [Reminder.model_validate_json(body) for body in bodies if body is not None]
+        bodies = cast("list[str | None]", await self._redis.hmget(self.keys.reminders, ids))
+        reminders: list[Reminder] = []
+        gone: list[str] = []
+        for reminder_id, body in zip(ids, bodies, strict=True):
+            if body is None:
+                gone.append(reminder_id)  # moved aside by a claim or a lookup, which did not know its room
+            elif (reminder := await self._read(reminder_id, body, place_key)) is not None:
+                reminders.append(reminder)
+        if gone:  # every write of a live reminder sets its body and its room together, so this is stale
+            await self._redis.srem(place_key, *gone)
         return sorted(reminders, key=lambda reminder: (reminder.next_due, int(reminder.id)))
+
+    async def dead_letters(self) -> dict[str, str]:
+        """Bodies moved aside as unreadable, by reminder id."""
+        return cast("dict[str, str]", await self._redis.hgetall(self.keys.dead))
+
+    async def _read(self, reminder_id: str, body: str, place_key: str | None = None) -> Reminder | None:
+        """One stored body as a Reminder, judged alone: an unreadable one is moved aside, never fired or listed."""
+        try:
+            return Reminder.model_validate_json(body)
+        except ValidationError as error:
+            reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+        keys = self.keys
+        moved = await self._move_aside(
+            keys=[keys.reminders, keys.due, keys.leases, keys.dead, *([place_key] if place_key else [])],
+            args=[reminder_id, body],
+        )
+        if moved:
+            CORRUPT.inc()
+            log.error("reminder %s is unreadable, moved to %s: %s", reminder_id, keys.dead, reason)
+        return None
 
     async def cancel(self, reminder: Reminder) -> bool:
         keys = self.keys
@@ -192,14 +246,18 @@ class ReminderStore:
         """Take up to `limit` reminders due by `now`, hidden from other replicas for `lease_ms`."""
         token = secrets.token_hex(8)
         now_ms = epoch_ms(now)
-        bodies = cast(
+        flat = cast(
             "list[str]",
             await self._claim(
                 keys=[self.keys.due, self.keys.reminders, self.keys.leases],
                 args=[now_ms, now_ms + lease_ms, limit, token],
             ),
         )
-        return [Claim(Reminder.model_validate_json(body), token) for body in bodies]
+        claims = []
+        for reminder_id, body in zip(flat[::2], flat[1::2], strict=True):
+            if (reminder := await self._read(reminder_id, body)) is not None:
+                claims.append(Claim(reminder, token))
+        return claims
 
     async def complete(self, claim: Claim, next_due: datetime | None) -> bool:
         """Finish a firing: drop a one-off, or move a recurring one to `next_due`. False if the lease was lost."""
@@ -220,16 +278,6 @@ class ReminderStore:
         """When the earliest reminder (or lease end) comes due, in epoch ms; None when nothing is pending."""
         first = await self._redis.zrange(self.keys.due, 0, 0, withscores=True)
         return int(first[0][1]) if first else None
-
-    async def zone_of(self, bot_id: str, place_id: str) -> str | None:
-        zone = await self._redis.get(self.keys.zone(bot_id, place_id))
-        return None if zone is None else str(zone)
-
-    async def set_zone(self, bot_id: str, place_id: str, zone: str | None) -> None:
-        if zone is None:
-            await self._redis.delete(self.keys.zone(bot_id, place_id))
-        else:
-            await self._redis.set(self.keys.zone(bot_id, place_id), zone)
 
     async def pending_count(self) -> int:
         return int(await self._redis.zcard(self.keys.due))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from schemas import Contact, SayText
+from schemas import Contact, MessageReceived, SayText, subjects
 from services.scheduler.app import service
 from services.scheduler.reminder import Reminder
 from services.scheduler.store import ReminderStore
@@ -147,8 +148,76 @@ async def test_a_room_time_zone_set_by_an_admin(bus: Bus, run_service: RunServic
         accepted = await ask(bus, rt, "timezone America/New_York", talker=OWNER)
         confirmation = await ask(bus, rt, "remind tomorrow at 9am standup")
         shown = await ask(bus, rt, "时区")
+        prefs = await rt.context.rooms.prefs(ROOM.id)
+        reset = await ask(bus, rt, "timezone default", talker=OWNER)
+        after_reset = await rt.context.rooms.prefs(ROOM.id)
     assert refused.text == "只有管理员可以修改本群的时区。"
     assert unknown.text.startswith("Unknown time zone")
     assert accepted.text == "Time zone set to America/New_York for reminders set from now on."
     assert "09:00 (America/New_York)" in confirmation.text
     assert shown.text.startswith("时区：America/New_York（本群设置）")
+    assert prefs.timezone == "America/New_York"  # in the shared room preferences: every service sees it
+    assert reset.text == "Time zone set to Asia/Shanghai for reminders set from now on."
+    assert after_reset.timezone is None
+
+
+async def test_a_zone_set_in_the_room_preferences_by_another_service_is_used(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service, **FAST) as rt:
+        await rt.context.rooms.set_timezone(ROOM.id, "Europe/Berlin")  # as the moderator's 设置时区 does
+        confirmation = await ask(bus, rt, "remind tomorrow at 9am standup")
+        shown = await ask(bus, rt, "timezone")
+    assert "09:00 (Europe/Berlin)" in confirmation.text
+    assert shown.text.startswith("Time zone: Europe/Berlin (set here)")
+
+
+async def test_direct_messages_use_the_default_zone_and_cannot_set_one(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service, **FAST) as rt:
+        # A room's zone does not follow its members into direct messages.
+        await rt.context.rooms.set_timezone(ROOM.id, "Europe/Berlin")
+        refused = await ask(bus, rt, "timezone Asia/Tokyo", room=None, mentions_bot=False)
+        shown = await ask(bus, rt, "时区", room=None, mentions_bot=False)
+        confirmation = await ask(bus, rt, "remind tomorrow at 9am standup", room=None, mentions_bot=False)
+    assert refused.text == (
+        "Time zones are set per room; reminders in a direct chat use the default, Asia/Shanghai."
+    )
+    assert shown.text.startswith("时区：Asia/Shanghai（默认）")
+    assert "09:00 (Asia/Shanghai)" in confirmation.text
+
+
+async def test_a_recurring_reminder_keeps_the_zone_it_was_set_in(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service, **FAST) as rt:
+        await rt.context.rooms.set_timezone(ROOM.id, "Asia/Tokyo")
+        await ask(bus, rt, "remind every day at 9:00 stand up")
+        daily = await stored(rt, "1")
+        await rt.context.rooms.set_timezone(ROOM.id, "America/New_York")
+        await move_clock_past(rt, daily, timedelta(seconds=1))
+        [firing] = await bus.says(is_firing)
+        rescheduled = await stored(rt, "1")
+    assert firing.text == "⏰ stand up"
+    assert rescheduled.zone == "Asia/Tokyo"
+    assert rescheduled.next_due == daily.next_due + timedelta(days=1)
+    assert rescheduled.next_due.astimezone(ZoneInfo("Asia/Tokyo")).hour == 9
+
+
+async def test_a_redelivered_command_reissues_one_identical_confirmation(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service, **FAST) as rt:
+        event = message("提醒 明天上午9点 开会", timestamp=rt.clock.now())
+        subject, data = subjects.event(event.bot_id, MessageReceived), event.model_dump_json().encode()
+        for _ in range(2):  # the same event handled twice, as after a lost ack
+            await bus.publish_raw(subject, data)
+        replies = await bus.says(lambda say: say.reply_to == event.id, count=2)
+        await bus.consumer_settled("scheduler")
+        stored_commands = await bus.js.stream_info("QUN_CMD")
+        pending = await ReminderStore(rt.redis).pending_count()
+    published = [m.data for m in bus.matching("qun.cmd.*.say")]
+    assert pending == 1
+    assert len(published) == 2
+    assert published[0] == published[1]  # byte-identical, so the bus's dedupe keeps one
+    assert replies[0].text.startswith("已设置提醒 #1：")
+    assert stored_commands.state.messages == 1

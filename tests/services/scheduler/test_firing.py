@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from services.scheduler.firing import FiringLoop, FiringPlan, LatePolicy, LoopSettings, plan_firing
 from services.scheduler.recurrence import Frequency, Recurrence
 from services.scheduler.reminder import Reminder
-from services.scheduler.store import ReminderStore
+from services.scheduler.store import ReminderStore, epoch_ms
 from tests.services.scheduler.conftest import draft
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -100,6 +100,20 @@ async def test_two_loops_over_one_redis_fire_everything_exactly_once(redis_url: 
             await client.aclose()
 
 
+async def test_a_corrupt_reminder_is_moved_aside_and_the_rest_of_its_batch_fires(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    for text in ("before", "corrupt", "after"):
+        await store.add(draft(DUE, text=text, recurrence=DAILY if text == "after" else None))
+    await redis.hset(store.keys.reminders, "2", '{"id": "2"}')
+    sent = Recorder()
+    loop = FiringLoop(store, sent, FakeClock(DUE + timedelta(seconds=1)), LoopSettings())
+    assert await loop.fire_due() == 2
+    assert await loop.fire_due() == 0
+    assert sorted(reminder.text for reminder, _ in sent.sent) == ["after", "before"]
+    assert list(await store.dead_letters()) == ["2"]
+    assert await store.next_claimable_ms() == epoch_ms(DUE + timedelta(days=1))  # only the daily one is left
+
+
 class WatchedStore(ReminderStore):
     """Tells the test when the loop has looked for its next due time, i.e. is about to sleep."""
 
@@ -127,6 +141,27 @@ async def test_a_new_reminder_wakes_the_sleeping_loop(redis: Redis) -> None:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
     assert len(sent.sent) == 1
+
+
+async def test_the_loop_stops_when_cancelled_just_as_it_is_woken(redis: Redis) -> None:
+    """asyncio.wait_for on 3.11 swallows a cancellation that arrives with the wake-up: the loop then never ends
+    and a service's shutdown waits forever."""
+    store = WatchedStore(redis)
+    wake = asyncio.Event()
+    loop = FiringLoop(
+        store, Recorder(), lambda: datetime.now(UTC), LoopSettings(poll_interval_s=30), wake=wake
+    )
+    runner = asyncio.create_task(loop.run())
+    try:
+        await asyncio.wait_for(store.looked.wait(), timeout=2)  # asleep, waiting to be woken
+        wake.set()
+        runner.cancel()
+        done, _ = await asyncio.wait({runner}, timeout=2)
+        assert runner in done
+        assert runner.cancelled()
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
 
 
 async def test_the_loop_sleeps_until_the_next_due_time_not_the_poll_interval(redis: Redis) -> None:

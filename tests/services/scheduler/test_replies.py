@@ -112,3 +112,11 @@ def test_firing_text_notes_lateness_in_the_language_it_was_set_in() -> None:
     assert replies.firing_text(zh, late_by=timedelta(hours=2), missed=True) == (
         "⏰ 开会 （错过的提醒，原定 2026-12-01 09:30）"
     )
+
+
+def test_a_time_zone_cannot_be_set_in_a_direct_chat_said_in_both_languages() -> None:
+    text = replies.zone_rooms_only("Asia/Shanghai")
+    assert text.zh == "时区按群设置；私聊中的提醒使用默认时区 Asia/Shanghai。"
+    assert (
+        text.en == "Time zones are set per room; reminders in a direct chat use the default, Asia/Shanghai."
+    )

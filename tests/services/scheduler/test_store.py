@@ -113,10 +113,52 @@ async def test_concurrent_claimers_never_share_a_reminder(redis_url: str) -> Non
             await client.aclose()
 
 
-async def test_a_room_time_zone_overrides_the_default(redis: Redis) -> None:
+async def corrupt(redis: Redis, store: ReminderStore, reminder_id: str, body: str) -> None:
+    await redis.hset(store.keys.reminders, reminder_id, body)
+
+
+async def test_one_unreadable_body_does_not_hold_back_the_reminders_claimed_with_it(redis: Redis) -> None:
     store = ReminderStore(redis)
-    assert await store.zone_of("bot", "room1@chatroom") is None
-    await store.set_zone("bot", "room1@chatroom", "Europe/Berlin")
-    assert await store.zone_of("bot", "room1@chatroom") == "Europe/Berlin"
-    await store.set_zone("bot", "room1@chatroom", None)
-    assert await store.zone_of("bot", "room1@chatroom") is None
+    first, _ = await store.add(draft(T0, text="first"))
+    bad, _ = await store.add(draft(T0, text="bad"))
+    last, _ = await store.add(draft(T0, text="last"))
+    await corrupt(redis, store, bad.id, "{not json")
+    claims = await store.claim_due(T0, lease_ms=30_000, limit=10)
+    assert [claim.reminder for claim in claims] == [first, last]
+    assert await store.dead_letters() == {bad.id: "{not json"}
+    assert await redis.zscore(store.keys.due, bad.id) is None  # out of the due set: never claimed again
+    assert await redis.hget(store.keys.leases, bad.id) is None
+    assert await store.get(bad.id) is None
+    assert all([await store.complete(claim, None) for claim in claims])
+    assert await store.next_claimable_ms() is None
+
+
+async def test_a_body_with_an_unknown_time_zone_counts_as_unreadable(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    reminder, _ = await store.add(draft(T0))
+    body = reminder.model_dump_json().replace("Asia/Shanghai", "Mars/Olympus")
+    await corrupt(redis, store, reminder.id, body)
+    assert await store.claim_due(T0, lease_ms=30_000, limit=10) == []
+    assert await store.dead_letters() == {reminder.id: body}
+
+
+async def test_listing_moves_an_unreadable_reminder_aside_and_shows_the_rest(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    good, _ = await store.add(draft(T0, text="good"))
+    bad, _ = await store.add(draft(T0, text="bad"))
+    body = bad.model_dump_json().replace('"bot_id":"bot",', "")  # a required field missing
+    await corrupt(redis, store, bad.id, body)
+    assert await store.list_place("bot", "room1@chatroom") == [good]
+    assert await store.dead_letters() == {bad.id: body}
+    assert await redis.smembers(store.keys.place("bot", "room1@chatroom")) == {good.id}
+    assert await store.pending_count() == 1
+
+
+async def test_a_reminder_moved_aside_by_a_lookup_leaves_no_trace_in_its_room(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    bad, _ = await store.add(draft(T0))
+    await corrupt(redis, store, bad.id, "[]")
+    assert await store.get(bad.id) is None  # does not know the room: the listing tidies it up
+    assert await store.list_place("bot", "room1@chatroom") == []
+    assert await redis.smembers(store.keys.place("bot", "room1@chatroom")) == set()
+    assert await store.dead_letters() == {bad.id: "[]"}

@@ -31,7 +31,6 @@ from schemas import ChatCommand, MessageReceived
 from services.scheduler import replies
 from services.scheduler.firing import FiringLoop, FiringPlan
 from services.scheduler.reminder import Reminder, place_id
-from services.scheduler.replies import Bilingual
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import ReminderStore, epoch_ms
 from services.scheduler.timeparse import ParseFailure, parse_reminder
@@ -68,10 +67,6 @@ service: QunService[SchedulerSettings, Deps] = QunService(
 Ctx = Context[SchedulerSettings, Deps]
 
 
-async def _reply(ctx: Ctx, text: Bilingual, mention_ids: list[str] | None = None) -> None:
-    await ctx.reply(zh=text.zh, en=text.en, mention_ids=mention_ids or [])
-
-
 def _place(event: MessageReceived) -> str:
     return place_id(event.room.id if event.room else None, None if event.room else event.talker.id)
 
@@ -89,7 +84,7 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
     zone = ctx.zone
     parsed = parse_reminder(args, now=event.timestamp, zone=zone)
     if isinstance(parsed, ParseFailure):
-        await _reply(ctx, replies.parse_failure(parsed))
+        await ctx.reply(replies.parse_failure(parsed))
         return
     room_id = event.room.id if event.room else None
     draft = Reminder(
@@ -111,7 +106,7 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
     # A redelivered event finds its reminder instead of storing a new one, so it confirms the same text again.
     reminder, _ = await ctx.deps.store.add(draft)
     ctx.deps.wake.set()
-    await _reply(ctx, replies.confirmation(reminder))
+    await ctx.reply(replies.confirmation(reminder))
 
 
 @service.command(
@@ -125,7 +120,7 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
 )
 async def list_reminders(event: MessageReceived, ctx: Ctx, args: str) -> None:
     pending = await ctx.deps.store.list_place(ctx.bot_id, _place(event))
-    await _reply(ctx, replies.listing(pending, limit=ctx.settings.list_limit))
+    await ctx.reply(replies.listing(pending, limit=ctx.settings.list_limit))
 
 
 @service.command(
@@ -140,18 +135,18 @@ async def list_reminders(event: MessageReceived, ctx: Ctx, args: str) -> None:
 async def cancel(event: MessageReceived, ctx: Ctx, args: str) -> None:
     match = _REMINDER_ID.match(args.strip())
     if match is None:
-        await _reply(ctx, replies.cancel_usage())
+        await ctx.reply(replies.cancel_usage())
         return
     reminder_id = match.group(1)
     reminder = await ctx.deps.store.get(reminder_id)
     if reminder is None or reminder.bot_id != ctx.bot_id or reminder.place_id != _place(event):
-        await _reply(ctx, replies.not_found(reminder_id))  # other rooms' reminders are not revealed
+        await ctx.reply(replies.not_found(reminder_id))  # other rooms' reminders are not revealed
         return
     if event.talker.id != reminder.creator_id and not await ctx.is_admin():
-        await _reply(ctx, replies.not_allowed(reminder_id))
+        await ctx.reply(replies.not_allowed(reminder_id))
         return
     await ctx.deps.store.cancel(reminder)
-    await _reply(ctx, replies.cancelled(reminder_id))
+    await ctx.reply(replies.cancelled(reminder_id))
 
 
 @service.command(
@@ -170,25 +165,25 @@ async def set_timezone(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if not wanted:
         # ctx.zone is what is in force: an override that names no known zone falls back to the default.
         override = (await ctx.rooms.prefs(room.id)).timezone if room else None
-        await _reply(ctx, replies.zone_shown(ctx.zone.key, overridden=override == ctx.zone.key))
+        await ctx.reply(replies.zone_shown(ctx.zone.key, overridden=override == ctx.zone.key))
         return
     if room is None:  # direct messages follow QUN_TIMEZONE: room preferences are per room
-        await _reply(ctx, replies.zone_rooms_only(ctx.zone.key))
+        await ctx.reply(replies.zone_rooms_only(ctx.zone.key))
         return
     if not await ctx.is_admin():
-        await _reply(ctx, replies.zone_not_allowed())
+        await ctx.reply(replies.zone_not_allowed())
         return
     if wanted.lower() in _DEFAULT_ZONE_WORDS:
         await ctx.rooms.set_timezone(room.id, None)
-        await _reply(ctx, replies.zone_set(ctx.settings.timezone))
+        await ctx.reply(replies.zone_set(ctx.settings.timezone))
         return
     try:
         zone = ZoneInfo(wanted)
     except (ZoneInfoNotFoundError, ValueError):
-        await _reply(ctx, replies.zone_unknown(wanted))
+        await ctx.reply(replies.zone_unknown(wanted))
         return
     await ctx.rooms.set_timezone(room.id, zone.key)
-    await _reply(ctx, replies.zone_set(zone.key))
+    await ctx.reply(replies.zone_set(zone.key))
 
 
 @service.background

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.scheduler.recurrence import Frequency, Recurrence
 from services.scheduler.reminder import Reminder
 from services.scheduler.timeparse import FailureReason, ParseFailure
+from services.shared import Bilingual
 
 _ZH_WEEKDAYS = "一二三四五六日"
 _EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(frozen=True)
-class Bilingual:
-    zh: str
-    en: str
-
-    def in_lang(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
 
 
 def local_time(instant: datetime) -> str:
@@ -157,7 +148,7 @@ def firing_text(reminder: Reminder, *, late_by: timedelta, missed: bool) -> str:
         note = Bilingual(f"（晚了 {minutes} 分钟，原定 {due}）", f"(late by {minutes} min, was due {due})")
     else:
         return f"⏰ {reminder.text}"
-    return f"⏰ {reminder.text} {note.in_lang(reminder.lang)}"
+    return f"⏰ {reminder.text} {note.pick(reminder.lang)}"
 
 
 def zone_shown(zone: str, *, overridden: bool) -> Bilingual:

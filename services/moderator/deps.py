@@ -12,7 +12,7 @@ from services.moderator.flood_store import FloodStore
 from services.moderator.message_store import MessageStore
 from services.moderator.password_store import PasswordStore
 from services.moderator.redis_types import StrRedis
-from services.moderator.room_store import RoomStore
+from services.moderator.room_store import RoomDirectory
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_store import VoteStore
 from services.moderator.welcome_store import WelcomeStore
@@ -23,7 +23,7 @@ from services.shared import AppContext, Context
 class Stores:
     """Thin Redis layers, one per feature; shared by every handler of the instance."""
 
-    rooms: RoomStore
+    rooms: RoomDirectory
     votes: VoteStore
     welcome: WelcomeStore
     flood: FloodStore
@@ -35,7 +35,7 @@ class Stores:
 async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIterator[Stores]:
     """The plumbing's ``deps`` factory."""
     yield Stores(
-        rooms=RoomStore(redis),
+        rooms=RoomDirectory(redis),
         votes=VoteStore(redis),
         welcome=WelcomeStore(redis),
         flood=FloodStore(redis),

@@ -1,13 +1,13 @@
 """Every Redis key the moderator uses, built in one place.
 
-All keys start with ``mod:`` and carry the bot id, so several logged-in accounts can share one Redis without
+All keys start with ``qun:moderator:`` and carry the bot id, so several logged-in accounts can share one Redis without
 seeing each other's rooms. The welcome batches are the exception: their ids are globally unique, and one sorted
 set of due batches lets any replica flush any bot's batch without knowing the list of bots.
 """
 
 from __future__ import annotations
 
-PREFIX = "mod"
+PREFIX = "qun:moderator"
 
 
 def room_config(bot_id: str, room_id: str) -> str:

@@ -39,7 +39,7 @@ def directory_entry(room: RoomRecord) -> str:
     )
 
 
-class RoomStore:
+class RoomDirectory:
     """Read and change what admins set per room; remember rooms and members seen in events."""
 
     def __init__(self, redis: StrRedis) -> None:

@@ -261,20 +261,6 @@ class Runtime(Generic[S, D]):
         )
         self.redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
         self._stack.push_async_callback(self.redis.aclose)
-        self.broker = NatsBroker(
-            servers=settings.nats_servers,
-            security=nats_security(settings),
-            # Replies and pulled messages arrive on this user's own inboxes: NATS permissions allow no other.
-            inbox_prefix=permissions.inbox_prefix(settings.nats_user),
-            name=self.instance,
-            logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
-            log_level=logging.DEBUG,  # one line per message is too much at INFO
-            apply_types=False,  # handlers get plain arguments; see _raw_message
-            middlewares=[NatsTelemetryMiddleware(tracer_provider=self.tracer_provider)]
-            if self.tracer_provider
-            else [],
-            graceful_timeout=10.0,
-        )
         deps = await self._stack.enter_async_context(self.service.deps_factory(settings, self.redis))
         rooms = RoomStore(self.redis)
         self.context = AppContext(
@@ -288,8 +274,7 @@ class Runtime(Generic[S, D]):
             _publish=self.publish_command,
             _discover=self.discover,
         )
-        self._subscribe()
-        await self.broker.start()
+        await self._connect()
         self._stack.push_async_callback(self._stop_broker)
         for hook in self.service.start_hooks:
             await hook(self)
@@ -305,6 +290,45 @@ class Runtime(Generic[S, D]):
                 asyncio.create_task(self._supervise(task), name=f"{self.instance}:{task.__name__}")
             )
         log.info("%s started (instance %s)", self.service.name, self.instance)
+
+    def _new_broker(self) -> NatsBroker:
+        settings = self.settings
+        return NatsBroker(
+            servers=settings.nats_servers,
+            security=nats_security(settings),
+            # Replies and pulled messages arrive on this user's own inboxes: NATS permissions allow no other.
+            inbox_prefix=permissions.inbox_prefix(settings.nats_user),
+            name=self.instance,
+            logger=logging.getLogger(f"qunbus.{self.service.name}.broker"),
+            log_level=logging.DEBUG,  # one line per message is too much at INFO
+            apply_types=False,  # handlers get plain arguments; see _raw_message
+            middlewares=[NatsTelemetryMiddleware(tracer_provider=self.tracer_provider)]
+            if self.tracer_provider
+            else [],
+            graceful_timeout=10.0,
+        )
+
+    async def _connect(self) -> None:
+        """Connect and bind the consumer. JetStream can be slow to answer at start (a cluster electing leaders, a
+        server restarting): retry with backoff for QUN_START_TIMEOUT_S rather than exit."""
+        give_up_at = time.monotonic() + self.settings.start_timeout_s
+        delay = 0.5
+        while True:
+            self.broker = self._new_broker()
+            self._subscribe()
+            try:
+                await self.broker.start()
+            except (NatsError, OSError, TimeoutError) as error:
+                await self._stop_broker()
+                if time.monotonic() + delay > give_up_at:
+                    raise
+                log.warning(
+                    "%s: NATS not ready (%s); retrying in %.1fs", self.instance, type(error).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                return
 
     async def _stop_broker(self) -> None:
         try:

@@ -52,6 +52,12 @@ class QunSettings(BaseSettings):
         validation_alias=env("QUN_ACK_WAIT_S"),
         description="Redelivery after a replica died holding a message (applies when the consumer is created)",
     )
+    start_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=env("QUN_START_TIMEOUT_S"),
+        description="How long to retry connecting at start",
+    )
     discover_window_s: float = Field(0.25, gt=0, validation_alias=env("QUN_DISCOVER_WINDOW_S"))
     clock_offset_s: float = Field(
         0.0, validation_alias=env("QUN_CLOCK_OFFSET_S"), description="Shifts the service clock (tests, demos)"

@@ -6,7 +6,7 @@ from services.moderator import keys
 from services.moderator.flood import assess
 from services.moderator.message_store import FloodCount, MessageStore, Observed
 from services.moderator.redis_types import StrRedis
-from services.moderator.room_store import RoomStore
+from services.moderator.room_store import RoomDirectory
 from services.moderator.rooms import FloodLimits, FloodPolicy, RoomConfig, RoomRecord
 
 ROOM = RoomRecord(id="room", topic="开源交流群", owner_id="owner", member_count=10)
@@ -106,7 +106,7 @@ async def test_admins_are_counted_but_never_struck(store_redis: StrRedis) -> Non
 
 
 async def test_the_rooms_own_limits_and_settings_apply(store_redis: StrRedis) -> None:
-    store, rooms = MessageStore(store_redis), RoomStore(store_redis)
+    store, rooms = MessageStore(store_redis), RoomDirectory(store_redis)
     own = FloodLimits(max_messages=2, window_seconds=10, max_length=50)
     await rooms.set_flood("bot", ROOM.id, FloodPolicy.REMOVE, own)
     await rooms.set_welcome("bot", ROOM.id, "Hi {names}")
@@ -126,7 +126,7 @@ async def test_the_rooms_own_limits_and_settings_apply(store_redis: StrRedis) ->
 
 
 async def test_each_message_keeps_the_directory_and_members(store_redis: StrRedis) -> None:
-    store, rooms = MessageStore(store_redis), RoomStore(store_redis)
+    store, rooms = MessageStore(store_redis), RoomDirectory(store_redis)
     await _observe(store, "e1", 0, member="alice")
     renamed = RoomRecord(id=ROOM.id, topic="新名字", owner_id="owner", member_count=11)
     await _observe(store, "e2", 1, member="bob", room=renamed)
@@ -139,7 +139,7 @@ async def test_each_message_keeps_the_directory_and_members(store_redis: StrRedi
 
 
 async def test_the_bots_own_messages_are_seen_but_not_counted(store_redis: StrRedis) -> None:
-    store, rooms = MessageStore(store_redis), RoomStore(store_redis)
+    store, rooms = MessageStore(store_redis), RoomDirectory(store_redis)
     seen = await store.observe(bot_id="bot", room=ROOM, member_id="bot", event_id="e1", now_ms=0, flood=None)
     assert (seen.messages_in_window, seen.strike, seen.config) == (0, 0, RoomConfig())
     assert await rooms.room("bot", ROOM.id) == ROOM

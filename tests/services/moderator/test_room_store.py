@@ -1,10 +1,10 @@
 from services.moderator.redis_types import StrRedis
-from services.moderator.room_store import RoomStore
+from services.moderator.room_store import RoomDirectory
 from services.moderator.rooms import FloodLimits, FloodPolicy, RoomConfig, RoomRecord
 
 
 async def test_config_defaults_then_changes(store_redis: StrRedis) -> None:
-    store = RoomStore(store_redis)
+    store = RoomDirectory(store_redis)
     assert await store.config("bot", "room") == RoomConfig()
     limits = FloodLimits(max_messages=3, window_seconds=10, max_length=50)
     await store.set_welcome("bot", "room", "Hi {names}")
@@ -21,7 +21,7 @@ async def test_config_defaults_then_changes(store_redis: StrRedis) -> None:
 
 
 async def test_directory_keeps_the_latest_record(store_redis: StrRedis) -> None:
-    store = RoomStore(store_redis)
+    store = RoomDirectory(store_redis)
     await store.remember_room("bot", RoomRecord(id="r1", topic="旧名", owner_id="o", member_count=3))
     await store.remember_room("bot", RoomRecord(id="r1", topic="新名", owner_id="o", member_count=4))
     await store.remember_room("bot", RoomRecord(id="r0", topic="A"))
@@ -35,7 +35,7 @@ async def test_directory_keeps_the_latest_record(store_redis: StrRedis) -> None:
 
 
 async def test_members(store_redis: StrRedis) -> None:
-    store = RoomStore(store_redis)
+    store = RoomDirectory(store_redis)
     await store.add_members("bot", "r1", ["a", "b"])
     await store.remove_members("bot", "r1", ["a"])
     await store.add_members("bot", "r1", [])

@@ -76,7 +76,7 @@ async def test_batch_survives_the_flushing_replica_dying(store_redis: StrRedis) 
         await _sweep(store, dying, now_ms=3_000, owner="r1")
     # r1 still holds the lease: r2 leaves the batch alone ...
     assert await _sweep(store, survivor, now_ms=3_500, owner="r2") == ()
-    await store_redis.delete("mod:welcome:claim:batch-e1")  # ... until the lease runs out
+    await store_redis.delete("qun:moderator:welcome:claim:batch-e1")  # ... until the lease runs out
     assert await _sweep(store, survivor, now_ms=3_000 + LEASE, owner="r2") == ("batch-e1",)
     assert [batch_id for batch_id, _, _ in survivor.sent] == ["batch-e1"]
 

@@ -67,7 +67,7 @@ async def test_only_one_replica_claims_a_batch_until_the_lease_runs_out(store_re
     store = WelcomeStore(store_redis)
     assert await store.claim("b", owner="replica-a", lease_ms=60_000)
     assert not await store.claim("b", owner="replica-b", lease_ms=60_000)
-    await store_redis.delete("mod:welcome:claim:b")  # the lease ran out: replica-a died
+    await store_redis.delete("qun:moderator:welcome:claim:b")  # the lease ran out: replica-a died
     assert await store.claim("b", owner="replica-b", lease_ms=60_000)
 
 
@@ -78,4 +78,4 @@ async def test_finish_forgets_the_batch(store_redis: StrRedis) -> None:
     await store.finish("batch-e1", owner="a")
     assert await store.due_batches(now_ms=10**12) == []
     assert await store.seal("batch-e1") is None
-    assert await store_redis.keys("mod:welcome:claim:*") == []
+    assert await store_redis.keys("qun:moderator:welcome:claim:*") == []

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
+import nats
 
 from examples.dingdong.app import service as dingdong
 from schemas import ChatCommand, MessageReceived, SayText
 from services.shared import AppContext, Context, QunService, QunSettings
 from services.shared.http import Request, Response
-from services.shared.provision import ensure_consumer
+from services.shared.provision import ensure_consumer, ensure_streams
 from services.shared.service import discover
 from tests.conftest import Bus, RunService
 from tests.factories import message
-from tools.servers import Server, free_port
+from tools.servers import Server, free_port, start_nats
 
 
 def other_service() -> QunService[QunSettings, None]:
@@ -106,3 +110,25 @@ async def test_a_failing_health_check_fails_health_and_readiness(run_service: Ru
         healthy["now"] = False
         assert (await http.get("/healthz")).status_code == 503
         assert (await http.get("/readyz")).status_code == 503
+
+
+async def test_a_service_started_before_nats_waits_for_it(tmp_path: Path, redis_url: str) -> None:
+    port = free_port()
+    settings = QunSettings(nats_url=f"nats://127.0.0.1:{port}", redis_url=redis_url, start_timeout_s=30)  # type: ignore[arg-type]
+    runtime = dingdong.runtime(settings)
+    starting = asyncio.create_task(runtime.start())  # NATS is not there yet: it keeps trying
+    server = await start_nats(tmp_path / "late", port)
+    try:
+        connection = await nats.connect(server.url)
+        await ensure_streams(connection.jetstream())
+        await asyncio.wait_for(starting, 30)
+        replies = await connection.subscribe("qun.cmd.bot.say")
+        await connection.jetstream().publish(
+            "qun.evt.bot.message", message("ding", room=None).model_dump_json().encode()
+        )
+        reply = await replies.next_msg(timeout=10)
+        assert SayText.model_validate_json(reply.data).text == "dong"
+        await connection.close()
+    finally:
+        await runtime.stop()
+        server.stop()

@@ -149,6 +149,12 @@ async def drain_outbox(app: App) -> None:
         await asyncio.sleep(app.settings.outbox_poll_s)
 
 
+@service.background
+async def watch_room_changes(app: App) -> None:
+    """Keep every replica's cached room status fresh (bindings and history switches changed anywhere)."""
+    await app.deps.room_changes.listen()
+
+
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from services.github_sync import keys
 from services.github_sync.categories import ALL_CATEGORIES, Category
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.repos import RepoName, is_glob
+from services.github_sync.room_status import RoomChanges
 
 
 @dataclass(frozen=True)
@@ -28,29 +30,35 @@ class RoomRepos:
 
 
 class Bindings:
-    """Reads and changes bindings. No per-process cache: every replica sees chat changes at once.
+    """Reads and changes bindings. No per-process cache here: every replica sees chat changes at once. Each change
+    is announced on `changes`, for the one cache that exists (room_status.py: whether a room follows anything).
 
     A chat binding counts only while the YAML file's `allow` list covers its repository: the operator's token
     writes there, so the operator decides (removing a pattern silences the chat bindings it allowed)."""
 
-    def __init__(self, config: GithubSyncConfig, redis: Redis) -> None:
+    def __init__(self, config: GithubSyncConfig, redis: Redis, changes: RoomChanges | None = None) -> None:
         self._config = config
         self._redis = redis
+        self._changes = changes or RoomChanges(redis)  # announced even when nobody in this process caches
 
     async def bind(self, room_id: str, repo: RepoName) -> bool:
         """Bind in chat; False if the room already followed that repository."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        def add(pipe: Pipeline) -> None:
             pipe.hsetnx(keys.room_repos(room_id), repo.key, repo.full_name)
             pipe.sadd(keys.repo_rooms(repo), room_id)
-            added, _ = await pipe.execute()
+
+        added, _ = await self._changes.write(room_id, add)
         return bool(added)
 
     async def unbind(self, room_id: str, repo: RepoName) -> bool:
         """Remove a chat binding; False if there was none (YAML bindings cannot be removed in chat)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        def remove(pipe: Pipeline) -> None:
             pipe.hdel(keys.room_repos(room_id), repo.key)
             pipe.srem(keys.repo_rooms(repo), room_id)
-            removed, _ = await pipe.execute()
+
+        removed, _ = await self._changes.write(room_id, remove)
         return bool(removed)
 
     async def for_room(self, room_id: str) -> RoomRepos:
@@ -65,7 +73,8 @@ class Bindings:
         return RoomRepos(repos=tuple(sorted(repos.values())), globs=tuple(dict.fromkeys(globs)))
 
     async def follows_anything(self, room_id: str) -> bool:
-        """Cheap check made for every message: rooms that follow nothing keep no history."""
+        """Whether the room follows any repository: rooms that follow nothing keep no history (cached per
+        process by room_status.RoomStatuses, which every message asks)."""
         if self._config.patterns_for_room(room_id):
             return True
         return bool(await self._chat_bound(room_id))

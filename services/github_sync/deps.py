@@ -19,8 +19,10 @@ from services.github_sync.github_client import (
     build_github,
 )
 from services.github_sync.history import HistoryStore, HistorySwitch
+from services.github_sync.observed import ObservedMessages
 from services.github_sync.outbox import Outbox
 from services.github_sync.room_bots import RoomBots
+from services.github_sync.room_status import RoomChanges, RoomStatuses
 from services.github_sync.settings import GithubSyncSettings
 from services.github_sync.triggers import label_aliases
 from services.github_sync.webhook import WebhookReceiver
@@ -40,15 +42,21 @@ class Deps:
     webhooks: WebhookReceiver
     room_bots: RoomBots
     announced: AnnouncedNotices
+    room_changes: RoomChanges
+    room_statuses: RoomStatuses
+    observed: ObservedMessages
 
 
 @asynccontextmanager
 async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator[Deps]:
     config = GithubSyncConfig.load(settings.config)
-    bindings = Bindings(config, redis)
+    changes = RoomChanges(redis)
+    bindings = Bindings(config, redis, changes)
     history = HistoryStore(
         redis, retention=settings.history_retention, max_entries=settings.history_max_messages
     )
+    history_switch = HistorySwitch(config, redis, history, changes)
+    room_bots = RoomBots(redis)
     if not settings.webhook_secret:
         log.warning("GITHUB_WEBHOOK_SECRET is not set: every webhook delivery will be refused")
     async with AsyncExitStack() as stack:
@@ -70,7 +78,7 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             aliases=label_aliases(config.labels),
             bindings=bindings,
             history=history,
-            history_switch=HistorySwitch(config, redis, history),
+            history_switch=history_switch,
             outbox=Outbox(redis, settings.outbox_policy()),
             tracker=tracker,
             webhooks=WebhookReceiver(
@@ -79,6 +87,9 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
                 bindings=bindings,
                 remember_for=settings.delivery_memory,
             ),
-            room_bots=RoomBots(redis),
+            room_bots=room_bots,
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
+            room_changes=changes,
+            room_statuses=RoomStatuses(bindings, history_switch, changes),
+            observed=ObservedMessages(redis, room_bots, history),
         )

@@ -43,21 +43,20 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
         if parse_trigger(event.body, mentions_bot=True, aliases=ctx.deps.aliases) is not None:
             await _reply(ctx, replies.ROOM_ONLY)
         return
-    await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
     trigger = parse_trigger(event.body, mentions_bot=event.mentions_bot, aliases=ctx.deps.aliases)
     if trigger is not None:
+        await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
         await open_issue(event, event.room, ctx, trigger)
         return  # the trigger itself never goes into a transcript
-    if await _keeps_history(event.room.id, ctx):
-        await ctx.deps.history.record(event.room.id, _entry(event), now=ctx.now())
+    status = await ctx.deps.room_statuses.of(event.room.id)  # from memory, after the room's first message
+    if not status.follows:
+        # Nothing to keep, no notice to post or answer here (replies need a followed repository): no Redis at all.
+        return
+    entry = _entry(event) if status.keeps_history else None
+    await ctx.deps.observed.note(event.room.id, ctx.bot_id, entry, now=ctx.now())
     reply = reply_to_notice(event.quote.text if event.quote else None, event.body)
     if reply is not None:
         await relay_reply(event, event.room, ctx, reply)
-
-
-async def _keeps_history(room_id: str, ctx: Ctx) -> bool:
-    """Only rooms that follow a repository, and have not turned history off, have their messages kept."""
-    return await ctx.deps.bindings.follows_anything(room_id) and await ctx.deps.history_switch.is_on(room_id)
 
 
 def _entry(event: MessageReceived) -> HistoryEntry:

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from services.github_sync import keys
 from services.github_sync.config import GithubSyncConfig
+from services.github_sync.room_status import RoomChanges
 
 
 class HistoryEntry(BaseModel):
@@ -27,6 +29,17 @@ class HistoryEntry(BaseModel):
     from_bot: bool = Field(default=False, description="Sent by the bot itself: never put in a transcript.")
 
 
+# KEYS[1] the room's history; ARGV member, score, oldest score kept, max entries, retention in seconds.
+# EVAL rather than EVALSHA: Redis caches the compiled script, and nothing needs reloading after a restart.
+_RECORD = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
 class HistoryStore:
     """A Redis sorted set per room, scored by message time.
 
@@ -40,14 +53,22 @@ class HistoryStore:
         self._max_entries = max_entries
 
     async def record(self, room_id: str, entry: HistoryEntry, *, now: datetime) -> None:
-        key = keys.room_history(room_id)
-        oldest_kept = (now - self._retention).timestamp()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {entry.model_dump_json(): entry.at.timestamp()})
-            pipe.zremrangebyscore(key, "-inf", f"({oldest_kept}")
-            pipe.zremrangebyrank(key, 0, -self._max_entries - 1)
-            pipe.expire(key, self._retention)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self.record_in(pipe, room_id, entry, now=now)
             await pipe.execute()
+
+    def record_in(self, pipe: Pipeline, room_id: str, entry: HistoryEntry, *, now: datetime) -> None:
+        """Queue the append and its trims on the caller's pipeline: one script, so atomic, one command to send."""
+        pipe.eval(
+            _RECORD,
+            1,
+            keys.room_history(room_id),
+            entry.model_dump_json(),
+            repr(entry.at.timestamp()),
+            repr((now - self._retention).timestamp()),
+            self._max_entries,
+            int(self._retention.total_seconds()),
+        )
 
     async def last(self, room_id: str, count: int, *, until: datetime, now: datetime) -> list[HistoryEntry]:
         """Up to `count` most recent entries sent no later than `until`, within retention, oldest first."""
@@ -57,17 +78,20 @@ class HistoryStore:
         )
         return [HistoryEntry.model_validate_json(str(item)) for item in reversed(raw)]
 
-    async def clear(self, room_id: str) -> None:
-        await self._redis.delete(keys.room_history(room_id))
+    def clear_in(self, pipe: Pipeline, room_id: str) -> None:
+        pipe.delete(keys.room_history(room_id))
 
 
 class HistorySwitch:
     """Whether a room keeps history: an admin's choice in chat overrides the YAML file's default."""
 
-    def __init__(self, config: GithubSyncConfig, redis: Redis, store: HistoryStore) -> None:
+    def __init__(
+        self, config: GithubSyncConfig, redis: Redis, store: HistoryStore, changes: RoomChanges | None = None
+    ) -> None:
         self._config = config
         self._redis = redis
         self._store = store
+        self._changes = changes or RoomChanges(redis)  # announced even when nobody in this process caches
 
     async def is_on(self, room_id: str) -> bool:
         chosen = await self._redis.get(keys.room_history_switch(room_id))
@@ -77,6 +101,10 @@ class HistorySwitch:
 
     async def turn(self, room_id: str, *, on: bool) -> None:
         """Turning history off also forgets what was kept: people asked us not to keep it."""
-        await self._redis.set(keys.room_history_switch(room_id), "on" if on else "off")
-        if not on:
-            await self._store.clear(room_id)
+
+        def switch(pipe: Pipeline) -> None:
+            pipe.set(keys.room_history_switch(room_id), "on" if on else "off")
+            if not on:
+                self._store.clear_in(pipe, room_id)
+
+        await self._changes.write(room_id, switch)

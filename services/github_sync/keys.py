@@ -32,6 +32,11 @@ def room_history(room_id: str) -> str:
     return f"{_PREFIX}:room:{room_id}:history"
 
 
+def rooms_changed() -> str:
+    """Pub/sub channel: a room's bindings or history switch changed; every replica drops its cached status."""
+    return f"{_PREFIX}:rooms:changed"
+
+
 def room_bot(room_id: str) -> str:
     """STRING id of the bot account last seen in a room (who should speak there)."""
     return f"{_PREFIX}:room:{room_id}:bot"

@@ -348,6 +348,24 @@ async def test_rooms_that_follow_nothing_keep_no_history(bus: Bus, start: Start,
         await bus.consumer_settled("github-sync")
     assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:history")
     assert await redis.exists(f"github-sync:room:{ROOM.id}:history")
+    assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:bot")  # no work at all for such rooms
+    assert await redis.get(f"github-sync:room:{ROOM.id}:bot") == "bot"
+
+
+async def test_a_room_starts_keeping_history_once_bound(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """Whether a room follows anything is cached per process; binding it must take effect at once."""
+    bind = message("绑定 acme/widgets", room=OTHER_ROOM, talker=Contact(id="owner2", name="Owner 2"))
+    trigger = chat("以上开工单", seconds=10, room=OTHER_ROOM)
+    async with start():
+        await say_all(bus, chat("before: not kept", seconds=1, room=OTHER_ROOM), bind)
+        await bus.says(replies_to(bind))
+        await say_all(bus, chat("after: kept", seconds=2, room=OTHER_ROOM), trigger)
+        await bus.says(issue_opened)
+    [issue] = fake_github.issues("acme/widgets")
+    assert "after: kept" in issue["body"]
+    assert "before: not kept" not in issue["body"]
 
 
 # --- binding permissions ------------------------------------------------------------------------------------

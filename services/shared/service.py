@@ -242,6 +242,7 @@ class Runtime(Generic[S, D]):
         self._tasks: list[asyncio.Task[None]] = []
         self._discovered: tuple[float, list[ServiceInfo]] | None = None
         self.dispatcher: Dispatcher | None = None
+        self.retries = 0  # failed attempts to connect at start
         self.broker: NatsBroker
         self.redis: Redis
         self.context: AppContext[S, D]
@@ -320,6 +321,7 @@ class Runtime(Generic[S, D]):
                 await self.broker.start()
             except (NatsError, OSError, TimeoutError) as error:
                 await self._stop_broker()
+                self.retries += 1
                 if time.monotonic() + delay > give_up_at:
                     raise
                 log.warning(
@@ -337,9 +339,7 @@ class Runtime(Generic[S, D]):
             log.warning("%s: NATS connection lost while stopping (%s)", self.instance, type(error).__name__)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _cancel(self._tasks, self.instance)
         self._tasks.clear()
         await self._stack.aclose()
 
@@ -470,6 +470,21 @@ class Runtime(Generic[S, D]):
         async with self, self.serving_http():
             await stop.wait()
         log.info("%s stopped", self.service.name)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]], owner: str, patience_s: float = 5.0) -> None:
+    """Cancel and wait, cancelling again what is still running: redis-py can swallow a cancellation (seen in its
+    pub/sub reader), and one task that never ends must not hang the whole shutdown."""
+    pending = {task for task in tasks if not task.done()}
+    deadline = time.monotonic() + patience_s
+    while pending and time.monotonic() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.2)
+    if pending:
+        log.warning(
+            "%s: tasks still running at shutdown: %s", owner, ", ".join(t.get_name() for t in pending)
+        )
 
 
 def nats_security(settings: QunSettings) -> BaseSecurity | None:

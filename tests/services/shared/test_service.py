@@ -112,23 +112,27 @@ async def test_a_failing_health_check_fails_health_and_readiness(run_service: Ru
         assert (await http.get("/readyz")).status_code == 503
 
 
-async def test_a_service_started_before_nats_waits_for_it(tmp_path: Path, redis_url: str) -> None:
-    port = free_port()
-    settings = QunSettings(nats_url=f"nats://127.0.0.1:{port}", redis_url=redis_url, start_timeout_s=30)  # type: ignore[arg-type]
+async def test_a_service_whose_stream_is_not_there_yet_waits_for_it(tmp_path: Path, redis_url: str) -> None:
+    """JetStream not ready at start (a cluster still electing, provisioning still running): retry, don't exit."""
+    server = await start_nats(tmp_path / "jetstream")  # no streams yet: binding the consumer fails
+    settings = QunSettings(nats_url=server.url, redis_url=redis_url, start_timeout_s=30)  # type: ignore[arg-type]
     runtime = dingdong.runtime(settings)
-    starting = asyncio.create_task(runtime.start())  # NATS is not there yet: it keeps trying
-    server = await start_nats(tmp_path / "late", port)
+    starting = asyncio.create_task(runtime.start())
+    connection = await nats.connect(server.url)
     try:
-        connection = await nats.connect(server.url)
-        await ensure_streams(connection.jetstream())
-        await asyncio.wait_for(starting, 30)
-        replies = await connection.subscribe("qun.cmd.bot.say")
-        await connection.jetstream().publish(
-            "qun.evt.bot.message", message("ding", room=None).model_dump_json().encode()
-        )
-        reply = await replies.next_msg(timeout=10)
+        async with asyncio.timeout(30):
+            while runtime.retries == 0:  # it failed once and is waiting to try again
+                await asyncio.sleep(0.02)
+            await ensure_streams(connection.jetstream())
+            await starting
+            replies = await connection.subscribe("qun.cmd.bot.say")
+            event = message("ding", room=None)
+            await connection.jetstream().publish("qun.evt.bot.message", event.model_dump_json().encode())
+            reply = await replies.next_msg(timeout=10)
         assert SayText.model_validate_json(reply.data).text == "dong"
-        await connection.close()
     finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
         await runtime.stop()
+        await connection.close()
         server.stop()

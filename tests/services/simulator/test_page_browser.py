@@ -54,7 +54,7 @@ pytestmark = pytest.mark.browser
 if shutil.which(CHROMIUM) is None:
     pytest.skip(
         f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing — install it with "
-        "`apt-get install -y chromium fonts-noto-cjk` (.ci/run does this)",
+        "`apt-get install -y chromium fonts-noto-cjk` (`make test` tries this as root)",
         allow_module_level=True,
     )
 playwright_api = pytest.importorskip(

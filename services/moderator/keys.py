@@ -40,6 +40,11 @@ def flood_window(bot_id: str, room_id: str, member_id: str) -> str:
     return f"{PREFIX}:{bot_id}:room:{room_id}:flood:{member_id}"
 
 
+def flood_strike_numbers(bot_id: str, room_id: str, member_id: str) -> str:
+    """Hash event id -> the number its strike got when recorded (a redelivery gets the same answer)."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:flood-strike-numbers:{member_id}"
+
+
 def flood_strikes(bot_id: str, room_id: str, member_id: str) -> str:
     """Sorted set event id -> time (ms) of a member's recent flood violations in a room."""
     return f"{PREFIX}:{bot_id}:room:{room_id}:flood-strikes:{member_id}"

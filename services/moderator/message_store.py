@@ -18,7 +18,7 @@ from services.moderator.room_store import FLOOD_LIMITS_FIELD, config_from_fields
 from services.moderator.rooms import FloodLimits, RoomConfig, RoomRecord
 from services.moderator.script_batch import BatchedScript
 
-# KEYS: directory, members, room config, flood window, flood strikes.
+# KEYS: directory, members, room config, flood window, flood strikes, flood strike numbers.
 # ARGV: room id, directory entry, member id, event id, message time (ms), flood (1: count it), may strike (1: not an admin),
 #       length, default max messages, default window (ms), default max length, strike memory (ms), limits field.
 # Returns {messages in window, strike number (0: none), the room's settings as a flat field/value list}.
@@ -50,7 +50,20 @@ local _, count = record(KEYS[4], ARGV[4], now, window)
 local strike = 0
 -- The same test as flood.assess: too long, or too many within the window.
 if ARGV[7] == '1' and (tonumber(ARGV[8]) > max_length or count > max_messages) then
-  strike = record(KEYS[5], ARGV[4], now, tonumber(ARGV[12]))
+  -- Numbered when first recorded: the strikes up to this one's time, ties included. Not its rank: WeChat times
+  -- have one-second resolution, and ties are ordered by event id, which would let a later strike rank first.
+  local memory = tonumber(ARGV[12])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - memory)
+  local known = redis.call('HGET', KEYS[6], ARGV[4])
+  if known then
+    strike = tonumber(known)
+  else
+    redis.call('ZADD', KEYS[5], now, ARGV[4])
+    strike = redis.call('ZCOUNT', KEYS[5], '-inf', now)
+    redis.call('HSET', KEYS[6], ARGV[4], strike)
+  end
+  redis.call('PEXPIRE', KEYS[5], memory)
+  redis.call('PEXPIRE', KEYS[6], memory)
 end
 return {count, strike, config}
 """
@@ -107,6 +120,7 @@ class MessageStore:
                 keys.room_config(bot_id, room.id),
                 keys.flood_window(bot_id, room.id, member_id),
                 keys.flood_strikes(bot_id, room.id, member_id),
+                keys.flood_strike_numbers(bot_id, room.id, member_id),
             ],
             args=[
                 room.id,

@@ -79,6 +79,17 @@ async def test_strike_numbers_are_stable_on_redelivery(store_redis: StrRedis) ->
     assert await strike("s3", HOUR_MS + 6) == 1  # the old strikes are forgotten
 
 
+async def test_strikes_in_the_same_second_are_numbered_in_arrival_order(store_redis: StrRedis) -> None:
+    """WeChat times have one-second resolution: equal times must not let a later strike count as the first."""
+    store = MessageStore(store_redis)
+
+    async def strike(event: str) -> int:
+        return (await _observe(store, event, 1_000, flood=counting(max_messages=0))).strike
+
+    # "zz" would sort before "aa"'s rank if strikes were numbered by their rank among equal times
+    assert [await strike("zz"), await strike("aa"), await strike("zz")] == [1, 2, 1]
+
+
 async def test_a_strike_exactly_when_the_limits_say_so(store_redis: StrRedis) -> None:
     """The script's test of the limits is ``flood.assess``'s, at every boundary."""
     store = MessageStore(store_redis)

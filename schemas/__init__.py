@@ -1,6 +1,6 @@
 """The bus contract of qunbus: events, commands, registry, dead letters, subjects and streams."""
 
-from schemas.base import SCHEMA_VERSION, Command, Event, Payload, new_id
+from schemas.base import SCHEMA_VERSION, Command, Event, Payload, Priority, new_id
 from schemas.commands import (
     COMMAND_TYPES,
     AcceptFriendship,
@@ -8,6 +8,7 @@ from schemas.commands import (
     ChangeRoomTopic,
     RemoveFromRoom,
     SayText,
+    SendFile,
 )
 from schemas.deadletter import DeadLettered
 from schemas.events import (
@@ -18,6 +19,7 @@ from schemas.events import (
     LoggedIn,
     LoggedOut,
     MessageReceived,
+    QuestionUnanswered,
     RoomJoined,
     RoomLeft,
     RoomTopicChanged,
@@ -47,6 +49,8 @@ __all__ = [
     "LoggedOut",
     "MessageReceived",
     "Payload",
+    "Priority",
+    "QuestionUnanswered",
     "Quote",
     "RemoveFromRoom",
     "Room",
@@ -55,6 +59,7 @@ __all__ = [
     "RoomTopicChanged",
     "SayText",
     "ScanUpdated",
+    "SendFile",
     "ServiceInfo",
     "new_id",
 ]

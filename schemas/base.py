@@ -7,7 +7,7 @@ Every payload is a frozen pydantic model. Unknown fields are ignored (adding a f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -58,6 +58,11 @@ class Event(Payload):
     )
 
 
+Priority = Literal["reply", "reminder", "notice", "broadcast"]
+"""Send order at the gateway, most urgent first: answers to members, reminders, notices (GitHub, reports),
+broadcasts."""
+
+
 class Command(Payload):
     """Something a service asks the bot's gateway to do, published on `qun.cmd.<bot_id>.<suffix>`."""
 
@@ -65,4 +70,15 @@ class Command(Payload):
         default_factory=new_id,
         description="Unique id; the gateway and JetStream dedupe on it, so a retried publish runs once.",
         examples=["b1c2d3e4f5a6478899aabbccddeeff00"],
+    )
+    priority: Priority = Field(
+        default="reply",
+        description="Send class at the gateway: reply before reminder before notice before broadcast.",
+        examples=["reply"],
+    )
+    deadline: AwareDatetime | None = Field(
+        default=None,
+        description="Not carried out after this moment (dropped and counted by the gateway); the gateway also "
+        "drops commands older than GATEWAY_MAX_COMMAND_AGE_S.",
+        examples=["2026-11-22T09:40:00+08:00"],
     )

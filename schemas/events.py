@@ -1,4 +1,5 @@
-"""Events: past tense, published by the gateway only."""
+"""Events: past tense. Published by the gateway for what happened in WeChat; a few by services for what they
+observed (`QuestionUnanswered`)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,22 @@ class GatewayReady(Event):
     subject_suffix: ClassVar[str] = "ready"
 
 
+class QuestionUnanswered(Event):
+    """A member asked the bot something it could not answer (published by the tagger). The history service
+    collects them so admins can turn the answer into knowledge."""
+
+    subject_suffix: ClassVar[str] = "question.unanswered"
+
+    question_id: str = Field(
+        description="Event id of the MessageReceived that asked.",
+        examples=["3f2a9c0e8b7d4f61a5e2c9d8b7a6f5e4"],
+    )
+    room: Room | None = Field(default=None, description="The room, or null for a direct message.")
+    asker: ContactRef = Field(description="Who asked.")
+    question: str = Field(description="The question as asked (the message body).", examples=["停车在哪里？"])
+    lang: Literal["zh", "en"] = Field(default="zh", description="The language of the question.")
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     MessageReceived,
     RoomJoined,
@@ -134,4 +151,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ScanUpdated,
     GatewayErrored,
     GatewayReady,
+    QuestionUnanswered,
 )

@@ -29,6 +29,19 @@ class ChatCommand(Value):
         default=True,
         description="In a room, only when the bot is @-mentioned (direct messages never need it).",
     )
+    rooms_only: bool = Field(
+        default=False, description="Only in group chats; a direct message gets one polite explanation."
+    )
+    examples_zh: list[str] = Field(
+        default_factory=list,
+        description="Sentences members may write in plain words that this command understands (help shows them).",
+        examples=[["明天上午9点提醒我开会"]],
+    )
+    examples_en: list[str] = Field(
+        default_factory=list,
+        description="The same in English.",
+        examples=[["remind me at 6pm to deploy"]],
+    )
 
     @property
     def keywords(self) -> list[str]:
@@ -43,6 +56,18 @@ class ServiceInfo(Payload):
     instance: str = Field(description="Id of the answering replica.", examples=["tagger-7f9c"])
     summary_zh: str = Field(default="", description="What the service does, in Chinese.")
     summary_en: str = Field(default="", description="What the service does, in English.")
+    title_zh: str = Field(
+        default="", description="Display name members and admins use, in Chinese.", examples=["提醒"]
+    )
+    title_en: str = Field(default="", description="Display name in English.", examples=["reminders"])
+    internal: bool = Field(
+        default=False, description="Plumbing or example: never listed in help nor switched per room."
+    )
+    claims: bool = Field(
+        default=False,
+        description="Takes part in intent claims for messages addressed to the bot (has commands, recognisers "
+        "or a fallback): the others wait for its claim.",
+    )
     commands: list[ChatCommand] = Field(default_factory=list, description="Its chat commands.")
 
 
@@ -60,3 +85,23 @@ class GatewayStatus(Payload):
         default=0, ge=0, description="Sends delayed by the rate limits since start."
     )
     sent: int = Field(default=0, ge=0, description="Messages sent since start.")
+    sending: bool = Field(
+        default=True,
+        description="Whether this process holds the account's send lease (a second gateway process waits).",
+    )
+    held: str = Field(
+        default="",
+        description="Why sending is held, if it is (Redis unreachable, a daily budget exhausted); empty otherwise.",
+    )
+    dropped_stale: int = Field(
+        default=0,
+        ge=0,
+        description="Commands dropped since start because they were too old or past deadline.",
+    )
+    queue_by_priority: dict[str, int] = Field(
+        default_factory=dict, description="Messages waiting per priority class."
+    )
+    daily_used: dict[str, int] = Field(
+        default_factory=dict, description="Today's sends per budget (text, file, invite, friend)."
+    )
+    daily_limits: dict[str, int] = Field(default_factory=dict, description="The daily budget per kind.")

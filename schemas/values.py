@@ -40,9 +40,24 @@ class Room(Value):
 
 
 class Quote(Value):
-    """The message a reply quoted. WeChat gives no id for it: only the author's name and the text."""
+    """The message a reply quoted. WeChat hands most quotes over as typed text (author's name and text), which
+    anyone can forge: only a quote the gateway `verified` may be attributed to its author."""
 
-    talker_name: str = Field(description="Name of the quoted message's author.", examples=["Bob"])
+    talker_name: str = Field(description="Name of the quoted message's author, as shown.", examples=["Bob"])
     text: str = Field(
         description="Text of the quoted message, possibly several lines.", examples=["周四晚8点开会"]
+    )
+    verified: bool = Field(
+        default=False,
+        description="True only when the gateway checked that `talker_id` said `text` in this room (its record of "
+        "recent messages), or the puppet delivered the quoted message's id. Unverified quotes must not be "
+        "attributed to `talker_name`.",
+    )
+    talker_id: str | None = Field(
+        default=None, description="Contact id of the quoted author, when verified.", examples=["wxid_bob"]
+    )
+    message_id: str | None = Field(
+        default=None,
+        description="Event id of the quoted message, when the gateway knows it.",
+        examples=["3f2a9c0e8b7d4f61a5e2c9d8b7a6f5e4"],
     )

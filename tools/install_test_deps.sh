@@ -9,7 +9,7 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing Debian chromium and fonts-noto-cjk for the browser test ..."
   if apt-get update -qq >/dev/null 2>&1 &&
-     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>chromium fonts-noto-cjk >/dev/null 2>&1; then1; then
+     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
     exit 0
   fi
 fi

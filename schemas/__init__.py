@@ -26,11 +26,21 @@ from schemas.events import (
     ScanUpdated,
 )
 from schemas.registry import ChatCommand, GatewayStatus, ServiceInfo
+from schemas.requests import (
+    REQUEST_TYPES,
+    HistoryMessage,
+    HistoryPage,
+    HistoryQuery,
+    Request,
+    UnansweredItem,
+    UnansweredQuery,
+)
 from schemas.values import Contact, ContactRef, Quote, Room
 
 __all__ = [
     "COMMAND_TYPES",
     "EVENT_TYPES",
+    "REQUEST_TYPES",
     "SCHEMA_VERSION",
     "AcceptFriendship",
     "AddToRoom",
@@ -45,6 +55,9 @@ __all__ = [
     "GatewayErrored",
     "GatewayReady",
     "GatewayStatus",
+    "HistoryMessage",
+    "HistoryPage",
+    "HistoryQuery",
     "LoggedIn",
     "LoggedOut",
     "MessageReceived",
@@ -53,6 +66,7 @@ __all__ = [
     "QuestionUnanswered",
     "Quote",
     "RemoveFromRoom",
+    "Request",
     "Room",
     "RoomJoined",
     "RoomLeft",
@@ -61,5 +75,7 @@ __all__ = [
     "ScanUpdated",
     "SendFile",
     "ServiceInfo",
+    "UnansweredItem",
+    "UnansweredQuery",
     "new_id",
 ]

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from schemas import (
     COMMAND_TYPES,
     EVENT_TYPES,
+    REQUEST_TYPES,
     SCHEMA_VERSION,
     DeadLettered,
     GatewayStatus,
@@ -83,6 +84,11 @@ def asyncapi() -> dict[str, Any]:
     for command in COMMAND_TYPES:
         address = f"{subjects.COMMANDS}.{{bot_id}}.{command.subject_suffix}"
         add(command, address, "receive", "Executed by the bot's gateway (stream QUN_CMD).", BOT_ID)
+    for request in REQUEST_TYPES:
+        address = f"{subjects.REQUESTS}.{{bot_id}}.{request.subject_suffix}"
+        add(request, address, "send", "A request; one live service answers on the requester's inbox.", BOT_ID)
+        reply = request.reply_type
+        add(reply, f"{address}.reply", "reply", f"The answer to {request.__name__}.", BOT_ID)
     add(
         ServiceInfo,
         subjects.DISCOVER,
@@ -120,7 +126,16 @@ def asyncapi() -> dict[str, Any]:
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    models: list[type[BaseModel]] = [*EVENT_TYPES, *COMMAND_TYPES, ServiceInfo, GatewayStatus, DeadLettered]
+    replies = [request.reply_type for request in REQUEST_TYPES]
+    models: list[type[BaseModel]] = [
+        *EVENT_TYPES,
+        *COMMAND_TYPES,
+        *REQUEST_TYPES,
+        *replies,
+        ServiceInfo,
+        GatewayStatus,
+        DeadLettered,
+    ]
     return {model.__name__: model.model_json_schema() for model in models}
 
 

@@ -4,18 +4,20 @@ qun.evt.<bot_id>.<event>     events from the gateway of one WeChat account   (st
 qun.cmd.<bot_id>.<command>   commands for that account's gateway             (stream QUN_CMD)
 qun.dlq.<service>            messages a service gave up on                    (stream QUN_DLQ)
 qun.svc.discover             registry request; every live replica answers     (core NATS)
+qun.req.<bot_id>.<request>   a request one service answers for others        (core NATS)
 qun.gw.<bot_id>.status       gateway status request/reply                     (core NATS)
 """
 
 from __future__ import annotations
 
-from schemas.base import Command, Event
+from schemas.base import Command, Event, Payload
 
 ROOT = "qun"
 EVENTS = f"{ROOT}.evt"
 COMMANDS = f"{ROOT}.cmd"
 DEAD_LETTERS = f"{ROOT}.dlq"
 DISCOVER = f"{ROOT}.svc.discover"
+REQUESTS = f"{ROOT}.req"
 ANY_BOT = "*"
 
 
@@ -29,6 +31,10 @@ def command(bot_id: str, command_type: type[Command]) -> str:
 
 def all_commands(bot_id: str) -> str:
     return f"{COMMANDS}.{bot_id}.>"
+
+
+def request(bot_id: str, request_type: type[Payload]) -> str:
+    return f"{REQUESTS}.{bot_id}.{request_type.subject_suffix}"
 
 
 def dead_letter(service: str) -> str:

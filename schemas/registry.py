@@ -60,9 +60,7 @@ class ServiceInfo(Payload):
         default="", description="Display name members and admins use, in Chinese.", examples=["提醒"]
     )
     title_en: str = Field(default="", description="Display name in English.", examples=["reminders"])
-    internal: bool = Field(
-        default=False, description="Plumbing or example: never listed in help nor switched per room."
-    )
+    internal: bool = Field(default=False, description="Plumbing or example: never listed in help.")
     claims: bool = Field(
         default=False,
         description="Takes part in intent claims for messages addressed to the bot (has commands, recognisers "

@@ -4,6 +4,7 @@ qun.evt.<bot_id>.<event>     events from the gateway of one WeChat account   (st
 qun.cmd.<bot_id>.<command>   commands for that account's gateway             (stream QUN_CMD)
 qun.dlq.<service>            messages a service gave up on                    (stream QUN_DLQ)
 qun.svc.discover             registry request; every live replica answers     (core NATS)
+qun.svc.changed              a service started or is stopping: ask again      (core NATS)
 qun.req.<bot_id>.<request>   a request one service answers for others        (core NATS)
 qun.gw.<bot_id>.status       gateway status request/reply                     (core NATS)
 """
@@ -17,6 +18,7 @@ EVENTS = f"{ROOT}.evt"
 COMMANDS = f"{ROOT}.cmd"
 DEAD_LETTERS = f"{ROOT}.dlq"
 DISCOVER = f"{ROOT}.svc.discover"
+SERVICES_CHANGED = f"{ROOT}.svc.changed"
 REQUESTS = f"{ROOT}.req"
 ANY_BOT = "*"
 

@@ -133,6 +133,20 @@ async def bus(nats_url: str) -> AsyncIterator[Bus]:
 
 RunService = Callable[..., AbstractAsyncContextManager[Runtime[Any, Any]]]
 
+GENEROUS_QUOTAS = {
+    "quota_member_per_minute": 100_000,
+    "quota_member_per_hour": 100_000,
+    "quota_room_per_minute": 100_000,
+    "quota_service_per_minute": 100_000,
+}
+GENEROUS_QUOTA_ENV = {
+    "QUN_QUOTA_MEMBER_PER_MIN": "100000",
+    "QUN_QUOTA_MEMBER_PER_HOUR": "100000",
+    "QUN_QUOTA_ROOM_PER_MIN": "100000",
+    "QUN_QUOTA_SERVICE_PER_MIN": "100000",
+}
+"""The same for services started as processes."""
+
 
 @pytest.fixture
 def run_service(nats_url: str, redis_url: str) -> RunService:
@@ -140,6 +154,8 @@ def run_service(nats_url: str, redis_url: str) -> RunService:
 
     @asynccontextmanager
     async def run(service: QunService[Any, Any], **overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+        # Tests send many messages from one member: reply budgets only where a test is about them.
+        overrides = {**GENEROUS_QUOTAS, **overrides}
         settings = service.settings_type(nats_url=nats_url, redis_url=redis_url, **overrides)
         runtime = service.runtime(settings)
         runtime.retry_base_s = 0.02

@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from services.shared.provision import KNOWN_SERVICES
+from services.shared import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS_MD = ROOT / "docs" / "commands.md"
-MODULES = [*(f"services.{package}.app" for package in KNOWN_SERVICES), "examples.dingdong.app"]
+EXAMPLES = ["examples.dingdong.app"]
 
 
 def render() -> str:
@@ -23,8 +23,10 @@ def render() -> str:
         "services running right now. In a room, @-mention the bot unless the command says otherwise.",
         "",
     ]
-    for module in MODULES:
-        service = importlib.import_module(module).service
+    services = [*catalog.declared(), *(importlib.import_module(module).service for module in EXAMPLES)]
+    for service in services:
+        if not service.chat_commands:
+            continue
         lines += [f"## {service.name}", "", service.summary_en or service.summary_zh, ""]
         lines += ["| keywords | usage | usage (中文) | who |", "|---|---|---|---|"]
         for command in service.chat_commands:

@@ -4,7 +4,12 @@ from schemas import ChatCommand, MessageReceived
 from services.shared import Context, QunService, QunSettings
 
 service: QunService[QunSettings, None] = QunService(
-    "dingdong", version="1.0.0", settings=QunSettings, summary_zh="回答 ding", summary_en="answers ding"
+    "dingdong",
+    version="1.0.0",
+    settings=QunSettings,
+    summary_zh="回答 ding",
+    summary_en="answers ding",
+    internal=True,
 )
 
 

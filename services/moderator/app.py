@@ -10,13 +10,16 @@ from collections.abc import Awaitable, Callable
 
 from schemas import (
     AcceptFriendship,
+    AddToRoom,
     ChatCommand,
     FriendshipRequested,
     MessageReceived,
+    RemoveFromRoom,
     Room,
     RoomJoined,
     RoomLeft,
     RoomTopicChanged,
+    SayText,
 )
 from services.moderator import admin, admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
@@ -43,6 +46,7 @@ service: QunService[ModeratorSettings, Stores] = QunService(
     settings=ModeratorSettings,
     deps=open_stores,
     switchable=False,  # it holds the per-room switches: switching it off would leave nobody to switch it on
+    publishes=(SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
     summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群管理",
     summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room admin",
 )

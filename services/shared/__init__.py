@@ -2,7 +2,9 @@
 
 from services.shared.commands import Bilingual
 from services.shared.context import AppContext, Clock, Context
-from services.shared.service import QunService, Runtime
+from services.shared.intents import Intent
+from services.shared.runtime import Runtime
+from services.shared.service import QunService
 from services.shared.settings import QunSettings
 
-__all__ = ["AppContext", "Bilingual", "Clock", "Context", "QunService", "QunSettings", "Runtime"]
+__all__ = ["AppContext", "Bilingual", "Clock", "Context", "Intent", "QunService", "QunSettings", "Runtime"]

@@ -1,30 +1,32 @@
-"""What a handler gets: its service's settings and resources, and ways to answer."""
+"""What a handler gets: its service's settings and resources, the time, and ways to answer. Nothing more: Redis and
+other resources come through the service's own `deps`; room preferences are read here and written only by the
+service that owns them (the moderator)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
-
-from schemas import Command, Event, MessageReceived, Room, SayText, ServiceInfo, new_id
+from schemas import Command, Event, MessageReceived, Payload, Request, Room, SayText, ServiceInfo, new_id
 from services.shared.commands import Bilingual, Lang
-from services.shared.rooms import AdminCheck, RoomStore
+from services.shared.rooms import AdminCheck, RoomPrefs, RoomStore
 from services.shared.settings import QunSettings
+
+if TYPE_CHECKING:
+    from services.shared.bus import BusConnection
+    from services.shared.registry import LiveRegistry
 
 S = TypeVar("S", bound=QunSettings)
 D = TypeVar("D")
+R = TypeVar("R", bound=Payload)
 
 log = logging.getLogger("qunbus")
-
-PublishCommand = Callable[[str, Command], Awaitable[None]]
-Discover = Callable[[float], Awaitable[list[ServiceInfo]]]
 
 _COMMAND_IDS = uuid.UUID("6f1c1a52-4a0f-4c59-9f55-5b1f3c0d2a11")
 
@@ -52,26 +54,45 @@ def pick_text(lang: Lang, text: str | Bilingual | None, zh: str | None, en: str 
     return chosen
 
 
+class UndeclaredPublishError(RuntimeError):
+    """A service published a type it did not declare in `QunService(publishes=...)` (its NATS user may not)."""
+
+
 @dataclass
 class AppContext(Generic[S, D]):
-    """Everything a handler or background task may use; one per running service instance."""
+    """Everything a background task or HTTP route may use; one per running service instance."""
 
     service: str
     settings: S
     deps: D
-    redis: Redis
-    rooms: RoomStore
-    admins: AdminCheck
-    clock: Clock
-    _publish: PublishCommand
-    _discover: Discover
+    _bus: BusConnection
+    _registry: LiveRegistry
+    _rooms: RoomStore
+    _admins: AdminCheck
+    _clock: Clock
+    _publishes: frozenset[type[Payload]]
 
     def now(self) -> datetime:
-        return self.clock.now()
+        return self._clock.now()
+
+    def _check(self, kind: type[Payload]) -> None:
+        if kind not in self._publishes:
+            raise UndeclaredPublishError(f"{self.service} publishes {kind.__name__}: add it to `publishes=`")
 
     async def send_to(self, bot_id: str, command: Command) -> None:
         """Publish a command to that bot's gateway and wait until JetStream stored it."""
-        await self._publish(bot_id, command)
+        self._check(type(command))
+        await self._bus.send(bot_id, command)
+
+    async def emit(self, event: Event) -> None:
+        """Publish an event this service observed (on `qun.evt.<bot>.<suffix>`), deduplicated by its id."""
+        self._check(type(event))
+        await self._bus.emit(event)
+
+    async def request(self, bot_id: str, request: Request, timeout: float = 2.0) -> Payload:
+        """Ask the live service that answers `request`; TimeoutError when none does within `timeout`."""
+        self._check(type(request))
+        return await self._bus.request(bot_id, request, timeout)
 
     async def say_to(
         self,
@@ -85,20 +106,37 @@ class AppContext(Generic[S, D]):
         lang: Lang = "zh",
         mention_ids: Sequence[str] = (),
         command_id: str | None = None,
+        priority: str = "notice",
+        deadline: datetime | None = None,
     ) -> None:
         """Send a text outside of any event (background tasks); pass a stable `command_id` to make retries safe."""
-        say = SayText(
-            room_id=room_id,
-            contact_id=contact_id,
-            text=pick_text(lang, text, zh, en),
-            mention_ids=list(mention_ids),
-            id=command_id or new_id(),
+        say = SayText.model_validate(
+            {
+                "room_id": room_id,
+                "contact_id": contact_id,
+                "text": pick_text(lang, text, zh, en),
+                "mention_ids": list(mention_ids),
+                "id": command_id or new_id(),
+                "priority": priority,
+                "deadline": deadline,
+            }
         )
         await self.send_to(bot_id, say)
 
+    async def room(self, room_id: str) -> RoomPrefs:
+        """A room's preferences (services switched off, language, time zone, admins), cached per process."""
+        return await self._rooms.prefs(room_id)
+
+    @property
+    def rooms(self) -> RoomStore:
+        """Transitional: room preference writes move to the moderator's own store; read with `room()`."""
+        return self._rooms
+
     async def discover(self, max_age_s: float = 0.0) -> list[ServiceInfo]:
-        """Live services (one entry per name), answered within the discovery window; cached for `max_age_s`."""
-        return await self._discover(max_age_s)
+        """Live services, one entry per name: the registry as this replica sees it (refreshed in the background
+        and whenever a service starts or stops)."""
+        del max_age_s  # the registry is kept fresh; kept for callers that pass it
+        return self._registry.services
 
 
 @dataclass
@@ -110,17 +148,10 @@ class Context(AppContext[S, D], Generic[S, D]):
     zone: ZoneInfo = field(kw_only=True, default=ZoneInfo("UTC"))
     """The room's time zone (its override, else QUN_TIMEZONE); QUN_TIMEZONE for direct messages."""
     stale: bool = field(kw_only=True, default=False)
-    _positional_ids: set[str] = field(kw_only=True, default_factory=set)
 
     @property
     def bot_id(self) -> str:
         return self.event.bot_id
-
-    def command_id(self) -> str:
-        """Kept for handlers that set `id=` by habit: `send` replaces it with the content-derived id."""
-        placeholder = new_id()
-        self._positional_ids.add(placeholder)
-        return placeholder
 
     def stable_id(self, command: Command) -> str:
         """The id of `command` as issued for this event: the same event re-issuing the same command gets the same
@@ -133,7 +164,7 @@ class Context(AppContext[S, D], Generic[S, D]):
     async def send(self, command: Command) -> None:
         """Publish a command to this event's gateway, with a stable id unless the handler chose one (e.g. one
         welcome for a batch of joins). Chat output for a stale event is dropped; other commands still go out."""
-        if "id" not in command.model_fields_set or command.id in self._positional_ids:
+        if "id" not in command.model_fields_set:
             command = command.model_copy(update={"id": self.stable_id(command)})
         if self.stale and isinstance(command, SayText):
             log.info("stale event %s: reply dropped", self.event.id)
@@ -168,7 +199,7 @@ class Context(AppContext[S, D], Generic[S, D]):
         mention_ids: Sequence[str] = (),
     ) -> None:
         """Answer in the room the event came from, or to the sender of a direct message."""
-        room, contact = _origin(self.event)
+        room, contact = origin(self.event)
         await self.say(
             room_id=room,
             contact_id=None if room else contact,
@@ -181,13 +212,15 @@ class Context(AppContext[S, D], Generic[S, D]):
     async def is_admin(self, contact_id: str | None = None, room: Room | None = None) -> bool:
         """Whether `contact_id` (default: the sender) is an admin of `room` (default: the event's room)."""
         event_room = getattr(self.event, "room", None)
-        who = contact_id or _origin(self.event)[1]
+        who = contact_id or origin(self.event)[1]
         if who is None:
             return False
-        return await self.admins.is_admin(who, room or (event_room if isinstance(event_room, Room) else None))
+        return await self._admins.is_admin(
+            who, room or (event_room if isinstance(event_room, Room) else None)
+        )
 
 
-def _origin(event: Event) -> tuple[str | None, str | None]:
+def origin(event: Event) -> tuple[str | None, str | None]:
     """(room id, sender id) of an event."""
     room = getattr(event, "room", None)
     sender = event.talker.id if isinstance(event, MessageReceived) else None

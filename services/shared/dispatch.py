@@ -1,201 +1,277 @@
-"""Turns one JetStream message into a typed handler call, and decides its fate (ack, retry, dead-letter).
+"""Turns one JetStream message into a typed handler call. Every cross-cutting rule lives here, once for all services:
 
-Every cross-cutting rule lives here, once for all services:
-- decode and validate; a payload that is not JSON, has another schema_version, or breaks the schema goes to
-  `qun.dlq.<service>` at once (retrying cannot fix it);
+- decode and validate; a payload that is not JSON (or too deep, or too large), has another schema_version, or
+  breaks the schema raises `Permanent`: dead-lettered at once (retrying cannot fix it);
 - the bot's own messages are not delivered; a service switched off for a room sees nothing from it;
 - an event older than QUN_MAX_EVENT_AGE_S (since the gateway published it) still runs, but its chat replies are
   dropped (no welcoming people who joined hours ago);
-- admin-only chat commands refuse non-admins before the handler runs;
-- the message is acked only after the handler returned (its effects stored, its commands published); a handler
-  error is retried with backoff up to QUN_MAX_DELIVER deliveries, then dead-lettered with the reason.
+- messages addressed to the bot (an @-mention in a room, or a direct message) get exactly one answer: a keyword
+  command of this service runs; a keyword of another live service is left to it; otherwise the services' claims
+  decide between recognised intents and fallbacks (`intents.py`);
+- the filters a command declares (`rooms_only`, `admin_only`, `needs_mention`), each with one wording;
+- reply budgets per member, room and service (`quotas.py`), with one polite "please slow down";
+- messages of one room (or one sender of direct messages) are handled in arrival order, rooms in parallel.
+Acking, retries, outages and dead letters are the consumer's (`consumer.py`): a handler that returns has stored
+its effects; one that raises is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nats.errors import Error as NatsError
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 
-from schemas import SCHEMA_VERSION, DeadLettered, Event, MessageReceived, Room, subjects
-from services.shared import metrics
-from services.shared.commands import Lang, Match, language_of
+from schemas import SCHEMA_VERSION, ChatCommand, Event, MessageReceived, Room, subjects
+from services.shared import metrics, telemetry
+from services.shared.commands import Bilingual, Lang, language_of
+from services.shared.consumer import Delivery, Permanent
 from services.shared.context import AppContext, Context
+from services.shared.intents import Claim, ClaimBoard, Intent
+from services.shared.quotas import SLOW_DOWN, ReplyQuota, Verdict
+from services.shared.registry import LiveRegistry
 
 if TYPE_CHECKING:
     from services.shared.service import QunService
 
 log = logging.getLogger("qunbus.dispatch")
 
+MAX_PAYLOAD_DEPTH = 32
+"""Events are a few levels deep; a deeper payload is garbage or an attack on the decoder."""
 
-class Delivery(Protocol):
-    """The part of a JetStream message the dispatcher needs (FastStream's NatsMessage adapts to it)."""
-
-    subject: str
-    data: bytes
-    deliveries: int
-    stream_sequence: int | None
-    published_at: datetime
-
-    async def ack(self) -> None: ...
-    async def nak(self, delay: float) -> None: ...
-    async def in_progress(self) -> None: ...
+ROOMS_ONLY = Bilingual(zh="这个命令只能在群里用。", en="This command works in group chats only.")
 
 
-class BadPayloadError(Exception):
-    """The message can never be handled as it is."""
-
-
-DeadLetter = Callable[[DeadLettered], Awaitable[None]]
+def admins_only(keyword: str) -> Bilingual:
+    return Bilingual(
+        zh=f"抱歉，「{keyword}」只有管理员可以使用。", en=f"Sorry, '{keyword}' is for admins only."
+    )
 
 
 class Dispatcher:
     def __init__(
         self,
         service: QunService[Any, Any],
+        *,
         app: AppContext[Any, Any],
-        dead_letter: DeadLetter,
-        retry_base_s: float,
+        registry: LiveRegistry,
+        board: ClaimBoard,
+        quota: ReplyQuota,
+        tracer: Tracer | None,
     ) -> None:
         self._service = service
         self._app = app
-        self._dead_letter = dead_letter
-        self._retry_base_s = retry_base_s
-        self._in_order: dict[str, asyncio.Lock] = {}
-        self._running: dict[Delivery, float] = {}  # handler start times, for the keep-alive
+        self._registry = registry
+        self._board = board
+        self._quota = quota
+        self._tracer = tracer
+        self._in_order: dict[str, _Turn] = {}
 
     async def handle(self, delivery: Delivery) -> None:
-        try:
-            event = self._decode(delivery)
-        except BadPayloadError as error:
-            await self._give_up(delivery, f"invalid payload: {error}")
-            return
+        """The consumer's handler: returns once the event's effects are stored."""
+        started = time.perf_counter()
+        event = self._decode(delivery)
         # Messages of one room (or one sender) run in arrival order: asyncio.Lock wakes waiters first-in first-out.
         key = _order_key(event)
-        lock = self._in_order.setdefault(key, asyncio.Lock())
+        turn = self._in_order.get(key)
+        if turn is None:
+            turn = self._in_order[key] = _Turn()
+        turn.holders += 1
         try:
-            async with lock:
-                self._running[delivery] = time.monotonic()
-                try:
-                    await self._handle(delivery, event)
-                finally:
-                    del self._running[delivery]
+            async with turn.lock:
+                with self._span(delivery, event):
+                    try:
+                        await self._route(event, delivery)
+                    except Exception:
+                        metrics.FAILED.labels(self._service.name).inc()
+                        raise
         finally:
-            if not lock.locked() and self._in_order.get(key) is lock:
+            turn.holders -= 1
+            if (
+                turn.holders == 0
+            ):  # nobody runs or waits: forget it (a released lock still has waiters to wake)
                 del self._in_order[key]
+        metrics.HANDLED.labels(self._service.name, event.subject_suffix).inc()
+        metrics.LATENCY.labels(self._service.name).observe(time.perf_counter() - started)
 
-    async def _handle(self, delivery: Delivery, event: Event) -> None:
-        started = time.perf_counter()
-        name = self._service.name
+    def is_private(self, delivery: Delivery) -> bool:
+        """A direct message (it may carry a password): its dead letter keeps only a hash and length."""
+        if not delivery.subject.endswith(f".{MessageReceived.subject_suffix}"):
+            return False
         try:
-            await self._route(event, delivery)
-        except Exception as error:  # any handler failure is retried, then dead-lettered
-            metrics.FAILED.labels(name).inc()
-            if delivery.deliveries >= self._app.settings.max_deliver:
-                log.exception(
-                    "%s: giving up on %s after %d deliveries", name, delivery.subject, delivery.deliveries
-                )
-                await self._give_up(delivery, f"{type(error).__name__}: {error}")
-                return
-            delay = self._retry_base_s * 2 ** (delivery.deliveries - 1)
-            log.warning("%s: handler failed on %s (%s), retry in %.2fs", name, delivery.subject, error, delay)
-            await delivery.nak(delay)
-            return
-        await delivery.ack()
-        metrics.HANDLED.labels(name, event.subject_suffix).inc()
-        metrics.LATENCY.labels(name).observe(time.perf_counter() - started)
+            return json.loads(delivery.data).get("room", "") is None
+        except (ValueError, AttributeError, RecursionError):
+            return False  # not a message as the gateway publishes them: keep it for inspection
 
-    async def keep_alive(self) -> None:
-        """Tells JetStream a slow handler is still working (every third of the ack wait), so its message is not
-        redelivered to another replica while it runs. One loop for all messages, not a task per message."""
-        interval = self._app.settings.ack_wait_s / 3
-        while True:
-            await asyncio.sleep(interval)
-            due = time.monotonic() - interval
-            for delivery, started in list(self._running.items()):
-                if started <= due:
-                    with contextlib.suppress(NatsError):  # acked meanwhile, or the connection is gone
-                        await delivery.in_progress()
+    @contextlib.contextmanager
+    def _span(self, delivery: Delivery, event: Event) -> Iterator[None]:
+        if self._tracer is None:
+            yield
+            return
+        with telemetry.continued(
+            self._tracer, f"{delivery.subject} process", delivery.headers, SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.consumer.group.name", self._service.name)
+            span.set_attribute("messaging.message.id", event.id)
+            yield
+
+    # -- decoding --------------------------------------------------------------------------------------------
 
     def _decode(self, delivery: Delivery) -> Event:
         try:
             _, suffix = subjects.split(delivery.subject)
         except ValueError as error:
-            raise BadPayloadError(str(error)) from error
+            raise Permanent(f"invalid payload: {error}") from error
         event_type = self._service.event_types.get(suffix)
         if event_type is None:
-            raise BadPayloadError(f"no handler for {suffix!r}")
-        try:
-            raw = json.loads(delivery.data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BadPayloadError(f"not JSON: {error}") from error
+            raise Permanent(f"invalid payload: no handler for {suffix!r}")
+        raw = decode_json(delivery.data)
         version = raw.get("schema_version", SCHEMA_VERSION) if isinstance(raw, dict) else None
         if version != SCHEMA_VERSION:
-            raise BadPayloadError(f"unknown schema_version {version!r} (this service reads {SCHEMA_VERSION})")
+            raise Permanent(
+                f"invalid payload: unknown schema_version {version!r} (this service reads {SCHEMA_VERSION})"
+            )
         try:
             return event_type.model_validate(raw)
         except ValidationError as error:
-            raise BadPayloadError(_short(error)) from error
+            raise Permanent(f"invalid payload: {_short(error)}") from error
+
+    # -- routing ---------------------------------------------------------------------------------------------
 
     async def _route(self, event: Event, delivery: Delivery) -> None:
         if isinstance(event, MessageReceived) and event.from_self:
             return
         room = getattr(event, "room", None)
-        prefs = await self._app.rooms.prefs(room.id) if isinstance(room, Room) else None
-        if prefs is not None and self._service.switchable and self._service.name in prefs.disabled_services:
-            return
-        body = event.body if isinstance(event, MessageReceived) else ""
+        prefs = await self._app.room(room.id) if isinstance(room, Room) else None
+        switched_off = bool(
+            prefs and self._service.switchable and self._service.name in prefs.disabled_services
+        )
         ctx: Context[Any, Any] = Context(
             **vars(self._app),
             event=event,
             lang=(prefs.lang if prefs and prefs.lang else None) or _lang_of(event),
             zone=_zone(prefs.timezone if prefs else None, self._app.settings.zone),
             # Real time, not the service clock: the offset moves the domain's "now", not how long the event waited.
-            stale=_age_s(delivery, datetime.now(UTC)) > self._app.settings.max_event_age_s,
+            stale=delivery.age_s(datetime.now(UTC)) > self._app.settings.max_event_age_s,
         )
-        if isinstance(event, MessageReceived):
-            match = self._service.matcher.match(body) if body else None
-            if match is not None and (
-                event.mentions_bot or event.room is None or not match.command.needs_mention
-            ):
-                await self._run_command(match, event, ctx)
-                return
+        if isinstance(event, MessageReceived) and await self._answer(event, ctx, switched_off=switched_off):
+            return
+        if switched_off:
+            return
         for handler in self._service.handlers_for(type(event)):
             await handler(event, ctx)
 
-    async def _run_command(self, match: Match, event: MessageReceived, ctx: Context[Any, Any]) -> None:
-        if match.command.admin_only and not await ctx.is_admin():
-            await ctx.reply(
-                zh=f"抱歉，「{match.keyword}」只有管理员可以使用。",
-                en=f"Sorry, '{match.keyword}' is for admins only.",
-            )
-            return
-        await self._service.command_handler(match.command.name)(event, ctx, match.args)
+    async def _answer(self, event: MessageReceived, ctx: Context[Any, Any], *, switched_off: bool) -> bool:
+        """Whether this service answered the message (then its plain-message observers do not see it)."""
+        service = self._service
+        body = event.body
+        addressed = event.room is None or event.mentions_bot
+        if not switched_off:
+            match = service.matcher.match(body) if body else None
+            if match is not None and (addressed or not match.command.needs_mention):
+                await self._run(match.command, match.keyword, match.args, event, ctx)
+                return True
+        if not addressed or not service.claims:
+            return False
+        if not self._registry.ready.is_set():  # just started: see who else is live before claiming
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._app.settings.claim_deadline_s):
+                    await self._registry.ready.wait()
+        if self._registry.keyword(body) is not None:
+            return False  # another live service's keyword: it answers, nobody claims
+        intent, command = (None, "") if switched_off else await self._recognise(event, ctx)
+        rank = -1 if switched_off or service.fallback_handler is None else service.fallback_rank
+        claim = Claim(confidence=intent.confidence if intent else 0.0, fallback_rank=rank)
+        decision = await self._board.decide(event.bot_id, event.id, claim, self._registry.claimers())
+        if decision.winner != service.name:
+            return False
+        if decision.by_intent and intent is not None:
+            spec = service.command_spec(command)
+            await self._run(spec, (spec.keywords or [spec.name])[0], intent.args, event, ctx)
+        elif service.fallback_handler is not None and await self._within_budget(event, ctx):
+            await service.fallback_handler(event, ctx)
+        return True
 
-    async def _give_up(self, delivery: Delivery, reason: str) -> None:
-        log.error("%s: dead-lettering %s: %s", self._service.name, delivery.subject, reason)
-        await self._dead_letter(
-            DeadLettered(
-                service=self._service.name,
-                subject=delivery.subject,
-                payload=delivery.data.decode("utf-8", errors="replace"),
-                error=reason,
-                deliveries=delivery.deliveries,
-                stream_sequence=delivery.stream_sequence,
-                failed_at=datetime.now(UTC),
-            )
-        )
-        metrics.DEAD_LETTERED.labels(self._service.name).inc()
-        await delivery.ack()
+    async def _recognise(self, event: MessageReceived, ctx: Context[Any, Any]) -> tuple[Intent | None, str]:
+        """This service's most confident intent for the message, and the command it is for."""
+        best: Intent | None = None
+        best_command = ""
+        for command, recognise in self._service.recognisers:
+            try:
+                intent = recognise(event, ctx)
+                if inspect.isawaitable(intent):
+                    intent = await intent
+            except Exception:  # a broken recogniser must not silence the bot: it just claims nothing
+                log.exception("%s: recogniser for %s failed", self._service.name, command)
+                continue
+            if intent is not None and (best is None or intent.confidence > best.confidence):
+                best, best_command = intent, command
+        return best, best_command
+
+    async def _run(
+        self, command: ChatCommand, keyword: str, args: str, event: MessageReceived, ctx: Context[Any, Any]
+    ) -> None:
+        if not await self._within_budget(event, ctx):
+            return
+        if command.rooms_only and event.room is None:
+            await ctx.reply(ROOMS_ONLY)
+            return
+        if command.admin_only and not await ctx.is_admin():
+            await ctx.reply(admins_only(keyword))
+            return
+        await self._service.command_handler(command.name)(event, ctx, args)
+
+    async def _within_budget(self, event: MessageReceived, ctx: Context[Any, Any]) -> bool:
+        if event.talker.id in self._app.settings.admins:
+            return True  # operators are not rationed
+        room_id = event.room.id if event.room else None
+        verdict = await self._quota.take(event.bot_id, room_id, event.talker.id, ctx.now())
+        if verdict is Verdict.SLOW_DOWN:
+            await ctx.reply(SLOW_DOWN, mention_ids=[event.talker.id] if event.room else [])
+        return verdict is Verdict.OK
+
+
+class _Turn:
+    """The queue of one room's (or one sender's) messages in this replica."""
+
+    __slots__ = ("holders", "lock")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holders = 0
+
+
+def decode_json(data: bytes) -> Any:
+    """JSON that cannot escape: not UTF-8/JSON, nested deeper than MAX_PAYLOAD_DEPTH, or holding a number too long
+    to convert all raise `Permanent`."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Permanent(f"invalid payload: not JSON: {error}") from error
+    except (RecursionError, ValueError) as error:  # a 100k-deep document; a 5,000-digit integer
+        raise Permanent(f"invalid payload: {type(error).__name__}: {str(error)[:200]}") from error
+    if _depth(raw) > MAX_PAYLOAD_DEPTH:
+        raise Permanent(f"invalid payload: nested deeper than {MAX_PAYLOAD_DEPTH}")
+    return raw
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_PAYLOAD_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(item, level + 1) for item in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(item, level + 1) for item in value), default=level + 1)
+    return level
 
 
 def _order_key(event: Event) -> str:
@@ -217,10 +293,6 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 def _lang_of(event: Event) -> Lang:
     return language_of(event.body) if isinstance(event, MessageReceived) else "zh"
-
-
-def _age_s(delivery: Delivery, now: datetime) -> float:
-    return (now - delivery.published_at).total_seconds()
 
 
 def _short(error: ValidationError) -> str:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+if TYPE_CHECKING:
+    from services.shared.runtime import Runtime
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -101,3 +109,56 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def ops_app(runtime: Runtime[Any, Any]) -> HttpApp:
+    """/healthz (the service's own health checks), /readyz (also NATS and Redis answer), /metrics, and the routes
+    the service declared."""
+    app = HttpApp()
+    context = runtime.context
+
+    def alive() -> bool:
+        return all(check(context) for check in runtime.service.health_checks)
+
+    async def healthz(_: Request) -> Response:
+        return Response.text("ok") if alive() else Response.text("unhealthy", 503)
+
+    async def readyz(_: Request) -> Response:
+        try:
+            connected = runtime.bus.connected and bool(await runtime.redis.ping())
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            connected = False
+        return Response.text("ready") if connected and alive() else Response.text("not ready", 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(200, generate_latest(), CONTENT_TYPE_LATEST)
+
+    app.add("GET", "/healthz", healthz)
+    app.add("GET", "/readyz", readyz)
+    app.add("GET", "/metrics", metrics)
+    for route in runtime.service.routes:
+        app.add(route.method, route.path, _bound(route.handler, context))
+    return app
+
+
+def _bound(handler: Callable[[Request, Any], Awaitable[Response]], context: Any) -> Handler:
+    async def bound(request: Request) -> Response:
+        return await handler(request, context)
+
+    return bound
+
+
+@contextlib.asynccontextmanager
+async def serving(app: HttpApp, host: str, port: int) -> AsyncIterator[None]:
+    """Serve `app` on host:port while inside the block."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await asyncio.sleep(0.01)
+    if task.done():
+        await task  # raises why it could not start (e.g. the port is taken)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

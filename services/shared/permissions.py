@@ -6,13 +6,14 @@ nats-server with the same rendering. Render it with
 
     python -m services.shared.permissions --bot-id wxid_qunbot [--bot-id ...] > deploy/k8s/base/nats/auth.conf
 
-What a service may do, and nothing more:
-- publish the commands it sends (`qun.cmd.*.say`; only the moderator may add or remove members and accept
-  friends),
+What a service may do, and nothing more — derived from its `QunService` declaration:
+- publish what it declares in `publishes=` (commands `qun.cmd.*.<suffix>`, events `qun.evt.*.<suffix>`,
+  requests `qun.req.*.<suffix>`; only the moderator may add or remove members and accept friends),
+- answer the requests it declares with `@service.responds` (`qun.req.*.<suffix>`),
 - bind to and pull from its own durable consumer (`$JS.API.CONSUMER.INFO|MSG.NEXT.<stream>.<consumer>`), and
   ack/nak/term what it pulled (`$JS.ACK.<stream>.<consumer>.>`),
-- ask and answer the registry (`qun.svc.discover`); answers go to the asker's inbox, which `allow_responses`
-  permits for exactly the reply subject of a request it received,
+- ask and answer the registry (`qun.svc.discover`, `qun.svc.changed`); answers go to the asker's inbox, which
+  `allow_responses` permits for exactly the reply subject of a request it received,
 - publish its own dead letters (`qun.dlq.<service>`),
 - receive replies only on its own inbox prefix (`_INBOX.<user>.>`), so no user can read another's replies or
   the messages pulled by another consumer. Clients must connect with `inbox_prefix=inbox_prefix(user)`.
@@ -29,20 +30,16 @@ import secrets
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from schemas import AcceptFriendship, AddToRoom, Command, RemoveFromRoom, SayText, streams, subjects
+from schemas import Command, Event, Payload, Request, streams, subjects
+
+if TYPE_CHECKING:
+    from services.shared.service import QunService
 
 PROVISIONER = "provisioner"
 GATEWAY = "gateway"
 INBOX_ROOT = "_INBOX"
-
-SERVICE_COMMANDS: dict[str, tuple[type[Command], ...]] = {
-    "tagger": (SayText,),
-    "scheduler": (SayText,),
-    "moderator": (SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
-    "github-sync": (SayText,),
-}
-"""The commands each event-consuming service may publish, for any bot."""
 
 # JetStream API subjects (https://docs.nats.io/reference/reference-protocols/nats_api_reference)
 _JS_API = "$JS.API"
@@ -99,17 +96,36 @@ def consumer_rights(stream: str, consumer: str) -> tuple[str, ...]:
     )
 
 
-def service_permissions(service: str) -> Permissions:
-    commands = SERVICE_COMMANDS[service]
+def subject_of(kind: type[Payload]) -> str:
+    """The subject (any bot) a published type travels on."""
+    if issubclass(kind, Command):
+        return subjects.command(subjects.ANY_BOT, kind)
+    if issubclass(kind, Event):
+        return subjects.event(subjects.ANY_BOT, kind)
+    if issubclass(kind, Request):
+        return subjects.request(subjects.ANY_BOT, kind)
+    raise TypeError(f"{kind.__name__} is not published on the bus")
+
+
+def service_permissions(service: QunService[Any, Any]) -> Permissions:
+    """A service's rights, from its declaration: what it publishes, its consumer, the requests it answers."""
+    name = service.name
+    consumer = service.consumer()
     return Permissions(
-        user=service,
+        user=name,
         publish=(
-            *(subjects.command(subjects.ANY_BOT, kind) for kind in commands),
-            *consumer_rights(streams.EVENTS.name, service),
+            *sorted(subject_of(kind) for kind in service.publishes),
+            *(consumer_rights(consumer.stream, name) if consumer else ()),
             subjects.DISCOVER,
-            subjects.dead_letter(service),
+            subjects.SERVICES_CHANGED,
+            subjects.dead_letter(name),
         ),
-        subscribe=(subjects.DISCOVER, f"{inbox_prefix(service)}.>"),
+        subscribe=(
+            subjects.DISCOVER,
+            subjects.SERVICES_CHANGED,
+            *sorted(subject_of(kind) for kind in service.responders),
+            f"{inbox_prefix(name)}.>",
+        ),
         allow_responses=True,
     )
 
@@ -123,9 +139,15 @@ def gateway_permissions(bot_id: str) -> Permissions:
             f"{subjects.EVENTS}.{bot_id}.>",
             *consumer_rights(streams.COMMANDS.name, user),
             subjects.DISCOVER,
+            subjects.SERVICES_CHANGED,
             subjects.dead_letter(GATEWAY),
         ),
-        subscribe=(subjects.gateway_status(bot_id), subjects.DISCOVER, f"{inbox_prefix(user)}.>"),
+        subscribe=(
+            subjects.gateway_status(bot_id),
+            subjects.DISCOVER,
+            subjects.SERVICES_CHANGED,
+            f"{inbox_prefix(user)}.>",
+        ),
         allow_responses=True,
     )
 
@@ -150,10 +172,12 @@ def provisioner_permissions() -> Permissions:
 
 
 def all_permissions(bot_ids: Iterable[str]) -> tuple[Permissions, ...]:
-    """Every user of a deployment: the provisioner, each service, and one gateway per account."""
+    """Every user of a deployment: the provisioner, each declared service, and one gateway per account."""
+    from services.shared import catalog  # noqa: PLC0415 - the services import this package
+
     return (
         provisioner_permissions(),
-        *(service_permissions(service) for service in SERVICE_COMMANDS),
+        *(service_permissions(service) for service in catalog.event_services()),
         *(gateway_permissions(bot_id) for bot_id in sorted(set(bot_ids))),
     )
 

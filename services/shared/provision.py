@@ -1,4 +1,4 @@
-"""Creates the JetStream streams and every known service's durable consumer.
+"""Creates the JetStream streams and every service's durable consumer (services found by `catalog.py`).
 
 Run as `python -m services.shared.provision` by a provisioning job (Kubernetes) with a NATS user allowed to manage
 streams; the demo launcher and the tests run it too. Services themselves need no such right. Idempotent: existing
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -24,9 +23,6 @@ from services.shared import permissions
 from services.shared.settings import QunSettings
 
 log = logging.getLogger("qunbus.provision")
-
-KNOWN_SERVICES = ("tagger", "scheduler", "moderator", "github_sync")
-"""Packages under services/ whose `app.service` consumes events. The gateway creates no QUN_EVT consumer."""
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
@@ -84,18 +80,10 @@ async def ensure_consumer(js: JetStreamContext, spec: streams.ConsumerSpec) -> N
 
 
 def known_consumers(max_deliver: int, ack_wait_s: float) -> list[streams.ConsumerSpec]:
-    specs = []
-    for package in KNOWN_SERVICES:
-        try:
-            module = importlib.import_module(f"services.{package}.app")
-        except ModuleNotFoundError as missing:
-            if missing.name not in {f"services.{package}", f"services.{package}.app"}:
-                raise  # the service exists but something it needs does not: say so, don't drop its consumer
-            continue
-        consumer = module.service.consumer(max_deliver, ack_wait_s)
-        if consumer is not None:
-            specs.append(consumer)
-    return specs
+    from services.shared import catalog  # noqa: PLC0415 - the services import this package
+
+    specs = [service.consumer(max_deliver, ack_wait_s) for service in catalog.event_services()]
+    return [spec for spec in specs if spec is not None]
 
 
 def gateway_consumer(bot_id: str, max_deliver: int, ack_wait_s: float) -> streams.ConsumerSpec:

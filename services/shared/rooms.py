@@ -1,25 +1,19 @@
 """Per-room preferences kept in Redis: service switches, reply language, room admins.
 
-Reads come from a per-process cache, because every event needs them. Every write publishes the room id on
-`qun:rooms:changed`; each process listens and drops that room from its cache, so a change made through any replica
-applies everywhere at once. While the listener is not subscribed (start-up, Redis restart) nothing is cached.
+Reads come from a per-process cache (`services.shared.notify.Cached`), because every event needs them. Every write
+publishes the room id on `qun:rooms:changed` in the same transaction; each process drops that room from its cache,
+so a change made through any replica applies everywhere at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from schemas import Room
 from services.shared.commands import Lang
-
-log = logging.getLogger("qunbus.rooms")
+from services.shared.notify import Cached, Notifications
 
 CHANGED = "qun:rooms:changed"
 
@@ -46,40 +40,39 @@ class RoomPrefs:
 
 
 class RoomStore:
+    """Reads for every service (cached per process); the writes are the moderator's alone."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._cache: dict[str, RoomPrefs] = {}
-        self._generation = 0  # bumped by every invalidation: a read that raced one is not cached
-        self.listening = asyncio.Event()
+        self._cache: Cached[str, RoomPrefs] = Cached(
+            CHANGED, Notifications.of(redis), redis, self._load, parse=str, max_size=50_000
+        )
 
     async def prefs(self, room_id: str) -> RoomPrefs:
-        if (cached := self._cache.get(room_id)) is not None:
-            return cached
-        generation = self._generation
+        return await self._cache.get(room_id)
+
+    async def _load(self, room_id: str) -> RoomPrefs:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(room_key(room_id))
             pipe.smembers(room_admins_key(room_id))
             fields, admins = await pipe.execute()
         lang = fields.get(_LANG)
-        prefs = RoomPrefs(
+        return RoomPrefs(
             disabled_services=frozenset(name[len(_OFF) :] for name in fields if name.startswith(_OFF)),
             lang="zh" if lang == "zh" else "en" if lang == "en" else None,
             timezone=fields.get(_ZONE),
             admins=frozenset(admins),
         )
-        if self.listening.is_set() and generation == self._generation:
-            self._cache[room_id] = prefs
-        return prefs
 
     async def set_service_enabled(self, room_id: str, service: str, *, enabled: bool) -> None:
         field = _OFF + service
-        await self._change(
+        await self._cache.write(
             room_id,
             lambda p: p.hdel(room_key(room_id), field) if enabled else p.hset(room_key(room_id), field, "1"),
         )
 
     async def set_lang(self, room_id: str, lang: Lang | None) -> None:
-        await self._change(
+        await self._cache.write(
             room_id,
             lambda p: (
                 p.hdel(room_key(room_id), _LANG) if lang is None else p.hset(room_key(room_id), _LANG, lang)
@@ -88,7 +81,7 @@ class RoomStore:
 
     async def set_timezone(self, room_id: str, zone: str | None) -> None:
         """An IANA zone name (validated by the caller), or None for QUN_TIMEZONE."""
-        await self._change(
+        await self._cache.write(
             room_id,
             lambda p: (
                 p.hdel(room_key(room_id), _ZONE) if zone is None else p.hset(room_key(room_id), _ZONE, zone)
@@ -96,43 +89,10 @@ class RoomStore:
         )
 
     async def add_admin(self, room_id: str, contact_id: str) -> None:
-        await self._change(room_id, lambda p: p.sadd(room_admins_key(room_id), contact_id))
+        await self._cache.write(room_id, lambda p: p.sadd(room_admins_key(room_id), contact_id))
 
     async def remove_admin(self, room_id: str, contact_id: str) -> None:
-        await self._change(room_id, lambda p: p.srem(room_admins_key(room_id), contact_id))
-
-    async def _change(self, room_id: str, write: Callable[[Pipeline], object]) -> None:
-        """The write and its invalidation notice in one transaction; this process forgets the room at once."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            write(pipe)
-            pipe.publish(CHANGED, room_id)
-            await pipe.execute()
-        self.forget(room_id)
-
-    def forget(self, room_id: str | None = None) -> None:
-        self._generation += 1
-        if room_id is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(room_id, None)
-
-    async def listen(self) -> None:
-        """Keep the cache fresh; runs for the service's lifetime (restarted by the supervisor if Redis fails)."""
-        pubsub = self._redis.pubsub()
-        try:
-            await pubsub.subscribe(CHANGED)
-            self.forget()
-            self.listening.set()
-            async for message in pubsub.listen():
-                if message["type"] == "message":
-                    self.forget(str(message["data"]))
-        except RedisConnectionError:
-            log.warning("room cache listener lost Redis; caching paused until it is back")
-            raise
-        finally:
-            self.listening.clear()
-            self.forget()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        await self._cache.write(room_id, lambda p: p.srem(room_admins_key(room_id), contact_id))
 
 
 class AdminCheck:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.shared.quotas import QuotaLimits
+
 
 def env(name: str) -> AliasChoices:
     """The one environment variable a shared field reads, whatever the subclass's prefix."""
@@ -59,6 +61,35 @@ class QunSettings(BaseSettings):
         description="How long to retry connecting at start",
     )
     discover_window_s: float = Field(0.25, gt=0, validation_alias=env("QUN_DISCOVER_WINDOW_S"))
+    registry_refresh_s: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=env("QUN_REGISTRY_REFRESH_S"),
+        description="How often the live registry is refreshed (it is also refreshed when a service starts or stops)",
+    )
+    claim_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        validation_alias=env("QUN_CLAIM_THRESHOLD"),
+        description="Confidence a recogniser needs",
+    )
+    claim_deadline_s: float = Field(
+        1.0,
+        gt=0,
+        validation_alias=env("QUN_CLAIM_DEADLINE_S"),
+        description="How long a claim waits for slow or dead claimers before deciding with what is there",
+    )
+    quota_member_per_minute: int = Field(6, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_MIN"))
+    quota_member_per_hour: int = Field(60, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_HOUR"))
+    quota_room_per_minute: int = Field(30, ge=1, validation_alias=env("QUN_QUOTA_ROOM_PER_MIN"))
+    quota_service_per_minute: int = Field(300, ge=1, validation_alias=env("QUN_QUOTA_SERVICE_PER_MIN"))
+    stop_grace_s: float = Field(
+        10.0,
+        ge=0,
+        validation_alias=env("QUN_STOP_GRACE_S"),
+        description="How long running handlers may finish at shutdown before their messages are handed back",
+    )
     clock_offset_s: float = Field(
         0.0, validation_alias=env("QUN_CLOCK_OFFSET_S"), description="Shifts the service clock (tests, demos)"
     )
@@ -86,3 +117,12 @@ class QunSettings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quota_limits(self) -> QuotaLimits:
+        return QuotaLimits(
+            member_per_minute=self.quota_member_per_minute,
+            member_per_hour=self.quota_member_per_hour,
+            room_per_minute=self.quota_room_per_minute,
+            service_per_minute=self.quota_service_per_minute,
+        )

@@ -25,7 +25,7 @@ from schemas import streams
 from services.gateway.app import service as gateway_service
 from services.gateway.gateway import consumer_name
 from services.github_sync.config import GithubSyncConfig
-from services.shared import permissions
+from services.shared import catalog, permissions
 from tests.deploy import secrets_dir
 from tools.servers import nats_server_binary
 
@@ -283,7 +283,7 @@ def test_nats_users_are_rendered_from_the_permission_table(name: str) -> None:
             assert user == permissions.gateway_user(env_value(container, "GATEWAY_BOT_ID"))
         else:
             assert user == deployment["metadata"]["name"]
-            assert user in permissions.SERVICE_COMMANDS
+            assert user in {service.name for service in catalog.event_services()}
         ref = env_of(container)["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": "qunbus-nats-users", "key": user}
 
@@ -383,7 +383,7 @@ def test_consumer_names_match_what_the_services_create(package: str) -> None:
     assert consumer.stream == streams.EVENTS.name
     deployment_name = package.replace("_", "-")
     assert consumer.durable == module.service.name == deployment_name
-    assert deployment_name in permissions.SERVICE_COMMANDS
+    assert deployment_name in {service.name for service in catalog.event_services()}
 
 
 def test_gateway_consumer_and_dead_letters_match_its_nats_user() -> None:

@@ -25,14 +25,14 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import SecretStr
 
-from schemas import ChatCommand, MessageReceived, SayText, ServiceInfo, streams, subjects
-from services.shared import Context, QunService, QunSettings, permissions, provision
+from schemas import ChatCommand, Command, MessageReceived, SayText, ServiceInfo, streams, subjects
+from services.shared import Context, QunService, QunSettings, catalog, permissions, provision
 from tests import factories
 from tools.servers import nats_server_binary, start_redis
 
 BOT = "wxid_qunbot"
 OTHER_BOT = "wxid_otherbot"
-SERVICES = tuple(permissions.SERVICE_COMMANDS)
+SERVICES = tuple(service.name for service in catalog.event_services())
 DEADLINE_S = 5.0
 
 
@@ -211,9 +211,11 @@ async def test_service_does_its_job(
     assert (info.num_ack_pending, info.num_pending, info.delivered.stream_seq) == (0, 0, 1)
 
     js = client.nc.jetstream()
-    for kind in permissions.SERVICE_COMMANDS[service]:
-        ack = await js.publish(subjects.command(BOT, kind), b"{}")
-        assert ack.stream == streams.COMMANDS.name
+    [declared] = [s for s in catalog.event_services() if s.name == service]
+    for kind in declared.publishes:
+        if issubclass(kind, Command):
+            ack = await js.publish(subjects.command(BOT, kind), b"{}")
+            assert ack.stream == streams.COMMANDS.name
     ack = await js.publish(subjects.dead_letter(service), b"{}")
     assert ack.stream == streams.DEAD_LETTERS.name
     await client.no_violation()

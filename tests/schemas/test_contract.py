@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from schemas import COMMAND_TYPES, EVENT_TYPES, ChatCommand, MessageReceived, SayText, generate, subjects
+from services.shared import catalog
 from services.shared.commands import duplicate_keywords
-from services.shared.provision import KNOWN_SERVICES
 from tests.factories import message
 
 
@@ -74,9 +74,8 @@ def test_bot_ids_cannot_break_subjects() -> None:
 
 def test_no_chat_keyword_is_claimed_twice_across_services() -> None:
     declared = [("dingdong", importlib.import_module("examples.dingdong.app").service.chat_commands)]
-    for package in KNOWN_SERVICES:
-        module = importlib.import_module(f"services.{package}.app")
-        declared.append((module.service.name, module.service.chat_commands))
+    for service in catalog.declared():
+        declared.append((service.name, service.chat_commands))
     assert duplicate_keywords(declared) == {}
 
 

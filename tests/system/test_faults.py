@@ -22,7 +22,7 @@ from services.scheduler.app import service as scheduler
 from services.shared import QunService, Runtime
 from services.shared.provision import ensure_consumer, ensure_streams
 from services.tagger.app import service as tagger
-from tests.conftest import Bus
+from tests.conftest import GENEROUS_QUOTA_ENV, Bus
 from tests.factories import ALICE, BOB, message
 from tools.servers import Server, child_env, free_port, start_nats, start_redis
 
@@ -48,6 +48,7 @@ def start_dingdong(nats_url: str, redis_url: str, log: Path) -> subprocess.Popen
         HTTP_PORT=str(free_port()),
         QUN_ACK_WAIT_S="1",  # a killed replica's unacked messages come back after a second
         QUN_LOG_LEVEL="WARNING",
+        **GENEROUS_QUOTA_ENV,
     )
     with log.open("ab") as output:  # the child keeps its own handle; a failing test shows the tail
         return subprocess.Popen(

@@ -44,6 +44,7 @@ async def test_password_invite_both_paths(bus: Bus, run_service: RunService, red
 async def test_a_password_shorter_than_8_is_refused_and_not_stored(bus: Bus, run_service: RunService) -> None:
     async with run_service(moderator, password_secret="test-secret"):
         await bus.publish_event(message("大家好", talker=BOB, mentions_bot=False))
+        await bus.consumer_settled("moderator")  # the room is known before anyone names it
         await bus.publish_event(message("设置进群密码 开源交流群 芝麻开门", room=None, talker=OWNER))
         [refused] = await bus.says(lambda s: s.contact_id == "owner")
         await bus.publish_event(message("芝麻开门", room=None, talker=CAROL))
@@ -57,6 +58,7 @@ async def test_password_guesses_run_out_and_the_guesser_is_told_once(
 ) -> None:
     async with run_service(moderator, password_secret="test-secret", password_max_guesses=3):
         await bus.publish_event(message("大家好", talker=BOB, mentions_bot=False))
+        await bus.consumer_settled("moderator")  # the room is known before anyone names it
         await bus.publish_event(message("设置进群密码 开源交流群 open-sesame-42", room=None, talker=OWNER))
         await bus.says(lambda s: s.contact_id == "owner" and "已设置" in s.text)
         await bus.publish_event(message("hello, how do I join?", room=None, talker=DAVE))  # chat, not a guess

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from redis.asyncio import Redis
 
 from schemas import ChatCommand, DeadLettered, MessageReceived, RemoveFromRoom, RoomJoined, SayText
 from services.shared import Bilingual, Context, QunService, QunSettings
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOT, ROOM, joined, message
 
-Ctx = Context[QunSettings, None]
+Ctx = Context[QunSettings, Redis]
 
 
-def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSettings, None]:
+@contextlib.asynccontextmanager
+async def just_redis(_settings: QunSettings, redis: Redis) -> AsyncIterator[Redis]:
+    yield redis
+
+
+def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSettings, Redis]:
     """A service whose handlers record what they saw and misbehave on request."""
-    service: QunService[QunSettings, None] = QunService("probe", version="0", settings=QunSettings)
+    service: QunService[QunSettings, Redis] = QunService(
+        "probe", version="0", settings=QunSettings, deps=just_redis, publishes=(SayText, RemoveFromRoom)
+    )
     attempts = {} if attempts is None else attempts
 
     @service.command(ChatCommand(name="echo", keywords_zh=["回声"], keywords_en=["echo"]))
@@ -27,7 +37,7 @@ def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSetti
 
     @service.command(ChatCommand(name="kick", keywords_en=["kick"], admin_only=True))
     async def kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
-        await ctx.send(RemoveFromRoom(id=ctx.command_id(), room_id=ROOM.id, contact_id=args))
+        await ctx.send(RemoveFromRoom(room_id=ROOM.id, contact_id=args))
 
     @service.command(ChatCommand(name="flaky", keywords_en=["flaky"]))
     async def flaky(event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -46,7 +56,7 @@ def probe_service(attempts: dict[str, int] | None = None) -> QunService[QunSetti
 
     @service.on(RoomJoined)
     async def count_joins(event: RoomJoined, ctx: Ctx) -> None:
-        await ctx.redis.incr("joins")
+        await ctx.deps.incr("joins")
         await ctx.reply(zh="欢迎", en="welcome")
 
     return service
@@ -145,7 +155,7 @@ async def test_own_messages_and_switched_off_rooms_are_not_delivered(
 ) -> None:
     async with run_service(probe_service()) as runtime:
         await bus.publish_event(message("echo me", from_self=True))
-        await runtime.context.rooms.set_service_enabled(ROOM.id, "probe", enabled=False)
+        await runtime.rooms.set_service_enabled(ROOM.id, "probe", enabled=False)
         await bus.publish_event(message("echo off"))
         await bus.publish_event(message("echo dm", room=None))
         [reply] = await bus.says()
@@ -168,7 +178,7 @@ async def test_admin_only_commands_are_checked_in_one_place(
 ) -> None:
     async with run_service(probe_service(), admins=admins) as runtime:
         if room_admin:
-            await runtime.context.rooms.add_admin(ROOM.id, talker_id)
+            await runtime.rooms.add_admin(ROOM.id, talker_id)
         await bus.publish_event(message("kick bob", talker=ALICE.model_copy(update={"id": talker_id})))
         await bus.consumer_settled("probe")
         await bus.wait_for("qun.cmd.*", SayText if not allowed else RemoveFromRoom)
@@ -196,3 +206,21 @@ async def test_a_slow_handler_is_kept_alive_and_not_redelivered_meanwhile(
         await bus.says(lambda r: r.text == "done", timeout=10)
         await bus.consumer_settled("slow")
     assert len(calls) == 1  # without in-progress acks JetStream would have redelivered it after 1 s
+
+
+async def test_messages_of_one_room_are_handled_in_arrival_order(bus: Bus, run_service: RunService) -> None:
+    """Regression: the room's queue was forgotten while a released lock still had waiters, so later messages
+    overtook earlier ones."""
+    seen: list[str] = []
+    service: QunService[QunSettings, Redis] = QunService("order", version="0", settings=QunSettings)
+
+    @service.on(MessageReceived)
+    async def record(event: MessageReceived, ctx: Ctx) -> None:
+        await asyncio.sleep(0.001 * (len(seen) % 3))  # uneven handler times
+        seen.append(event.body)
+
+    async with run_service(service):
+        for n in range(30):
+            await bus.publish_event(message(f"m{n}", mentions_bot=False))
+        await bus.consumer_settled("order")
+    assert seen == [f"m{n}" for n in range(30)]

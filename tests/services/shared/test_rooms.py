@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from schemas import ChatCommand, MessageReceived, Room
 from services.shared import Context, QunService, QunSettings
+from services.shared.notify import Notifications
 from services.shared.rooms import AdminCheck, RoomStore
 from tests.conftest import Bus, RunService
 from tests.factories import message
@@ -23,8 +24,9 @@ ROOM = Room(id="room1@chatroom")
 async def replica(redis_url: str) -> AsyncIterator[RoomStore]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     store = RoomStore(redis)
-    listener = asyncio.create_task(store.listen())
-    await asyncio.wait_for(store.listening.wait(), 5)
+    notifications = Notifications.of(redis)
+    listener = asyncio.create_task(notifications.listen())
+    await asyncio.wait_for(notifications.listening.wait(), 5)
     try:
         yield store
     finally:
@@ -81,7 +83,7 @@ async def test_a_rooms_time_zone_reaches_its_handlers(bus: Bus, run_service: Run
         seen.append(ctx.zone.key)
 
     async with run_service(service, timezone="Asia/Shanghai") as runtime:
-        await runtime.context.rooms.set_timezone(ROOM.id, "Europe/Berlin")
+        await runtime.rooms.set_timezone(ROOM.id, "Europe/Berlin")
         await bus.publish_event(message("now"))
         await bus.consumer_settled("zones")
         await bus.publish_event(message("now", room=None))

@@ -11,9 +11,9 @@ import nats
 from examples.dingdong.app import service as dingdong
 from schemas import ChatCommand, MessageReceived, SayText
 from services.shared import AppContext, Context, QunService, QunSettings
+from services.shared.bus import discover
 from services.shared.http import Request, Response
 from services.shared.provision import ensure_consumer, ensure_streams
-from services.shared.service import discover
 from tests.conftest import Bus, RunService
 from tests.factories import message
 from tools.servers import Server, free_port, start_nats
@@ -35,7 +35,7 @@ def other_service() -> QunService[QunSettings, None]:
 
 async def test_discover_lists_exactly_the_live_services_once_each(run_service: RunService) -> None:
     async with run_service(dingdong) as first, run_service(dingdong), run_service(other_service()):
-        found = await discover(first.broker, window_s=0.3)
+        found = await discover(first.bus.connection, window_s=0.3)
         assert [(info.name, [c.name for c in info.commands]) for info in found] == [
             ("dingdong", ["ding"]),
             ("other", ["hi"]),

@@ -31,8 +31,10 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from services.scheduler.app import service
+from services.scheduler.intent import CLAIM_THRESHOLD, read_request, recognise_reminder
+from services.scheduler.phrasing import Target
 from services.scheduler.recurrence import Frequency, Recurrence
-from services.scheduler.timeparse import ParsedReminder, parse_reminder
+from services.scheduler.timeparse import ParsedReminder
 
 DATA = Path(__file__).resolve().parent.parent / "services" / "scheduler" / "data"
 TUNED_FILE = DATA / "intent_eval.yaml"
@@ -82,7 +84,7 @@ class Outcome:
     def target(self) -> str:
         if self.reading is None:
             return ""
-        return "me" if self.reading.for_me else "room"
+        return {Target.ME: "me", Target.MENTIONED: "mention"}.get(self.reading.target, "room")
 
     @property
     def target_right(self) -> bool:
@@ -147,9 +149,13 @@ def _instant(value: datetime | str) -> datetime:
 def understand(case: Case) -> ParsedReminder | None:
     """The reminder the bot would set for this message, as the dispatcher and the remind command would."""
     match = service.matcher.match(case.say)
-    if match is None or match.command.name != "remind":
+    if match is not None and match.command.name != "remind":
         return None
-    result = parse_reminder(match.args, now=case.now, zone=case.zone)
+    if match is None:
+        intent = recognise_reminder(case.say, case.now, case.zone)
+        if intent is None or intent.confidence < CLAIM_THRESHOLD:
+            return None
+    result = read_request(case.say, case.now, case.zone)  # the command reads the whole body
     return result if isinstance(result, ParsedReminder) else None
 
 

@@ -250,7 +250,7 @@ def test_addressing_me_makes_it_personal(command: str, for_me: bool) -> None:
     ("command", "reason"),
     [
         ("hello world", FailureReason.NOT_A_TIME),
-        ("在吗", FailureReason.NOT_A_TIME),
+        ("在吗", FailureReason.QUESTION),
         ("", FailureReason.NOT_A_TIME),
         ("明天 开会", FailureReason.MISSING_TIME),
         ("周五 交周报", FailureReason.MISSING_TIME),

@@ -41,9 +41,10 @@ def is_working_day(day: date, zone: str) -> bool:
     return day.weekday() < 5
 
 
+@cache
 def warn_if_calendar_ends(today: date) -> bool:
-    """Log once at start when the calendar ends before next year: working-day reminders then fall back to Monday
-    to Friday until `chinese-calendar` is upgraded. Returns whether it warned."""
+    """Log (once per day asked) when the calendar ends before next year: working-day reminders then fall back to
+    Monday to Friday until `chinese-calendar` is upgraded. Returns whether it warned."""
     last = covered_years().stop - 1
     if last > today.year:
         return False

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas import Contact, MessageReceived, SayText, subjects
-from services.scheduler.app import service
+from services.scheduler.app import firing_say, service
+from services.scheduler.firing import FiringPlan
 from services.scheduler.reminder import Reminder
 from services.scheduler.store import ReminderStore
 from services.shared import Runtime
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, ROOM, message
+from tests.services.scheduler.conftest import draft
 
 OWNER = Contact(id="owner", name="Owner")
 FAST = {"poll_interval_s": 0.05}
@@ -250,3 +252,27 @@ async def test_cancel_is_decided_by_contact_id_not_by_name(bus: Bus, run_service
     assert refused.text == "只有设置提醒 #1 的人或管理员可以取消它。"
     assert still_there is not None
     assert allowed.text == "已取消提醒 #1。"
+
+
+def test_a_firing_is_a_reminder_until_its_grace_ends_then_a_notice_that_it_was_missed() -> None:
+    due = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    grace = timedelta(minutes=10)
+    reminder = draft(due, id="7", personal=True, mention_ids=("bob",))
+    on_time = firing_say(reminder, FiringPlan(True, timedelta(0), False, None), due, grace)
+    late = due + timedelta(hours=3)
+    missed = firing_say(reminder, FiringPlan(True, timedelta(hours=3), True, None), late, grace)
+    direct = firing_say(
+        draft(due, id="8", room_id=None, contact_id="alice", personal=True), on_time_plan(), due, grace
+    )
+    assert (on_time.priority, on_time.deadline, on_time.mention_ids) == (
+        "reminder",
+        due + grace,
+        ["alice", "bob"],
+    )
+    assert (missed.priority, missed.deadline) == ("notice", late + grace)
+    assert on_time.id == missed.id  # one id per occurrence, whatever becomes of it
+    assert (direct.contact_id, direct.mention_ids) == ("alice", [])
+
+
+def on_time_plan() -> FiringPlan:
+    return FiringPlan(send=True, late_by=timedelta(0), missed=False, next_due=None)

@@ -56,8 +56,9 @@ def piece(pattern: str) -> Callable[[Callable[[re.Match[str]], Fill]], Callable[
     return register
 
 
-N = CN_NUMBER
-EN = EN_NUMBER
+# Numbers in a time are short: bounded repeats keep a long run of digits from making every scan quadratic.
+N = CN_NUMBER.replace("]+", "]{1,6}")
+EN = EN_NUMBER.replace(r"\d+(?:\.\d+)?", r"\d{1,6}(?:\.\d{1,3})?")
 AFTER = "(?:后|以后|之后)"
 WEEK = "(?:周|星期|礼拜)"
 CN_WEEKDAY = "[一二三四五六日天七]"

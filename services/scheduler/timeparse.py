@@ -264,6 +264,8 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
     while True:
         position = _JOINERS.match(text, end)
         at = position.end() if position else end
+        if ANY_PIECE.match(text, at) is None:  # one regex instead of every piece where none can start
+            return spec, end
         best: tuple[TimeSpec, int] | None = None
         for piece in PIECES:
             match = piece.pattern.match(text, at)

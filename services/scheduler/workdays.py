@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import chinese_calendar
 from chinese_calendar import constants
@@ -34,6 +34,7 @@ def follows_chinese_calendar(zone: str) -> bool:
     return zone in CHINESE_ZONES
 
 
+@lru_cache(maxsize=4096)
 def is_working_day(day: date, zone: str) -> bool:
     """Whether `day` is a working day for a room in `zone`."""
     if follows_chinese_calendar(zone) and day.year in covered_years():

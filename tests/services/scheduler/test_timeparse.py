@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.scheduler import grammar
 from services.scheduler.recurrence import Recurrence
 from services.scheduler.timeparse import FailureReason, ParsedReminder, ParseFailure, parse_reminder
 
@@ -407,3 +408,10 @@ def test_working_days_are_marked_and_weekend_repeats_read() -> None:
         False,
     )
     assert rule(weekends) == "weekly:5,6@09:00"
+
+
+def test_numbers_in_time_pieces_are_bounded() -> None:
+    """A run of digits cannot make every scan quadratic: time pieces read at most six digits."""
+    assert "{1,6}" in grammar.N
+    assert r"\d{1,6}" in grammar.EN
+    assert failed("1" * 400).reason is FailureReason.NOT_A_TIME

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +41,27 @@ async def stored(rt: Runtime[Any, Any], reminder_id: str) -> Reminder:
     return reminder
 
 
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def pending_is(rt: Runtime[Any, Any], count: int) -> bool:
+    return await ReminderStore(rt.redis).pending_count() == count
+
+
+async def moved_on(rt: Runtime[Any, Any], reminder: Reminder) -> Reminder:
+    """The recurring reminder once the firing loop has moved it past `reminder.next_due` (after sending)."""
+
+    async def moved() -> bool:
+        return (await stored(rt, reminder.id)).next_due > reminder.next_due
+
+    await until(moved)
+    return await stored(rt, reminder.id)
+
+
 async def move_clock_past(rt: Runtime[Any, Any], reminder: Reminder, extra: timedelta) -> None:
     rt.clock.offset += reminder.next_due - rt.clock.now() + extra
 
@@ -51,8 +74,7 @@ async def test_a_room_reminder_is_confirmed_then_fires_when_its_time_comes(
         reminder = await stored(rt, "1")
         await move_clock_past(rt, reminder, timedelta(seconds=1))
         [firing] = await bus.says(is_firing)
-        pending = await ReminderStore(rt.redis).pending_count()
-    assert pending == 0
+        await until(lambda: pending_is(rt, 0))  # completed after the firing was sent
     assert confirmation.room_id == ROOM.id
     assert confirmation.text == (
         f"已设置提醒 #1：{reminder.next_due:%Y-%m-%d} 09:00（Asia/Shanghai），不重复。内容：开会"
@@ -127,7 +149,7 @@ async def test_firings_missed_while_down(bus: Bus, run_service: RunService) -> N
     async with run_service(service, **FAST, max_late_s=600) as restarted:
         await move_clock_past(restarted, daily, timedelta(hours=2))  # down for two hours
         [firing] = await bus.says(is_firing)
-        rescheduled = await stored(restarted, "1")
+        rescheduled = await moved_on(restarted, daily)
     assert firing.text == f"⏰ 开会 （错过的提醒，原定 {daily.next_due:%Y-%m-%d} 09:00）"
     # Not a reminder any more but a notice that one was missed, with its own deadline from when it was written.
     assert firing.priority == "notice"
@@ -144,7 +166,7 @@ async def test_a_short_delay_fires_late_with_a_note(bus: Bus, run_service: RunSe
     async with run_service(service, **FAST) as restarted:
         await move_clock_past(restarted, daily, timedelta(minutes=5))
         [firing] = await bus.says(is_firing)
-        rescheduled = await stored(restarted, "1")
+        rescheduled = await moved_on(restarted, daily)
     assert firing.text == f"⏰ drink water (late by 5 min, was due {daily.next_due:%Y-%m-%d} 09:00)"
     assert rescheduled.next_due == daily.next_due + timedelta(days=1)
 
@@ -175,7 +197,7 @@ async def test_a_recurring_reminder_keeps_the_zone_it_was_set_in(bus: Bus, run_s
         await rt.context.rooms.set_timezone(ROOM.id, "America/New_York")
         await move_clock_past(rt, daily, timedelta(seconds=1))
         [firing] = await bus.says(is_firing)
-        rescheduled = await stored(rt, "1")
+        rescheduled = await moved_on(rt, daily)
     assert firing.text == "⏰ stand up"
     assert rescheduled.zone == "Asia/Tokyo"
     assert rescheduled.next_due == daily.next_due + timedelta(days=1)

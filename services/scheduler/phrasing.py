@@ -79,7 +79,7 @@ _QUESTION_MARK = re.compile(r"[?？]")
 _FINAL_PARTICLE = re.compile(r"(?:吗|么|呢|没有?|不)[\W_]*$")
 _TRAILING_NOISE = re.compile(r"[\s!！。.~～…,，]+$")
 _WH_START = re.compile(
-    r"^(?:what|when|where|who|whom|whose|why|how|which|whether|if|is|are|was|were|do|does|did)\b"
+    r"^(?:what|when|where|who|whom|whose|why|how|which|whether|if)\b"
     r"|^(?:什么|啥|几点|几号|几时|什么时候|啥时候|哪|谁|怎么|怎样|为什么|为啥|是否|是不是|有没有|要不要|多久|多少)"
 )
 _QUESTION_WORDS = re.compile(

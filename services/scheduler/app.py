@@ -98,9 +98,8 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
     text, mention_ids = parsed.text, tuple[str, ...]()
     if parsed.target is Target.MENTIONED and room_id:
         mention_ids = tuple(dict.fromkeys(who for who in event.mention_ids if who != ctx.bot_id))
-        if (
-            not mention_ids
-        ):  # typed "@name" that WeChat did not turn into a mention: keep the names in the text
+        # "@name" typed without WeChat turning it into a mention: nobody to notify by id, keep the names in the text
+        if not mention_ids:
             text = " ".join([*(f"@{name}" for name in parsed.mentioned), text])
     draft = Reminder(
         id="",

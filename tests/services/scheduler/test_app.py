@@ -227,7 +227,7 @@ async def test_a_redelivered_command_reissues_one_identical_confirmation(
 async def test_a_mentioned_member_is_reminded_by_contact_id(bus: Bus, run_service: RunService) -> None:
     async with run_service(service, **FAST) as rt:
         confirmation = await ask(bus, rt, "提醒@Bob 明天上午10点交合同", mention_ids=["bot", BOB.id])
-        typed = await ask(bus, rt, "提醒@Carol 明天上午10点交合同")  # no mention id came with it
+        typed = await ask(bus, rt, "提醒@Carol 后天上午10点交合同")  # no mention id came with it
         reminder = await stored(rt, "1")
         await move_clock_past(rt, reminder, timedelta(seconds=1))
         [firing] = await bus.says(is_firing)

@@ -137,7 +137,7 @@ def parse_reminder(command: str, *, now: datetime, zone: ZoneInfo) -> ParseResul
         expression=expression,
         for_me=request.target is Target.ME,
         target=request.target,
-        mentioned=request.mentioned,
+        mentioned=_as_written(request.mentioned, original[positions[request.start] : positions[request.end]]),
         asked=request.verb,
     )
 
@@ -232,6 +232,12 @@ def _only_request_between(text: str, gap: tuple[int, int], request: Request) -> 
         request.start <= index < request.end or text[index].isspace() or text[index] in ",，、"
         for index in range(*gap)
     )
+
+
+def _as_written(names: tuple[str, ...], span: str) -> tuple[str, ...]:
+    """The @names as the member wrote them (the parser saw them lower-cased)."""
+    written = tuple(_visible(name) for name in re.findall(r"@([^\s@]+)", span))
+    return written if len(written) == len(names) else names
 
 
 def _visible(text: str) -> str:

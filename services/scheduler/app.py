@@ -1,17 +1,19 @@
 """The scheduler service: reminders and recurring messages for a room or a person.
 
-Handlers translate chat into domain calls: parsing in timeparse.py, storage in store.py, firing in firing.py,
-every user-facing text in replies.py. Any replica may take any command; the firing loop runs on every replica and
-the atomic claim in the store makes each firing happen once.
+Handlers translate chat into domain calls: reading a request in intent.py / timeparse.py (one parser for the
+keyword form `提醒 明天9点 开会` and for plain sentences like `明天9点提醒我开会`), storage in store.py, firing in
+firing.py, every user-facing text in replies.py. Any replica may take any command; the firing loop runs on every
+replica and the atomic claim in the store makes each firing happen once.
 
-Time zones are the room's, kept in the shared room preferences (`ctx.zone`; QUN_TIMEZONE in direct messages), so
-every service reads the same one. A reminder keeps the name of the zone it was set in, and the firing loop plans
-its repeats in that zone: changing a room's zone moves only reminders set afterwards (the reply to the change says
-so), and the loop needs no room lookup per firing.
+Time zones are the room's, kept in the shared room preferences (`ctx.zone`; QUN_TIMEZONE in direct messages), which
+only the moderator writes (`设置时区`). A reminder keeps the name of the zone it was set in, and the firing loop plans
+its repeats in that zone: changing a room's zone moves only reminders set afterwards, and the loop needs no room
+lookup per firing.
 
 Replies leave their command id to the plumbing (derived from the event and the content), so a redelivered command
 re-issues a byte-identical confirmation that the bus drops. Firings are not tied to an event: their id is derived
-from reminder id + due time.
+from reminder id + due time. A firing is sent with priority "reminder" and a deadline (due time + SCHEDULER_MAX_LATE_S),
+so the gateway never delivers it later than that; see firing.py for what happens to firings missed altogether.
 """
 
 from __future__ import annotations
@@ -23,24 +25,26 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from schemas import ChatCommand, MessageReceived
+from schemas import ChatCommand, MessageReceived, SayText
 from services.scheduler import replies
 from services.scheduler.firing import FiringLoop, FiringPlan
+from services.scheduler.intent import read_request, recognise_reminder
+from services.scheduler.phrasing import Target
 from services.scheduler.reminder import Reminder, place_id
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.store import ReminderStore, epoch_ms
-from services.scheduler.timeparse import ParseFailure, parse_reminder
-from services.shared import AppContext, Context, QunService
+from services.scheduler.store import LimitReached, ReminderStore, epoch_ms
+from services.scheduler.timeparse import ParseFailure
+from services.scheduler.workdays import warn_if_calendar_ends
+from services.shared import AppContext, Context, Intent, QunService
 
 log = logging.getLogger("qunbus.scheduler")
 
 _FIRING_IDS = uuid.UUID("0b9f3c1e-5d2a-4e7b-9c61-8f4d2a7e3b50")
 _REMINDER_ID = re.compile(r"^#?\s*(\d{1,12})\b")
-_DEFAULT_ZONE_WORDS = {"默认", "default", "reset"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ service: QunService[SchedulerSettings, Deps] = QunService(
     version="0.1.0",
     settings=SchedulerSettings,
     deps=open_deps,
+    title_zh="提醒",
+    title_en="reminders",
     summary_zh="定时提醒：一次性或重复，中文或英文时间",
     summary_en="Reminders, one-off or recurring, with times in Chinese or English",
 )
@@ -76,17 +82,27 @@ def _place(event: MessageReceived) -> str:
         name="remind",
         keywords_zh=["提醒", "定时"],
         keywords_en=["remind"],
-        usage_zh="提醒 <时间> <内容>，如：提醒 明天上午9点 开会；提醒 每周四晚上8点 健身；提醒我 30分钟后 关火",
-        usage_en="remind <when> <text>, e.g. remind tomorrow at 9am standup; remind every friday at 17:00 report",
+        usage_zh="提醒 <时间> <内容>，或直接说：明天9点提醒我开会；每周四晚上8点提醒大家开周会",
+        usage_en="remind <when> <text>, or just say: remind me at 6pm to deploy; every friday at 5pm remind us to report",
+        examples_zh=["下午四点提醒我接孩子", "20分钟后叫我去开会", "每个工作日早上9点提醒大家站会"],
+        examples_en=["at 6pm remind us to deploy", "remind me tomorrow at 9 to send the invoice"],
     )
 )
 async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    """Keyword-first (`提醒 明天9点 开会`) or claimed by the recogniser (`明天9点提醒我开会`): either way the whole
+    body is read, by one parser."""
     zone = ctx.zone
-    parsed = parse_reminder(args, now=event.timestamp, zone=zone)
+    parsed = read_request(event.body, event.timestamp, zone)
     if isinstance(parsed, ParseFailure):
         await ctx.reply(replies.parse_failure(parsed))
         return
     room_id = event.room.id if event.room else None
+    text, mention_ids = parsed.text, tuple[str, ...]()
+    if parsed.target is Target.MENTIONED and room_id:
+        mention_ids = tuple(dict.fromkeys(who for who in event.mention_ids if who != ctx.bot_id))
+        # "@name" typed without WeChat turning it into a mention: nobody to notify by id, keep the names in the text
+        if not mention_ids:
+            text = " ".join([*(f"@{name}" for name in parsed.mentioned), text])
     draft = Reminder(
         id="",
         bot_id=ctx.bot_id,
@@ -95,7 +111,8 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
         creator_id=event.talker.id,
         creator_name=event.talker.name,
         personal=room_id is None or parsed.for_me,
-        text=parsed.text,
+        mention_ids=mention_ids,
+        text=text,
         lang=ctx.lang,
         zone=zone.key,
         created_at=event.timestamp,
@@ -104,9 +121,19 @@ async def remind(event: MessageReceived, ctx: Ctx, args: str) -> None:
         source_event_id=event.id,
     )
     # A redelivered event finds its reminder instead of storing a new one, so it confirms the same text again.
-    reminder, _ = await ctx.deps.store.add(draft)
+    try:
+        reminder, _ = await ctx.deps.store.add(draft, ctx.settings.limits())
+    except LimitReached as full:
+        await ctx.reply(replies.limit_reached(full.scope, full.limit, in_room=room_id is not None))
+        return
     ctx.deps.wake.set()
     await ctx.reply(replies.confirmation(reminder))
+
+
+@service.recogniser("remind")
+def recognise(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """How sure it is that a message addressed to the bot asks for a reminder (intent.py). Pure and fast."""
+    return recognise_reminder(event.body, event.timestamp, ctx.zone)
 
 
 @service.command(
@@ -149,58 +176,32 @@ async def cancel(event: MessageReceived, ctx: Ctx, args: str) -> None:
     await ctx.reply(replies.cancelled(reminder_id))
 
 
-@service.command(
-    ChatCommand(
-        name="timezone",
-        keywords_zh=["时区"],
-        keywords_en=["timezone"],
-        usage_zh="时区 [Asia/Tokyo|默认] — 查看或（管理员）设置本群的时区",
-        usage_en="timezone [Asia/Tokyo|default] — show or (admins) set this room's time zone",
-    )
-)
-async def set_timezone(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """Shows the zone, or sets the room's zone in the shared room preferences, which every service reads."""
-    wanted = args.strip()
-    room = event.room
-    if not wanted:
-        # ctx.zone is what is in force: an override that names no known zone falls back to the default.
-        override = (await ctx.rooms.prefs(room.id)).timezone if room else None
-        await ctx.reply(replies.zone_shown(ctx.zone.key, overridden=override == ctx.zone.key))
-        return
-    if room is None:  # direct messages follow QUN_TIMEZONE: room preferences are per room
-        await ctx.reply(replies.zone_rooms_only(ctx.zone.key))
-        return
-    if not await ctx.is_admin():
-        await ctx.reply(replies.zone_not_allowed())
-        return
-    if wanted.lower() in _DEFAULT_ZONE_WORDS:
-        await ctx.rooms.set_timezone(room.id, None)
-        await ctx.reply(replies.zone_set(ctx.settings.timezone))
-        return
-    try:
-        zone = ZoneInfo(wanted)
-    except (ZoneInfoNotFoundError, ValueError):
-        await ctx.reply(replies.zone_unknown(wanted))
-        return
-    await ctx.rooms.set_timezone(room.id, zone.key)
-    await ctx.reply(replies.zone_set(zone.key))
-
-
 @service.background
 async def fire_reminders(app: AppContext[SchedulerSettings, Deps]) -> None:
+    warn_if_calendar_ends(app.now().date())
+    grace = timedelta(seconds=app.settings.max_late_s)
+
     async def send(reminder: Reminder, plan: FiringPlan) -> None:
-        mention = [reminder.creator_id] if reminder.personal and reminder.room_id else []
-        await app.say_to(
-            reminder.bot_id,
-            room_id=reminder.room_id,
-            contact_id=reminder.contact_id,
-            text=replies.firing_text(reminder, late_by=plan.late_by, missed=plan.missed),
-            mention_ids=mention,
-            command_id=firing_id(reminder),
-        )
+        await app.send_to(reminder.bot_id, firing_say(reminder, plan, app.now(), grace))
 
     loop = FiringLoop(app.deps.store, send, app.now, app.settings.loop_settings(), wake=app.deps.wake)
     await loop.run()
+
+
+def firing_say(reminder: Reminder, plan: FiringPlan, now: datetime, grace: timedelta) -> SayText:
+    """The message of one firing. A reminder goes out with priority "reminder" and must reach WeChat by its due time
+    + `grace`; a one-off the scheduler reaches later than that (everything was down) becomes a "missed" notice,
+    sent at notice priority and itself dropped if it cannot go out within `grace`."""
+    mentions = [*([reminder.creator_id] if reminder.personal else []), *reminder.mention_ids]
+    return SayText(
+        id=firing_id(reminder),
+        room_id=reminder.room_id,
+        contact_id=reminder.contact_id,
+        text=replies.firing_text(reminder, late_by=plan.late_by, missed=plan.missed),
+        mention_ids=list(dict.fromkeys(mentions)) if reminder.room_id else [],
+        priority="notice" if plan.missed else "reminder",
+        deadline=(now if plan.missed else reminder.next_due) + grace,
+    )
 
 
 def firing_id(reminder: Reminder) -> str:

@@ -1,4 +1,5 @@
-"""Firing delay under load, for `make bench`: how late reminders fire while 10,000 are pending.
+"""Scheduler measurements for `make bench`: how late reminders fire while 10,000 are pending, and what the
+remind recogniser costs per message.
 
 `firing_delay_benchmark` stores `pending` reminders under a private key prefix: `firing` of them come due spread
 over the next `window_s` seconds, the rest tomorrow (they only make the sorted set big). One `FiringLoop` runs on
@@ -14,10 +15,12 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from services.scheduler.firing import FiringLoop, FiringPlan, LoopSettings, Send
+from services.scheduler.intent import recognise_reminder
 from services.scheduler.reminder import Reminder
 from services.scheduler.store import ReminderStore, SchedulerKeys
 
@@ -89,6 +92,34 @@ async def firing_delay_benchmark(
         p99_ms=ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
         max_ms=ordered[-1],
         setup_s=setup_s,
+    )
+
+
+@dataclass(frozen=True)
+class RecogniserResult:
+    messages: int
+    p50_ms: float
+    p99_ms: float
+
+
+def recogniser_benchmark(
+    messages: list[tuple[str, datetime, ZoneInfo]], rounds: int = 20
+) -> RecogniserResult:
+    """Time of the remind recogniser per message (it runs on every message addressed to the bot), after one
+    warm-up round."""
+    for body, now, zone in messages:
+        recognise_reminder(body, now, zone)
+    samples: list[float] = []
+    for _ in range(rounds):
+        for body, now, zone in messages:
+            started = time.perf_counter()
+            recognise_reminder(body, now, zone)
+            samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return RecogniserResult(
+        messages=len(messages),
+        p50_ms=statistics.median(samples),
+        p99_ms=samples[min(len(samples) - 1, int(0.99 * len(samples)))],
     )
 
 

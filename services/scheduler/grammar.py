@@ -21,10 +21,22 @@ class InvalidTimeError(ValueError):
 
     piece: str = ""
     """The text of the piece, once the scanner knows it."""
+    start: int = 0
+    end: int = 0
+    """Where the piece stands in the scanned text, once the scanner knows it."""
 
 
 class NotThisPieceError(Exception):
     """The regex matched but the builder sees it is not this piece (the scanner just tries the others)."""
+
+
+class NeedsContextError(Exception):
+    """A piece that is a time only next to other time pieces: 一点 alone is "a little" (早一点, 一点点), but
+    下午一点 and 明天一点 are one o'clock. The scanner accepts it only after another piece."""
+
+    def __init__(self, fill: Fill) -> None:
+        super().__init__("needs context")
+        self.fill = fill
 
 
 @dataclass(frozen=True)
@@ -44,8 +56,9 @@ def piece(pattern: str) -> Callable[[Callable[[re.Match[str]], Fill]], Callable[
     return register
 
 
-N = CN_NUMBER
-EN = EN_NUMBER
+# Numbers in a time are short: bounded repeats keep a long run of digits from making every scan quadratic.
+N = CN_NUMBER.replace("]+", "]{1,6}")
+EN = EN_NUMBER.replace(r"\d+(?:\.\d+)?", r"\d{1,6}(?:\.\d{1,3})?")
 AFTER = "(?:后|以后|之后)"
 WEEK = "(?:周|星期|礼拜)"
 CN_WEEKDAY = "[一二三四五六日天七]"
@@ -131,7 +144,7 @@ def _zh_every_n_days(match: re.Match[str]) -> Fill:
 
 @piece(r"每个?工作日|工作日(?:每天)?|每逢工作日|每周工作日")
 def _zh_workdays(match: re.Match[str]) -> Fill:
-    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS))
+    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS, workdays=True))
 
 
 @piece(
@@ -202,6 +215,17 @@ _ZH_WEEK_MODES: dict[str, WeekMode] = {
 }
 
 
+@piece(r"每个?周末|每逢周末")
+def _zh_weekends(match: re.Match[str]) -> Fill:
+    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=(5, 6)))
+
+
+@piece(r"(?P<mode>这个?|本|下下个?|下个?)?周末")
+def _zh_weekend(match: re.Match[str]) -> Fill:
+    """周末 / 下周末: the Saturday of that weekend."""
+    return Fill(day=WeekdayRef(5, _ZH_WEEK_MODES[match.group("mode") or ""]))
+
+
 @piece(rf"(?P<mode>这个?|本|下下个?|下个?)?{WEEK}(?P<day>{CN_WEEKDAY}|[1-7](?![0-9点时:]))")
 def _zh_weekday(match: re.Match[str]) -> Fill:
     mode = _ZH_WEEK_MODES[match.group("mode") or ""]
@@ -267,10 +291,10 @@ _ZH_PERIODS: dict[str, Period] = {
 }
 
 
-# A lone 早 / 晚 only counts right before a number ("周五晚8点"), so "早点睡" stays text.
+# A lone 早 / 晚 only counts right before a number ("周五晚8点"), so "早点睡" and "早一点" stay text.
 @piece(
     "|".join(word for word in sorted(_ZH_PERIODS, key=len, reverse=True) if len(word) > 1)
-    + r"|[早晚](?=[0-9零一二两三四五六七八九十])"
+    + r"|[早晚](?!一点)(?=[0-9零一二两三四五六七八九十])"
 )
 def _zh_period(match: re.Match[str]) -> Fill:
     return Fill(period=_ZH_PERIODS[match.group()])
@@ -290,7 +314,10 @@ def _zh_clock(match: re.Match[str]) -> Fill:
     else:
         minute = _number(match, "minute") or 0
     hour_text = match.group("hour")
-    return Fill(clock=_clock(parse_cn_int(hour_text), minute, zero_padded=hour_text.startswith("0")))
+    fill = Fill(clock=_clock(parse_cn_int(hour_text), minute, zero_padded=hour_text.startswith("0")))
+    if hour_text == "一" and match.group() == "一点":
+        raise NeedsContextError(fill)
+    return fill
 
 
 @piece(r"(?:at\s+|@\s*)?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?:\s*o'?clock)?(?![0-9])")
@@ -315,7 +342,7 @@ def _zh_hours_later(match: re.Match[str]) -> Fill:
     return Fill(delta=timedelta(minutes=minutes))
 
 
-@piece(rf"过?(?:(?P<minutes>{N})分钟?|(?P<quarter>一刻钟))(?:(?P<seconds>{N})秒钟?)?{AFTER}")
+@piece(rf"过?(?:(?P<minutes>{N})\s*(?:分钟?|mins?)|(?P<quarter>一刻钟))(?:(?P<seconds>{N})秒钟?)?{AFTER}")
 def _zh_minutes_later(match: re.Match[str]) -> Fill:
     minutes = 15 if match.group("quarter") else _number(match, "minutes") or 0
     return Fill(delta=timedelta(minutes=minutes, seconds=_number(match, "seconds") or 0))
@@ -326,9 +353,12 @@ def _zh_seconds_later(match: re.Match[str]) -> Fill:
     return Fill(delta=timedelta(seconds=_number(match, "seconds") or 0))
 
 
-@piece(rf"过(?:(?P<hours>{N})个?(?:小时|钟头)|(?P<minutes>{N})分钟)")
+@piece(
+    rf"过(?:(?P<hours>{N})个?(?:小时|钟头)|(?P<minutes>{N})分钟|(?P<quarter>一刻钟)|(?P<half>半)个?(?:小时|钟头))"
+)
 def _zh_after_a_while(match: re.Match[str]) -> Fill:
-    return Fill(delta=timedelta(hours=_number(match, "hours") or 0, minutes=_number(match, "minutes") or 0))
+    minutes = 15 if match.group("quarter") else 30 if match.group("half") else _number(match, "minutes") or 0
+    return Fill(delta=timedelta(hours=_number(match, "hours") or 0, minutes=minutes))
 
 
 # ---------------------------------------------------------------- English: repeats
@@ -350,9 +380,24 @@ def _en_every_part_of_day(match: re.Match[str]) -> Fill:
     return Fill(repeat=Repeat(Frequency.DAILY), period=_EN_PERIODS[match.group("period")])
 
 
-@piece(r"(?:every|each)\s+(?:week\s*day|work\s*day|business\s+day)|(?:on\s+)?weekdays")
+@piece(
+    r"(?:every|each)\s+(?:week\s*day|work\s*day|working\s+day|business\s+day)"
+    r"|(?:on\s+)?(?:weekdays|workdays|working\s+days|business\s+days)"
+)
 def _en_workdays(match: re.Match[str]) -> Fill:
-    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS))
+    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=WORKDAYS, workdays=True))
+
+
+@piece(r"(?:every|each)\s+weekend|(?:on\s+)?weekends")
+def _en_weekends(match: re.Match[str]) -> Fill:
+    return Fill(repeat=Repeat(Frequency.WEEKLY, weekdays=(5, 6)))
+
+
+@piece(r"(?:(?P<mode>this|next|on\s+the|on|at\s+the)\s+)?weekend")
+def _en_weekend(match: re.Match[str]) -> Fill:
+    """(this / next) weekend: the Saturday of it."""
+    mode: WeekMode = "next_week" if match.group("mode") == "next" else "upcoming"
+    return Fill(day=WeekdayRef(5, mode))
 
 
 @piece(
@@ -517,6 +562,16 @@ def _en_duration_later(match: re.Match[str]) -> Fill:
     return Fill(delta=timedelta(minutes=minutes))
 
 
+# ---------------------------------------------------------------- where a piece may start
+
+
+def _any_piece() -> re.Pattern[str]:
+    """One regex matching wherever any piece matches (named groups dropped): the scanner jumps between these
+    positions instead of trying every piece at every character."""
+    alternatives = (re.sub(r"\(\?P<\w+>", "(?:", item.pattern.pattern) for item in PIECES)
+    return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives), re.IGNORECASE)
+
+
 # ---------------------------------------------------------------- checks shared by the builders
 
 
@@ -544,3 +599,6 @@ def _interval(count: int | None) -> int:
     if not 1 <= count <= 52:
         raise InvalidTimeError(f"every {count} is not supported")
     return count
+
+
+ANY_PIECE = _any_piece()

@@ -10,6 +10,9 @@ instants. Two DST edge cases, decided here:
 
 Month end: a monthly rule on a day the month does not have (the 31st in November, the 30th in February) fires on
 the last day of that month, so "every month on the 31st" means "every month end" and never silently skips a month.
+
+Working days (`workdays=True`, from 工作日 / every workday) follow `workdays.is_working_day` for the reminder's
+zone: China's holidays and adjusted working days in mainland Chinese zones, Monday to Friday elsewhere.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.scheduler.workdays import is_working_day
+
 WORKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
-"""Monday to Friday (Python's weekday numbers). Public holidays are not known to the scheduler."""
+"""Monday to Friday (Python's weekday numbers)."""
 
 
 class Frequency(StrEnum):
@@ -43,11 +48,18 @@ class Recurrence(BaseModel):
     month_day: int | None = Field(None, ge=1, le=31, description="Monthly only: day of the month (clamped)")
     interval: int = Field(1, ge=1, le=52, description="Every N days / weeks / months")
     anchor: date = Field(description="Local date of the first occurrence; intervals count from here")
+    workdays: bool = Field(
+        False,
+        description="Weekly only: working days rather than the listed weekdays — China's official calendar "
+        "(holidays, adjusted working days) in a mainland Chinese zone, Monday to Friday elsewhere",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Recurrence:
         if self.frequency is Frequency.WEEKLY and not self.weekdays:
             raise ValueError("a weekly rule needs at least one weekday")
+        if self.workdays and (self.frequency is not Frequency.WEEKLY or self.interval != 1):
+            raise ValueError("working days repeat weekly, every week")
         if self.frequency is Frequency.MONTHLY and self.month_day is None:
             raise ValueError("a monthly rule needs a month_day")
         if any(not 0 <= day <= 6 for day in self.weekdays) or list(self.weekdays) != sorted(
@@ -58,20 +70,20 @@ class Recurrence(BaseModel):
 
     @property
     def is_workdays(self) -> bool:
-        return self.frequency is Frequency.WEEKLY and self.weekdays == WORKDAYS and self.interval == 1
+        return self.frequency is Frequency.WEEKLY and self.workdays
 
     def next_after(self, instant: datetime, zone: ZoneInfo) -> datetime:
         """The first occurrence strictly after `instant`, as an aware datetime in `zone`."""
         if instant.tzinfo is None:
             raise ValueError("instant must be timezone-aware")
         start = instant.astimezone(zone).date()
-        for day in self._candidate_days(start):
+        for day in self._candidate_days(start, zone.key):
             occurrence = local_instant(day, self.hour, self.minute, zone)
             if occurrence.astimezone(UTC) > instant.astimezone(UTC):
                 return occurrence
         raise AssertionError("unreachable: every rule has an occurrence within its search window")
 
-    def _candidate_days(self, start: date) -> list[date]:
+    def _candidate_days(self, start: date, zone: str) -> list[date]:
         """Days on which the rule fires, from `start` on, enough of them to contain the next occurrence."""
         if self.frequency is Frequency.MONTHLY:
             assert self.month_day is not None
@@ -85,6 +97,10 @@ class Recurrence(BaseModel):
                         days.append(candidate)
                 year, month = (year + 1, 1) if month == 12 else (year, month + 1)
             return days
+        if self.is_workdays:  # the longest run of holidays and weekends is 9-10 days
+            return [
+                day for day in (start + timedelta(days=n) for n in range(31)) if is_working_day(day, zone)
+            ]
         window = 2 * (7 * self.interval if self.frequency is Frequency.WEEKLY else self.interval) + 1
         return [day for day in (start + timedelta(days=n) for n in range(window)) if self._fires_on(day)]
 

@@ -26,6 +26,9 @@ class Reminder(BaseModel):
     personal: bool = Field(
         False, description="Fires with an @-mention of the creator (remind me / 提醒我, or DM)"
     )
+    mention_ids: tuple[str, ...] = Field(
+        (), description="Contact ids the firing @-mentions besides the creator (提醒@张三 …), rooms only"
+    )
     text: str = Field(min_length=1, description="What to say when it fires")
     lang: Lang = Field("zh", description="Language of the command; the firing's notes use it")
     zone: str = Field(

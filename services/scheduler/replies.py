@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.scheduler.recurrence import Frequency, Recurrence
 from services.scheduler.reminder import Reminder
 from services.scheduler.timeparse import FailureReason, ParseFailure
+from services.scheduler.workdays import follows_chinese_calendar
 from services.shared import Bilingual
 
 _ZH_WEEKDAYS = "一二三四五六日"
@@ -18,7 +20,7 @@ def local_time(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %H:%M")
 
 
-def describe_recurrence(rule: Recurrence | None) -> Bilingual:
+def describe_recurrence(rule: Recurrence | None, zone: str = "") -> Bilingual:
     if rule is None:
         return Bilingual("不重复", "does not repeat")
     clock = f"{rule.hour:02d}:{rule.minute:02d}"
@@ -27,18 +29,7 @@ def describe_recurrence(rule: Recurrence | None) -> Bilingual:
         every_en = "every day" if rule.interval == 1 else f"every {rule.interval} days"
         return Bilingual(f"{every_zh} {clock} 重复", f"repeats {every_en} at {clock}")
     if rule.frequency is Frequency.WEEKLY:
-        if rule.is_workdays:
-            return Bilingual(
-                f"每个工作日（周一至周五）{clock} 重复", f"repeats every weekday (Mon-Fri) at {clock}"
-            )
-        days_zh = "、".join(_ZH_WEEKDAYS[day] for day in rule.weekdays)
-        days_en = ", ".join(_EN_WEEKDAYS[day] for day in rule.weekdays)
-        if rule.interval == 1:
-            return Bilingual(f"每周{days_zh} {clock} 重复", f"repeats every {days_en} at {clock}")
-        return Bilingual(
-            f"每{rule.interval}周的周{days_zh} {clock} 重复",
-            f"repeats every {rule.interval} weeks on {days_en} at {clock}",
-        )
+        return _describe_weekly(rule, clock, zone)
     assert rule.month_day is not None
     every_zh = "每月" if rule.interval == 1 else f"每{rule.interval}个月"
     every_en = "every month" if rule.interval == 1 else f"every {rule.interval} months"
@@ -50,8 +41,28 @@ def describe_recurrence(rule: Recurrence | None) -> Bilingual:
     )
 
 
+def _describe_weekly(rule: Recurrence, clock: str, zone: str) -> Bilingual:
+    if rule.is_workdays and follows_chinese_calendar(zone):
+        return Bilingual(
+            f"每个工作日（按法定节假日和调休）{clock} 重复",
+            f"repeats every working day (China's holidays and adjusted working days) at {clock}",
+        )
+    if rule.is_workdays:
+        return Bilingual(
+            f"每个工作日（周一至周五）{clock} 重复", f"repeats every working day (Mon-Fri) at {clock}"
+        )
+    days_zh = "、".join(_ZH_WEEKDAYS[day] for day in rule.weekdays)
+    days_en = ", ".join(_EN_WEEKDAYS[day] for day in rule.weekdays)
+    if rule.interval == 1:
+        return Bilingual(f"每周{days_zh} {clock} 重复", f"repeats every {days_en} at {clock}")
+    return Bilingual(
+        f"每{rule.interval}周的周{days_zh} {clock} 重复",
+        f"repeats every {rule.interval} weeks on {days_en} at {clock}",
+    )
+
+
 def confirmation(reminder: Reminder) -> Bilingual:
-    repeats = describe_recurrence(reminder.recurrence)
+    repeats = describe_recurrence(reminder.recurrence, reminder.zone)
     when = local_time(reminder.next_due)
     return Bilingual(
         f"已设置提醒 #{reminder.id}：{when}（{reminder.zone}），{repeats.zh}。内容：{reminder.text}",
@@ -59,41 +70,48 @@ def confirmation(reminder: Reminder) -> Bilingual:
     )
 
 
-_EXAMPLE = Bilingual("提醒 明天上午9点 开会", "remind tomorrow at 9am standup")
+_EXAMPLE = Bilingual("明天上午9点提醒我开会", "remind me tomorrow at 9am to call Bob")
 
 
 def parse_failure(failure: ParseFailure) -> Bilingual:
     """A short explanation and an example, never a guess."""
-    expression = failure.expression
-    if failure.reason is FailureReason.MISSING_TIME:
-        return Bilingual(
+    expression, when = failure.expression, local_time(failure.resolved) if failure.resolved else ""
+    explain: dict[FailureReason, Callable[[], Bilingual]] = {
+        FailureReason.MISSING_TIME: lambda: Bilingual(
             f"「{expression}」还缺具体几点。例如：{_EXAMPLE.zh}",
             f"“{expression}” needs a time of day. For example: {_EXAMPLE.en}",
-        )
-    if failure.reason is FailureReason.IN_PAST:
-        when = local_time(failure.resolved) if failure.resolved else ""
-        return Bilingual(
+        ),
+        FailureReason.IN_PAST: lambda: Bilingual(
             f"「{expression}」（{when}）已经过去了，请给一个将来的时间。例如：{_EXAMPLE.zh}",
             f"“{expression}” ({when}) is already past; give a time in the future. For example: {_EXAMPLE.en}",
-        )
-    if failure.reason is FailureReason.INVALID:
-        return Bilingual(
-            f"「{expression or '这个时间'}」不是一个完整、存在的时间。例如：提醒 12月1日 下午2点 交报告，或 提醒 每周四晚上8点 健身",
+        ),
+        FailureReason.INVALID: lambda: Bilingual(
+            f"「{expression or '这个时间'}」不是一个完整、存在的时间。例如：12月1日下午2点提醒我交报告，或 每周四晚上8点提醒我健身",
             f"That is not a complete, existing time ({failure.detail}). "
-            "For example: remind on Dec 1 at 2pm send the report",
-        )
-    if failure.reason is FailureReason.TOO_FAR:
-        return Bilingual("这个时间太远了（最多5年内）。", "That is too far ahead (at most 5 years).")
-    if failure.reason is FailureReason.NO_TEXT:
-        return Bilingual(
-            f"要提醒什么？请在时间后面写上内容，例如：提醒 {expression} 开会",
-            f"What should I say? Put the text after the time, e.g. remind {expression} standup",
-        )
-    return Bilingual(
-        f"没看懂时间。请先写时间再写内容，例如：{_EXAMPLE.zh}，或 提醒 每周四晚上8点 健身",
-        f"I could not read a time. Put the time first, then the text, e.g. {_EXAMPLE.en} "
-        "or remind every friday at 17:00 weekly report",
-    )
+            "For example: remind me on Dec 1 at 2pm to send the report",
+        ),
+        FailureReason.TOO_FAR: lambda: Bilingual(
+            "这个时间太远了（最多5年内）。", "That is too far ahead (at most 5 years)."
+        ),
+        FailureReason.NO_TEXT: lambda: Bilingual(
+            f"要提醒什么？请写上内容，例如：{expression}提醒我开会",
+            f"What should I say? Add the text, e.g. remind me {expression} to call Bob",
+        ),
+        FailureReason.QUESTION: lambda: _NOT_A_REQUEST,
+        FailureReason.NOT_ASKED: lambda: _NOT_A_REQUEST,
+    }
+    return explain.get(failure.reason, lambda: _NO_TIME)()
+
+
+_NOT_A_REQUEST = Bilingual(
+    f"这不像是要设置提醒。要设置的话，例如：{_EXAMPLE.zh}，或 每周四晚上8点提醒大家开周会",
+    f"That does not read as a reminder to set. For example: {_EXAMPLE.en}, "
+    "or every friday at 5pm remind us to send the report",
+)
+_NO_TIME = Bilingual(
+    f"没看懂时间。例如：{_EXAMPLE.zh}，或 每周四晚上8点提醒大家开周会",
+    f"I could not read a time. For example: {_EXAMPLE.en}, or every friday at 5pm remind us to send the report",
+)
 
 
 def listing(reminders: list[Reminder], *, limit: int = 20) -> Bilingual:
@@ -103,7 +121,7 @@ def listing(reminders: list[Reminder], *, limit: int = 20) -> Bilingual:
     lines_en = ["Pending reminders:"]
     for reminder in reminders[:limit]:
         when = local_time(reminder.next_due)
-        repeats = describe_recurrence(reminder.recurrence) if reminder.recurrence else None
+        repeats = describe_recurrence(reminder.recurrence, reminder.zone) if reminder.recurrence else None
         by = f"（{reminder.creator_name}）" if reminder.creator_name else ""
         lines_zh.append(f"#{reminder.id} {when}{'，' + repeats.zh if repeats else ''}：{reminder.text}{by}")
         by_en = f" ({reminder.creator_name})" if reminder.creator_name else ""
@@ -151,34 +169,15 @@ def firing_text(reminder: Reminder, *, late_by: timedelta, missed: bool) -> str:
     return f"⏰ {reminder.text} {note.pick(reminder.lang)}"
 
 
-def zone_shown(zone: str, *, overridden: bool) -> Bilingual:
-    source = Bilingual("本群设置", "set here") if overridden else Bilingual("默认", "default")
+def limit_reached(scope: str, limit: int, *, in_room: bool) -> Bilingual:
+    """A quota on active reminders is reached: say which, and how to make room."""
+    if scope == "creator":
+        return Bilingual(
+            f"你已有 {limit} 条待发的提醒，达到上限。请先取消一些（提醒列表 / 取消提醒 <编号>）。",
+            f"You already have {limit} pending reminders, the limit. Cancel some first (reminders / cancel <id>).",
+        )
+    where = Bilingual("本群", "This room") if in_room else Bilingual("这里", "This chat")
     return Bilingual(
-        f"时区：{zone}（{source.zh}）。管理员可发送「时区 Asia/Tokyo」修改，「时区 默认」恢复。",
-        f"Time zone: {zone} ({source.en}). Admins can send “timezone Asia/Tokyo”, or “timezone default”.",
-    )
-
-
-def zone_set(zone: str) -> Bilingual:
-    return Bilingual(
-        f"时区已设为 {zone}，之后设置的提醒按此时区理解。",
-        f"Time zone set to {zone} for reminders set from now on.",
-    )
-
-
-def zone_unknown(name: str) -> Bilingual:
-    return Bilingual(
-        f"不认识时区「{name}」。请用 IANA 名称，例如 Asia/Shanghai、Europe/Berlin。",
-        f"Unknown time zone “{name}”. Use an IANA name such as Asia/Shanghai or Europe/Berlin.",
-    )
-
-
-def zone_not_allowed() -> Bilingual:
-    return Bilingual("只有管理员可以修改本群的时区。", "Only admins can change this room's time zone.")
-
-
-def zone_rooms_only(zone: str) -> Bilingual:
-    return Bilingual(
-        f"时区按群设置；私聊中的提醒使用默认时区 {zone}。",
-        f"Time zones are set per room; reminders in a direct chat use the default, {zone}.",
+        f"{where.zh}已有 {limit} 条待发的提醒，达到上限。请先取消一些（提醒列表 / 取消提醒 <编号>）。",
+        f"{where.en} already has {limit} pending reminders, the limit. Cancel some first (reminders / cancel <id>).",
     )

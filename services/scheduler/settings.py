@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.scheduler.firing import LatePolicy, LoopSettings
+from services.scheduler.store import Limits
 from services.shared import QunSettings
 
 
@@ -19,8 +20,15 @@ class SchedulerSettings(QunSettings):
     max_late_s: float = Field(
         600.0,
         ge=0,
-        description="A firing missed by more than this (everything was down) is skipped if it repeats, "
-        "or sent once marked as missed if it does not",
+        description="Grace for a firing: its deadline at the gateway is the due time plus this. A firing the "
+        "scheduler itself reaches later than this (everything was down) is skipped if it repeats, or replaced by a "
+        "short 'missed' notice if it does not",
+    )
+    max_per_creator: int = Field(
+        20, ge=0, description="Active reminders one member may have through one bot account (0: no limit)"
+    )
+    max_per_room: int = Field(
+        100, ge=0, description="Active reminders of one room or one direct conversation (0: no limit)"
     )
     late_note_after_s: float = Field(
         60.0, ge=0, description="A firing later than this carries a note saying how late it is"
@@ -37,6 +45,9 @@ class SchedulerSettings(QunSettings):
     batch: int = Field(200, ge=1, description="Firings claimed per pass")
     concurrency: int = Field(16, ge=1, description="Firings sent at once")
     list_limit: int = Field(20, ge=1, le=100, description="Reminders shown by 提醒列表 / reminders")
+
+    def limits(self) -> Limits:
+        return Limits(per_place=self.max_per_room, per_creator=self.max_per_creator)
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(

@@ -1,8 +1,11 @@
-"""Reminders in Redis: one hash of JSON bodies, one sorted set of due times, one set of ids per room.
+"""Reminders in Redis: one hash of JSON bodies, one sorted set of due times, one set of ids per room and one per
+creator (the quotas count them).
 
 Exactly-once across replicas rests on three atomic scripts:
 
-- ADD stores a reminder once per source event (a redelivered command event returns the same id).
+- ADD stores a reminder once per source event (a redelivered command event returns the same id), unless its room
+  or its creator already has as many active reminders as allowed (checked and stored in one step, so two replicas
+  cannot both take the last place).
 - CLAIM takes every reminder due by `now` and hides it for a lease (its score moves to `now + lease`), recording a
   lease token. Another replica cannot see it until the lease ends, so only one replica fires it.
 - COMPLETE, only while the caller's token is still the lease on record, deletes a one-off or moves a recurring
@@ -63,6 +66,10 @@ class SchedulerKeys:
         """Set: ids of the reminders of one room (or one direct conversation) of one bot."""
         return f"{self.prefix}:place:{bot_id}:{place_id}"
 
+    def creator(self, bot_id: str, creator_id: str) -> str:
+        """Set: ids of the active reminders one contact set through one bot, wherever they fire (for the quota)."""
+        return f"{self.prefix}:creator:{bot_id}:{creator_id}"
+
     @property
     def dead(self) -> str:
         """Hash: reminder id -> body that could not be read, moved aside for an operator to repair or drop."""
@@ -74,17 +81,30 @@ class SchedulerKeys:
 
 
 _ADD = """
--- KEYS: reminders, due, next_id, place, source_event   ARGV: body with id "__ID__", due_ms, event_ttl_s (0: none)
+-- KEYS: reminders, due, next_id, place, source_event, creator
+-- ARGV: body with id "__ID__", due_ms, event_ttl_s (0: none), max per place, max per creator (0: no limit)
+-- returns {id, 1} when stored, {id, 0} when this event stored it before, {'', 'place'|'creator'} when full
 local dedupe = tonumber(ARGV[3]) > 0
 if dedupe then
   local existing = redis.call('GET', KEYS[5])
   if existing then return {existing, 0} end
 end
+-- A full set is first cleared of ids whose reminder is gone (fired, cancelled, or moved aside as unreadable).
+local function full(key, limit)
+  if limit <= 0 or redis.call('SCARD', key) < limit then return false end
+  for _, id in ipairs(redis.call('SMEMBERS', key)) do
+    if redis.call('HEXISTS', KEYS[1], id) == 0 then redis.call('SREM', key, id) end
+  end
+  return redis.call('SCARD', key) >= limit
+end
+if full(KEYS[4], tonumber(ARGV[4])) then return {'', 'place'} end
+if full(KEYS[6], tonumber(ARGV[5])) then return {'', 'creator'} end
 local id = tostring(redis.call('INCR', KEYS[3]))
 local body = string.gsub(ARGV[1], '"__ID__"', '"' .. id .. '"', 1)
 redis.call('HSET', KEYS[1], id, body)
 redis.call('ZADD', KEYS[2], ARGV[2], id)
 redis.call('SADD', KEYS[4], id)
+redis.call('SADD', KEYS[6], id)
 if dedupe then redis.call('SET', KEYS[5], id, 'EX', ARGV[3]) end
 return {id, 1}
 """
@@ -108,13 +128,14 @@ return out
 """
 
 _COMPLETE = """
--- KEYS: due, reminders, leases, place   ARGV: id, token, next_due_ms ('' = done), next body
+-- KEYS: due, reminders, leases, place, creator   ARGV: id, token, next_due_ms ('' = done), next body
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])
 if ARGV[3] == '' then
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('SREM', KEYS[4], ARGV[1])
+  redis.call('SREM', KEYS[5], ARGV[1])
 else
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
@@ -123,10 +144,11 @@ return 1
 """
 
 _CANCEL = """
--- KEYS: due, reminders, leases, place   ARGV: id
+-- KEYS: due, reminders, leases, place, creator   ARGV: id
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
 return redis.call('HDEL', KEYS[2], ARGV[1])
 """
 
@@ -144,6 +166,22 @@ return 1
 
 _PLACEHOLDER_ID = "__ID__"
 SOURCE_EVENT_TTL_S = 86_400
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Active reminders allowed per room (or direct conversation) and per creator; 0 means no limit."""
+
+    per_place: int = 0
+    per_creator: int = 0
+
+
+class LimitReached(Exception):  # noqa: N818 - a refusal members see, not a fault
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"{scope} has {limit} active reminders")
+        self.scope = scope
+        """'place' (the room or direct conversation) or 'creator'."""
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -168,9 +206,11 @@ class ReminderStore:
         self._cancel = redis.register_script(_CANCEL)
         self._move_aside = redis.register_script(_MOVE_ASIDE)
 
-    async def add(self, draft: Reminder) -> tuple[Reminder, bool]:
-        """Store `draft` under a fresh id; returns it and whether it is new (False: this event already did)."""
+    async def add(self, draft: Reminder, limits: Limits | None = None) -> tuple[Reminder, bool]:
+        """Store `draft` under a fresh id; returns it and whether it is new (False: this event already did).
+        Raises `LimitReached` when its room (or direct conversation) or its creator has `limits` active ones."""
         keys = self.keys
+        limits = limits or Limits()
         event_key = keys.source_event(draft.source_event_id)
         body = draft.model_copy(update={"id": _PLACEHOLDER_ID}).model_dump_json()
         reminder_id, created = cast(
@@ -182,10 +222,19 @@ class ReminderStore:
                     keys.next_id,
                     keys.place(draft.bot_id, draft.place_id),
                     event_key,
+                    keys.creator(draft.bot_id, draft.creator_id),
                 ],
-                args=[body, epoch_ms(draft.next_due), SOURCE_EVENT_TTL_S if draft.source_event_id else 0],
+                args=[
+                    body,
+                    epoch_ms(draft.next_due),
+                    SOURCE_EVENT_TTL_S if draft.source_event_id else 0,
+                    limits.per_place,
+                    limits.per_creator,
+                ],
             ),
         )
+        if not reminder_id:
+            raise LimitReached(created, limits.per_place if created == "place" else limits.per_creator)
         stored = await self.get(str(reminder_id))
         if stored is None:  # created by the same event, then already fired or cancelled
             return draft.model_copy(update={"id": str(reminder_id)}), False
@@ -237,7 +286,13 @@ class ReminderStore:
     async def cancel(self, reminder: Reminder) -> bool:
         keys = self.keys
         removed = await self._cancel(
-            keys=[keys.due, keys.reminders, keys.leases, keys.place(reminder.bot_id, reminder.place_id)],
+            keys=[
+                keys.due,
+                keys.reminders,
+                keys.leases,
+                keys.place(reminder.bot_id, reminder.place_id),
+                keys.creator(reminder.bot_id, reminder.creator_id),
+            ],
             args=[reminder.id],
         )
         return bool(removed)
@@ -269,7 +324,13 @@ class ReminderStore:
             moved = reminder.model_copy(update={"next_due": next_due})
             next_args = [epoch_ms(next_due), moved.model_dump_json()]
         done = await self._complete(
-            keys=[keys.due, keys.reminders, keys.leases, keys.place(reminder.bot_id, reminder.place_id)],
+            keys=[
+                keys.due,
+                keys.reminders,
+                keys.leases,
+                keys.place(reminder.bot_id, reminder.place_id),
+                keys.creator(reminder.bot_id, reminder.creator_id),
+            ],
             args=[reminder.id, claim.token, *next_args],
         )
         return bool(done)

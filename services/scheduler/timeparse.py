@@ -30,9 +30,18 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.scheduler.grammar import PIECES, InvalidTimeError, NotThisPieceError
+from services.scheduler.grammar import (
+    ANY_PIECE,
+    PIECES,
+    InvalidTimeError,
+    NeedsContextError,
+    NotThisPieceError,
+)
+from services.scheduler.phrasing import Request, Target, clean_task, find_request, is_question
 from services.scheduler.recurrence import Frequency, Recurrence, local_instant
 from services.scheduler.timespec import Clock, DateRef, DayOffset, Period, Repeat, TimeSpec, WeekdayRef
+from services.shared import Bilingual
+from services.shared.commands import language_of
 
 MAX_INPUT = 500
 """Longer commands are cut: a time expression is short and the scanner is quadratic in the worst case."""
@@ -45,7 +54,9 @@ class FailureReason(StrEnum):
     INVALID = "invalid"  # an impossible time or date (25点, 2月30日)
     IN_PAST = "in_past"  # resolves to the message's time or before
     TOO_FAR = "too_far"  # more than MAX_YEARS_AHEAD years ahead
-    NO_TEXT = "no_text"  # a time but nothing to remind of
+    NO_TEXT = "no_text"  # a time but nothing to remind of, and nobody named
+    QUESTION = "question"  # asks something ("明天几点开会？"), it does not ask for a reminder
+    NOT_ASKED = "not_asked"  # a time, but no reminder verb in imperative position ("提醒的内容是明天9点开会")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,11 @@ class ParsedReminder:
     """The part of the command read as the time."""
     for_me: bool = False
     """Addressed to the sender ("remind me", "提醒我"): the firing mentions them."""
+    target: Target = Target.NONE
+    mentioned: tuple[str, ...] = ()
+    """@names the reminder is for (their contact ids come with the message)."""
+    asked: bool = False
+    """A reminder verb in imperative position ("提醒我", "remind us", "记得"): the sentence asks for it."""
 
 
 @dataclass(frozen=True)
@@ -67,35 +83,62 @@ class ParseFailure:
     detail: str = ""
     resolved: datetime | None = None
     """For IN_PAST: the instant the expression meant."""
+    asked: bool = False
+    """As in ParsedReminder: the sentence asks for a reminder (so a failure deserves an explanation)."""
 
 
 ParseResult = ParsedReminder | ParseFailure
 
+DEFAULT_TEXT = Bilingual("时间到了", "time's up")
+"""Said when a reminder names whom to remind but not what ("一小时后叫我")."""
+
 
 def parse_reminder(command: str, *, now: datetime, zone: ZoneInfo) -> ParseResult:
-    """Split `command` into a time expression and a text and resolve it against `now` (the message timestamp)."""
+    """Read a reminder out of a message body (or a command's arguments) and resolve it against `now` (the message
+    timestamp): the time expression wherever it stands, the request around it (verb, target), and the rest as the
+    text. The keyword form (`提醒 明天9点 开会`) and a plain sentence (`明天9点提醒我开会`) go through here alike."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     original = command.strip()[:MAX_INPUT]
     normalised, positions = _normalise(original)
-    try:
-        found = _find_expression(normalised)
-    except InvalidTimeError as error:
-        return ParseFailure(FailureReason.INVALID, expression=error.piece, detail=str(error))
-    if found is None:
-        return ParseFailure(FailureReason.NOT_A_TIME)
-    expression = original[positions[found.start] : positions[found.end]].strip()
-    text, for_me = _clean_text(
-        original[positions[found.text_from] : positions[found.start]], original[positions[found.end] :]
+    found, invalid = _find_times(normalised)
+    request = find_request(normalised, [(item.start, item.end) for item in found])
+    chosen, spec = _choose(found, normalised, request)
+    cut = [(request.start, request.end), *((item.start, item.end) for item in chosen)]
+    task = clean_task(_remove(normalised, cut))
+    text = clean_task(_visible(_remove(original, [(positions[a], positions[b]) for a, b in cut])))
+    if is_question(normalised, request, task):
+        return ParseFailure(FailureReason.QUESTION, asked=request.verb)
+    # An impossible piece next to the time ("13月1日 上午9点") or instead of one ("25点") is not skipped silently;
+    # one inside the text ("给99号房间送水") is text.
+    spans = [(item.start, item.end) for item in chosen]
+    broken = next(
+        (e for e in invalid if spec is None or _adjacent((e.start, e.end), spans, normalised, request)), None
     )
-    resolved = resolve(found.spec, now=now, zone=zone)
+    if broken is not None:
+        return ParseFailure(
+            FailureReason.INVALID, expression=broken.piece, detail=str(broken), asked=request.verb
+        )
+    if spec is None:
+        return ParseFailure(FailureReason.NOT_A_TIME, asked=request.verb)
+    expression = " ".join(original[positions[item.start] : positions[item.end]].strip() for item in chosen)
+    resolved = resolve(spec, now=now, zone=zone)
     if isinstance(resolved, ParseFailure):
-        return replace(resolved, expression=expression)
+        return replace(resolved, expression=expression, asked=request.verb)
     first, recurrence = resolved
     if not text:
-        return ParseFailure(FailureReason.NO_TEXT, expression=expression)
+        if request.target is Target.NONE:
+            return ParseFailure(FailureReason.NO_TEXT, expression=expression, asked=request.verb)
+        text = DEFAULT_TEXT.pick(language_of(original))
     return ParsedReminder(
-        first=first, recurrence=recurrence, text=text, expression=expression, for_me=for_me or found.for_me
+        first=first,
+        recurrence=recurrence,
+        text=text,
+        expression=expression,
+        for_me=request.target is Target.ME,
+        target=request.target,
+        mentioned=_as_written(request.mentioned, original[positions[request.start] : positions[request.end]]),
+        asked=request.verb,
     )
 
 
@@ -107,30 +150,21 @@ class _Found:
     spec: TimeSpec
     start: int
     end: int
-    text_from: int
-    """Where the text before the expression starts (after a leading "me" / "我", which is not text)."""
-    for_me: bool
 
 
-_ADDRESSEES = re.compile(
-    r"^(?:一下)?(?:(?P<me>me\b|我(?!们))|us\b|everyone\b|everybody\b|我们|大家)?(?:一下)?\s*", re.IGNORECASE
-)
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 _JOINERS = re.compile(r"[\s,、]*")
-_TEXT_PUNCTUATION = " \t\n,，、:：;；.。!！-—~～"
-_TEXT_PREFIX = re.compile(
-    r"^(?:(?:(?P<me>me)|us|everyone)\s+)?(?:to|that|about)\s+"
-    r"|^(?:记得|要)?(?:提醒|叫|通知)(?:(?P<wo>我(?!们))|我们|大家)?(?:一下)?"
-    r"|^记得",
-    re.IGNORECASE,
-)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """NFKC + lower case, char by char, with each normalised index mapped back to the original (+ the end)."""
+    """NFKC + lower case, char by char, with each normalised index mapped back to the original (+ the end).
+    Invisible characters (zero-width spaces and joiners, bidi marks: Unicode category Cf) are dropped."""
     chars: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):
+        if unicodedata.category(char) == "Cf":
+            continue
         for out in unicodedata.normalize("NFKC", char).lower():
             chars.append(out)
             positions.append(index)
@@ -138,32 +172,96 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(chars), positions
 
 
-def _find_expression(text: str) -> _Found | None:
-    """The time expression: at the start (after "me" / "我"), else the longest one that ends the command."""
-    spec, end = scan(text, 0)
-    if not spec.is_empty:
-        return _Found(spec, 0, end, 0, for_me=False)
-    addressee = _ADDRESSEES.match(text)
-    if addressee and addressee.end() > 0:
-        spec, end = scan(text, addressee.end())
-        if not spec.is_empty:
-            return _Found(spec, addressee.end(), end, addressee.end(), for_me=bool(addressee.group("me")))
-    return _find_trailing_expression(text)
-
-
-def _find_trailing_expression(text: str) -> _Found | None:
-    """'call mom at 5pm tomorrow' / '交周报 周五下午5点': the earliest start whose scan reaches the end."""
-    tail = len(text.rstrip(_TEXT_PUNCTUATION))
-    for start in range(1, tail):
-        if _ASCII_WORD.match(text[start]) and _ASCII_WORD.match(text[start - 1]):
-            continue  # not at a word start
+def _find_times(text: str) -> tuple[list[_Found], list[InvalidTimeError]]:
+    """Every time expression, left to right, each as long as its pieces go; and the impossible pieces seen."""
+    found: list[_Found] = []
+    invalid: list[InvalidTimeError] = []
+    at = 0
+    while (candidate := ANY_PIECE.search(text, at)) is not None:
+        start = candidate.start()
+        if start > 0 and _ASCII_WORD.match(text[start - 1]) and _ASCII_WORD.match(text[start]):
+            at = start + 1  # not at a word start
+            continue
         try:
             spec, end = scan(text, start)
-        except InvalidTimeError:
-            continue  # a number inside the text, not a broken time
-        if not spec.is_empty and end >= tail:
-            return _Found(spec, start, end, 0, for_me=False)
-    return None
+        except InvalidTimeError as error:
+            invalid.append(error)
+            at = max(start + 1, error.end)
+            continue
+        if spec.is_empty:
+            at = start + 1
+            continue
+        found.append(_Found(spec, start, end))
+        at = end
+    return found, invalid
+
+
+def _choose(found: list[_Found], text: str, request: Request) -> tuple[list[_Found], TimeSpec | None]:
+    """The expression that names a moment (the first one with a clock time or a delay, else the first), with the
+    expressions right next to it — separated only by the request or spaces — that complete it ("周五晚上 记得提醒
+    我 8点"); and what they say together. Other expressions stay in the text: "提醒我 8点 去3号楼" is not about the
+    3rd of the month."""
+    if not found:
+        return [], None
+    main = next((item for item in found if item.spec.complete), found[0])
+    chosen, spec = [main], main.spec
+    index = found.index(main)
+    for step in (-1, 1):
+        neighbour, edge = index + step, main
+        while 0 <= neighbour < len(found):
+            other = found[neighbour]
+            gap = (other.end, edge.start) if step < 0 else (edge.end, other.start)
+            merged = other.spec.combined(spec) if step < 0 else spec.combined(other.spec)
+            if merged is None or not _only_request_between(text, gap, request):
+                break
+            chosen.append(other)
+            spec, edge, neighbour = merged, other, neighbour + step
+    return sorted(chosen, key=lambda item: item.start), spec
+
+
+def _adjacent(span: tuple[int, int], others: list[tuple[int, int]], text: str, request: Request) -> bool:
+    return any(
+        _only_request_between(text, (min(end, other_end), max(start, other_start)), request)
+        for start, end in [span]
+        for other_start, other_end in others
+    )
+
+
+def _only_request_between(text: str, gap: tuple[int, int], request: Request) -> bool:
+    return all(
+        request.start <= index < request.end or text[index].isspace() or text[index] in ",，、"
+        for index in range(*gap)
+    )
+
+
+def _as_written(names: tuple[str, ...], span: str) -> tuple[str, ...]:
+    """The @names as the member wrote them (the parser saw them lower-cased)."""
+    written = tuple(_visible(name) for name in re.findall(r"@([^\s@]+)", span))
+    return written if len(written) == len(names) else names
+
+
+def _visible(text: str) -> str:
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+def _remove(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` without the spans; the pieces left are joined with a space between two words of Latin script and
+    directly otherwise ("我 明天8点 要交报告" -> "我要交报告", "call mom at 5pm today" -> "call mom today")."""
+    pieces: list[str] = []
+    at = 0
+    for start, end in sorted(span for span in spans if span[1] > span[0]):
+        if start > at:
+            pieces.append(text[at:start])
+        at = max(at, end)
+    pieces.append(text[at:])
+    joined = ""
+    for piece in (piece.strip() for piece in pieces):
+        if not piece:
+            continue
+        if joined and not (_CJK.match(joined[-1]) or _CJK.match(piece[0])):
+            joined += " "
+        joined += piece
+    return joined
 
 
 def scan(text: str, start: int) -> tuple[TimeSpec, int]:
@@ -172,6 +270,8 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
     while True:
         position = _JOINERS.match(text, end)
         at = position.end() if position else end
+        if ANY_PIECE.match(text, at) is None:  # one regex instead of every piece where none can start
+            return spec, end
         best: tuple[TimeSpec, int] | None = None
         for piece in PIECES:
             match = piece.pattern.match(text, at)
@@ -181,8 +281,12 @@ def scan(text: str, start: int) -> tuple[TimeSpec, int]:
                 fill = piece.build(match)
             except NotThisPieceError:
                 continue
+            except NeedsContextError as needs:
+                if spec.is_empty:
+                    continue
+                fill = needs.fill
             except InvalidTimeError as error:
-                error.piece = match.group()
+                error.piece, error.start, error.end = match.group(), match.start(), match.end()
                 raise
             merged = spec.merged(fill, match.group())
             if merged is not None and (best is None or match.end() > best[1]):
@@ -201,16 +305,6 @@ def _on_word_boundaries(text: str, start: int, end: int) -> bool:
         end < len(text) and bool(_ASCII_WORD.match(text[end - 1])) and bool(_ASCII_WORD.match(text[end]))
     )
     return not inside_start and not inside_end
-
-
-def _clean_text(before: str, after: str) -> tuple[str, bool]:
-    """The reminder text around the expression, without "to" / "提醒我"; and whether it addressed "me"."""
-    text = f"{before.strip()} {after.strip()}".strip(_TEXT_PUNCTUATION)
-    prefix = _TEXT_PREFIX.match(text)
-    if prefix is None:
-        return text, False
-    for_me = bool(prefix.group("me") or prefix.group("wo"))
-    return text[prefix.end() :].strip(_TEXT_PUNCTUATION), for_me
 
 
 # ---------------------------------------------------------------- resolving
@@ -255,7 +349,7 @@ def _resolve_repeat(
     hour = _read_hour(spec.clock, spec.period)
     weekdays, month_day = repeat.weekdays, repeat.month_day
     if hour >= 24:  # "每周五晚上12点" is the first minute of Saturday
-        if repeat.frequency is Frequency.MONTHLY:
+        if repeat.frequency is Frequency.MONTHLY or repeat.workdays:
             raise InvalidTimeError("say 0:00 of the next day instead of midnight at the end of a monthly day")
         hour -= 24
         weekdays = tuple(sorted((day + 1) % 7 for day in weekdays))
@@ -267,6 +361,7 @@ def _resolve_repeat(
         month_day=month_day,
         interval=1,
         anchor=local_now.date(),
+        workdays=repeat.workdays,
     )
     first = rule.next_after(local_now, zone)
     # Intervals (every 2 weeks) count from the first firing, whichever week or month it falls in.

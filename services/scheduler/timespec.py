@@ -71,6 +71,8 @@ class Repeat:
     weekdays: tuple[int, ...] = ()
     month_day: int | None = None
     interval: int = 1
+    workdays: bool = False
+    """工作日 / every workday: working days (China's calendar in Chinese zones), not just Monday to Friday."""
 
 
 Day = DayOffset | WeekdayRef | DateRef
@@ -107,6 +109,23 @@ class TimeSpec:
         if not _compatible(merged):
             return None
         return replace(merged, pieces=(*self.pieces, piece))
+
+    def combined(self, other: TimeSpec) -> TimeSpec | None:
+        """Two expressions of one sentence read as one ("周五晚上 … 8点"), or None if they say different things."""
+        fill = Fill(
+            day=other.day, period=other.period, clock=other.clock, delta=other.delta, repeat=other.repeat
+        )
+        merged = self.merged(fill, "")
+        return None if merged is None else replace(merged, pieces=(*self.pieces, *other.pieces))
+
+    @property
+    def complete(self) -> bool:
+        """Names a moment (a clock time, a delay, or "in 3 days"), not just a day or a repeat."""
+        return (
+            self.clock is not None
+            or self.delta is not None
+            or (isinstance(self.day, DayOffset) and self.day.relative)
+        )
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,50 @@ def test_workdays_skip_the_weekend() -> None:
     assert occurrences(rule, start, 2, SHANGHAI) == ["2026-11-23 09:30 CST", "2026-11-24 09:30 CST"]
 
 
+def working_days(hour: int = 9) -> Recurrence:
+    return Recurrence(
+        frequency=Frequency.WEEKLY,
+        hour=hour,
+        minute=0,
+        weekdays=WORKDAYS,
+        workdays=True,
+        anchor=date(2026, 9, 1),
+    )
+
+
+def test_working_days_in_china_skip_holidays_and_include_adjusted_working_days() -> None:
+    # National Day 2026: Oct 1-7 off; Sunday Sep 20 and Saturday Oct 10 are working days (调休).
+    assert occurrences(working_days(), datetime(2026, 9, 18, 10, 0, tzinfo=SHANGHAI), 2, SHANGHAI) == [
+        "2026-09-20 09:00 CST",
+        "2026-09-21 09:00 CST",
+    ]
+    assert occurrences(working_days(), datetime(2026, 9, 30, 20, 0, tzinfo=SHANGHAI), 4, SHANGHAI) == [
+        "2026-10-08 09:00 CST",
+        "2026-10-09 09:00 CST",
+        "2026-10-10 09:00 CST",
+        "2026-10-12 09:00 CST",
+    ]
+
+
+def test_working_days_elsewhere_are_monday_to_friday() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert occurrences(working_days(), datetime(2026, 9, 30, 20, 0, tzinfo=berlin), 3, berlin) == [
+        "2026-10-01 09:00 CEST",
+        "2026-10-02 09:00 CEST",
+        "2026-10-05 09:00 CEST",
+    ]
+
+
+def test_weekdays_listed_by_name_ignore_holidays() -> None:
+    """周一到周五 names the days: only 工作日 / every workday follows the holiday calendar."""
+    rule = Recurrence(
+        frequency=Frequency.WEEKLY, hour=9, minute=0, weekdays=WORKDAYS, anchor=date(2026, 9, 1)
+    )
+    assert rule.next_after(datetime(2026, 9, 30, 20, 0, tzinfo=SHANGHAI), SHANGHAI).date() == date(
+        2026, 10, 1
+    )
+
+
 def test_every_two_weeks_keeps_the_anchor_week_parity() -> None:
     rule = Recurrence(
         frequency=Frequency.WEEKLY, hour=15, minute=0, weekdays=(3,), interval=2, anchor=date(2026, 11, 19)
@@ -126,6 +170,8 @@ def test_naive_instants_are_refused() -> None:
         {"frequency": "monthly"},
         {"frequency": "weekly", "weekdays": (3, 1)},
         {"frequency": "weekly", "weekdays": (7,)},
+        {"frequency": "daily", "workdays": True},
+        {"frequency": "weekly", "weekdays": (0, 1, 2, 3, 4), "workdays": True, "interval": 2},
     ],
 )
 def test_inconsistent_rules_are_refused(fields: dict[str, object]) -> None:

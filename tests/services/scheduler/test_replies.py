@@ -47,8 +47,8 @@ def test_confirmation_of_a_recurring_one_says_how_it_repeats() -> None:
             Recurrence(
                 frequency=Frequency.WEEKLY, hour=9, minute=5, weekdays=WORKDAYS, anchor=date(2026, 1, 1)
             ),
-            "每个工作日（周一至周五）09:05 重复",
-            "repeats every weekday (Mon-Fri) at 09:05",
+            "每周一、二、三、四、五 09:05 重复",
+            "repeats every Mon, Tue, Wed, Thu, Fri at 09:05",
         ),
         (
             Recurrence(
@@ -114,9 +114,31 @@ def test_firing_text_notes_lateness_in_the_language_it_was_set_in() -> None:
     )
 
 
-def test_a_time_zone_cannot_be_set_in_a_direct_chat_said_in_both_languages() -> None:
-    text = replies.zone_rooms_only("Asia/Shanghai")
-    assert text.zh == "时区按群设置；私聊中的提醒使用默认时区 Asia/Shanghai。"
-    assert (
-        text.en == "Time zones are set per room; reminders in a direct chat use the default, Asia/Shanghai."
+def test_working_days_say_which_calendar_they_follow() -> None:
+    rule = Recurrence(
+        frequency=Frequency.WEEKLY,
+        hour=9,
+        minute=0,
+        weekdays=WORKDAYS,
+        workdays=True,
+        anchor=date(2026, 1, 1),
     )
+    in_china = replies.describe_recurrence(rule, "Asia/Shanghai")
+    in_berlin = replies.describe_recurrence(rule, "Europe/Berlin")
+    assert in_china.zh == "每个工作日（按法定节假日和调休）09:00 重复"
+    assert in_china.en == "repeats every working day (China's holidays and adjusted working days) at 09:00"
+    assert in_berlin.zh == "每个工作日（周一至周五）09:00 重复"
+    assert in_berlin.en == "repeats every working day (Mon-Fri) at 09:00"
+
+
+def test_a_reached_limit_says_which_and_how_to_make_room() -> None:
+    mine = replies.limit_reached("creator", 20, in_room=True)
+    room = replies.limit_reached("place", 100, in_room=True)
+    chat = replies.limit_reached("place", 100, in_room=False)
+    assert mine.zh == "你已有 20 条待发的提醒，达到上限。请先取消一些（提醒列表 / 取消提醒 <编号>）。"
+    assert (
+        mine.en
+        == "You already have 20 pending reminders, the limit. Cancel some first (reminders / cancel <id>)."
+    )
+    assert room.zh.startswith("本群已有 100 条待发的提醒")
+    assert chat.en.startswith("This chat already has 100 pending reminders")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from services.scheduler.recurrence import Frequency, Recurrence
-from services.scheduler.store import ReminderStore, epoch_ms
+from services.scheduler.store import LimitReached, Limits, ReminderStore, epoch_ms
 from tests.services.scheduler.conftest import draft
 
 T0 = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)
@@ -162,3 +163,44 @@ async def test_a_reminder_moved_aside_by_a_lookup_leaves_no_trace_in_its_room(re
     assert await store.list_place("bot", "room1@chatroom") == []
     assert await redis.smembers(store.keys.place("bot", "room1@chatroom")) == set()
     assert await store.dead_letters() == {bad.id: "[]"}
+
+
+async def test_a_room_and_a_creator_hold_at_most_their_limit_of_active_reminders(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    limits = Limits(per_place=3, per_creator=2)
+    await store.add(draft(T0), limits)
+    await store.add(draft(T0), limits)
+    with pytest.raises(LimitReached) as creator_full:
+        await store.add(draft(T0), limits)
+    await store.add(draft(T0, creator_id="bob"), limits)
+    with pytest.raises(LimitReached) as place_full:
+        await store.add(draft(T0, creator_id="carol"), limits)
+    elsewhere, _ = await store.add(draft(T0, room_id="other@chatroom", creator_id="carol"), limits)
+    assert (creator_full.value.scope, creator_full.value.limit) == ("creator", 2)
+    assert (place_full.value.scope, place_full.value.limit) == ("place", 3)
+    assert elsewhere.id == "4"
+    assert await store.pending_count() == 4
+
+
+async def test_fired_and_cancelled_reminders_free_their_place_in_the_quota(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    limits = Limits(per_place=2, per_creator=2)
+    fired, _ = await store.add(draft(T0), limits)
+    cancelled, _ = await store.add(draft(T0 + timedelta(hours=1)), limits)
+    [claim] = await store.claim_due(T0, lease_ms=30_000, limit=10)
+    assert await store.complete(claim, None)
+    await store.cancel(cancelled)
+    await redis.hset(store.keys.reminders, "99", "{not json")  # an unreadable one, moved aside when read
+    await redis.sadd(store.keys.creator("bot", "alice"), "99")
+    await store.get("99")
+    first, _ = await store.add(draft(T0), limits)
+    second, _ = await store.add(draft(T0), limits)
+    assert (fired.id, first.id, second.id) == ("1", "3", "4")
+
+
+async def test_a_redelivered_event_finds_its_reminder_even_when_the_limit_is_reached(redis: Redis) -> None:
+    store = ReminderStore(redis)
+    limits = Limits(per_place=1, per_creator=1)
+    first, _ = await store.add(draft(T0, source_event_id="evt-1"), limits)
+    again, created = await store.add(draft(T0, source_event_id="evt-1"), limits)
+    assert (again.id, created) == (first.id, False)

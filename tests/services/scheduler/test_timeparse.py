@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.scheduler import grammar
 from services.scheduler.recurrence import Recurrence
 from services.scheduler.timeparse import FailureReason, ParsedReminder, ParseFailure, parse_reminder
 
@@ -250,7 +251,7 @@ def test_addressing_me_makes_it_personal(command: str, for_me: bool) -> None:
     ("command", "reason"),
     [
         ("hello world", FailureReason.NOT_A_TIME),
-        ("在吗", FailureReason.NOT_A_TIME),
+        ("在吗", FailureReason.QUESTION),
         ("", FailureReason.NOT_A_TIME),
         ("明天 开会", FailureReason.MISSING_TIME),
         ("周五 交周报", FailureReason.MISSING_TIME),
@@ -359,3 +360,58 @@ def test_any_text_parses_or_fails_cleanly_and_never_in_the_past(command: str) ->
 def test_an_impossible_time_names_the_piece() -> None:
     failure = failed("明天25点 开会")
     assert (failure.reason, failure.expression) == (FailureReason.INVALID, "25点")
+
+
+# --- the time wherever it stands in a sentence
+
+
+@pytest.mark.parametrize(
+    ("command", "first", "text"),
+    [
+        ("下午四点提醒我接孩子", "2026-11-18 16:00", "接孩子"),
+        (
+            "提醒我给99号房间送水 明天9点",
+            "2026-11-19 09:00",
+            "给99号房间送水",
+        ),  # an impossible "day" in the text
+        (
+            "提醒我 8点 去3号楼",
+            "2026-11-18 20:00",
+            "去3号楼",
+        ),  # a day in the text is not merged into the time
+        ("明天一点提醒我开会", "2026-11-19 13:00", "开会"),  # 一点 after a day is one o'clock
+        ("过一刻钟提醒我出门", "2026-11-18 09:15", "出门"),
+        ("5min后提醒我喝水", "2026-11-18 09:05", "喝水"),
+        ("周末早上10点提醒我去跑步", "2026-11-21 10:00", "去跑步"),
+        ("remind me this weekend at 10am to mow the lawn", "2026-11-21 10:00", "mow the lawn"),
+    ],
+)
+def test_a_time_anywhere_in_the_sentence(command: str, first: str, text: str) -> None:
+    result = parsed(command)
+    assert (result.first.strftime("%Y-%m-%d %H:%M"), result.text) == (first, text)
+
+
+def test_a_little_is_not_one_oclock() -> None:
+    """早一点 / 一点点 mean "a bit": without another time piece 一点 is not a time."""
+    assert failed("明天早一点提醒我").reason is FailureReason.MISSING_TIME
+    assert failed("提醒我买一点点奶茶").reason is FailureReason.NOT_A_TIME
+
+
+def test_working_days_are_marked_and_weekend_repeats_read() -> None:
+    workdays, listed = (
+        parsed("每个工作日早上9点 站会").recurrence,
+        parsed("周一到周五早上9点 站会").recurrence,
+    )
+    weekends = parsed("every weekend at 9am hike").recurrence
+    assert (workdays is not None and workdays.workdays, listed is not None and listed.workdays) == (
+        True,
+        False,
+    )
+    assert rule(weekends) == "weekly:5,6@09:00"
+
+
+def test_numbers_in_time_pieces_are_bounded() -> None:
+    """A run of digits cannot make every scan quadratic: time pieces read at most six digits."""
+    assert "{1,6}" in grammar.N
+    assert r"\d{1,6}" in grammar.EN
+    assert failed("1" * 400).reason is FailureReason.NOT_A_TIME

@@ -169,4 +169,4 @@ class DenseIndex:
         at = int(np.searchsorted(self._rows, number))
         if at >= len(self._rows) or self._rows[at] != number:
             return None
-        return float(self._floats(np.asarray([at])) @ query)
+        return float((self._floats(np.asarray([at])) @ query)[0])

@@ -74,6 +74,11 @@ class Ranking:
     signals: Signals
 
 
+def passage_text(text: str, keywords: Sequence[str]) -> str:
+    """What a tag's vector is computed from: its keywords first (they say what it is about), then the message."""
+    return (" ".join(keywords) + " " + text).strip() if keywords else text
+
+
 def lexical_ranking(index: KnowledgeIndex, found: Lexical) -> list[Hit]:
     hits = [index.hit(found, doc) for doc, _bm25 in found.ranked]
     hits.sort(key=lambda hit: hit.score, reverse=True)

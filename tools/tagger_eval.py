@@ -70,7 +70,9 @@ def load_domain(path: Path) -> Room:
     docs, cases = [], []
     for fact in data["facts"]:
         docs.append(
-            Document(id=fact["id"], text=fact["text"], keywords=tuple(str(k) for k in fact.get("keywords") or ()))
+            Document(
+                id=fact["id"], text=fact["text"], keywords=tuple(str(k) for k in fact.get("keywords") or ())
+            )
         )
         for question in fact["questions"]:
             cross = has_cjk(question) != has_cjk(fact["text"])
@@ -89,14 +91,17 @@ def load_oss() -> list[Room]:
     texts = {doc.id: doc.text for doc in docs}
     rooms = []
     cases = [
-        Case(q, f["id"], has_cjk(q) != has_cjk(f["text"]), False) for f in main["facts"] for q in f["questions"]
+        Case(q, f["id"], has_cjk(q) != has_cjk(f["text"]), False)
+        for f in main["facts"]
+        for q in f["questions"]
     ]
     cases += [Case(q, None, False, False) for q in main["unanswerable"]]
     rooms.append(Room("oss eval.yaml", docs, cases))
     for name in OSS_SETS[1:]:
         data: dict[str, Any] = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
         held = [
-            Case(i["q"], i["fact"], has_cjk(i["q"]) != has_cjk(texts[i["fact"]]), True) for i in data["questions"]
+            Case(i["q"], i["fact"], has_cjk(i["q"]) != has_cjk(texts[i["fact"]]), True)
+            for i in data["questions"]
         ]
         held += [Case(q, None, False, True) for q in data["unanswerable"]]
         rooms.append(Room(f"oss {name}", docs, held))
@@ -145,7 +150,9 @@ def observe(room: Room, vectors: Vectors, *, override: bool) -> list[Observed]:
         lexical = rank(index, case.question, found=found)
         query = vectors.query(case.question)
         fused = {
-            weight: rank(index, case.question, dense_index=dense, query_vector=query, found=found, dense_weight=weight)
+            weight: rank(
+                index, case.question, dense_index=dense, query_vector=query, found=found, dense_weight=weight
+            )
             for weight in DENSE_WEIGHTS
         }
         observed.append(Observed(case, lexical, fused))
@@ -160,8 +167,12 @@ def _xy(
     items: Sequence[tuple[Case, Ranking]], features: Sequence[str]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     x = np.asarray([ranking.signals.vector(features) for _case, ranking in items], dtype=np.float64)
-    right = np.asarray([c.expected is not None and _top(r) == [c.expected] for c, r in items], dtype=np.float64)
-    found = np.asarray([c.expected is not None and c.expected in _top(r, 3) for c, r in items], dtype=np.float64)
+    right = np.asarray(
+        [c.expected is not None and _top(r) == [c.expected] for c, r in items], dtype=np.float64
+    )
+    found = np.asarray(
+        [c.expected is not None and c.expected in _top(r, 3) for c, r in items], dtype=np.float64
+    )
     return x, right, found
 
 
@@ -182,7 +193,11 @@ def _fit_stage(items: Sequence[tuple[Case, Ranking]], features: Sequence[str], w
     suggest_at = 0.0
     for threshold in sorted(set(np.round(p_found, 4))):
         said = unknown & (p_found < threshold)
-        if said.sum() and np.mean([items[i][0].expected is None for i in np.flatnonzero(said)]) < NO_ANSWER_PRECISION:
+        if (
+            said.sum()
+            and np.mean([items[int(i)][0].expected is None for i in np.flatnonzero(said)])
+            < NO_ANSWER_PRECISION
+        ):
             break
         suggest_at = float(threshold)
     return Stage(answer=answer, found=found_model, answer_at=answer_at, suggest_at=suggest_at)
@@ -236,7 +251,9 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "right": sum(o.answered == o.case.expected for o in answerable) / n,
         "wrong": sum(o.answered is not None and o.answered != o.case.expected for o in outcomes),
         "wrong share": sum(o.answered is not None and o.answered != o.case.expected for o in outcomes) / n,
-        "no-answer precision": (sum(o.case.expected is None for o in unknown) / len(unknown)) if unknown else 1.0,
+        "no-answer precision": (sum(o.case.expected is None for o in unknown) / len(unknown))
+        if unknown
+        else 1.0,
         "unknown": len(unknown),
         "near misses declined": sum(o.answered is None for o in unanswerable) / max(1, len(unanswerable)),
         "fast": sum(o.fast for o in outcomes) / max(1, len(outcomes)),
@@ -247,9 +264,7 @@ COLUMNS = ("recall@1", "recall@3", "right", "wrong", "no-answer precision", "nea
 
 
 def row(title: str, m: dict[str, float]) -> str:
-    cells = [
-        f"{m[c]:.0f} ({m['wrong share']:.1%})" if c == "wrong" else f"{m[c]:.2f}" for c in COLUMNS
-    ]
+    cells = [f"{m[c]:.0f} ({m['wrong share']:.1%})" if c == "wrong" else f"{m[c]:.2f}" for c in COLUMNS]
     return f"| {title} | {int(m['questions'])} | " + " | ".join(cells) + " |"
 
 
@@ -262,7 +277,13 @@ def leave_one_domain_out(
 ) -> None:
     pooled: list[Outcome] = []
     for room in rooms:
-        training = [o for other in rooms if other.name != room.name for o in observed[other.name] if not o.case.holdout]
+        training = [
+            o
+            for other in rooms
+            if other.name != room.name
+            for o in observed[other.name]
+            if not o.case.holdout
+        ]
         weight, model = fit(training)
         outcomes = apply(observed[room.name], weight, model)
         pooled += outcomes
@@ -270,13 +291,24 @@ def leave_one_domain_out(
     show(row("**all six, each left out**", metrics(pooled)))
     show(row("… their tuning part", metrics([o for o in pooled if not o.case.holdout])))
     show(row("… their held-out part", metrics([o for o in pooled if o.case.holdout])))
-    show(row("… other-language questions", metrics([o for o in pooled if o.case.cross_lingual or o.case.expected is None])))
+    show(
+        row(
+            "… other-language questions",
+            metrics([o for o in pooled if o.case.cross_lingual or o.case.expected is None]),
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--errors", action="store_true", help="print misses on the tuning part of the domains")
-    parser.add_argument("--fit", action="store_true", help="fit on all six domains and write data/decision.json")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--errors", action="store_true", help="print misses on the tuning part of the domains"
+    )
+    parser.add_argument(
+        "--fit", action="store_true", help="fit on all six domains and write data/decision.json"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -305,7 +337,8 @@ def main() -> None:
                         continue
                     if outcome.answered != case.expected or _top(outcome.ranking) != [case.expected]:
                         shown = ", ".join(
-                            f"{c.doc_id}:{c.hit.coverage:.2f}/{c.dense or 0:.2f}" for c in outcome.ranking.candidates[:3]
+                            f"{c.doc_id}:{c.hit.coverage:.2f}/{c.dense or 0:.2f}"
+                            for c in outcome.ranking.candidates[:3]
                         )
                         print(f"  [{outcome.verdict}] want={case.expected} got=[{shown}] {case.question}")
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -144,13 +144,17 @@ class DecisionModel:
             )
 
         return cls(
-            lexical=stage(data["lexical"]), full=stage(data["full"]), unprompted_at=float(data["unprompted_at"])
+            lexical=stage(data["lexical"]),
+            full=stage(data["full"]),
+            unprompted_at=float(data["unprompted_at"]),
         )
 
     @classmethod
     def load(cls, path: Path | None = None) -> DecisionModel:
         if path is None:
-            text = resources.files("services.tagger").joinpath("data/decision.json").read_text(encoding="utf-8")
+            text = (
+                resources.files("services.tagger").joinpath("data/decision.json").read_text(encoding="utf-8")
+            )
         else:
             text = path.read_text(encoding="utf-8")
         return cls.from_json(text)

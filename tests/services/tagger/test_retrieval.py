@@ -14,7 +14,7 @@ DOCS = [
 ]
 
 
-def unit(*values: float) -> np.ndarray:  # type: ignore[type-arg]
+def unit(*values: float) -> np.ndarray:
     vector = np.zeros(384, dtype=np.float32)
     vector[: len(values)] = values
     return vector / np.linalg.norm(vector)
@@ -66,8 +66,11 @@ def test_dense_signals_standardise_the_cosine_and_check_agreement() -> None:
 
 
 def test_dense_ranking_brings_candidates_the_lexical_side_missed() -> None:
-    dense = DenseIndex(VECTORS)
-    ranking = rank(index(), "xyzzy", dense_index=dense, query_vector=unit(0, 0, 1), dense_weight=1.0)
+    others = [Document(id=f"d{n}", text=f"filler {n}") for n in range(5)]
+    room = KnowledgeIndex([*DOCS, *others], shared_analysis())
+    far = [pack(unit(*([0.0] * (4 + n)), 1.0)) for n in range(5)]
+    dense = DenseIndex([*VECTORS, *far])
+    ranking = rank(room, "xyzzy", dense_index=dense, query_vector=unit(0.05, 0.05, 1), dense_weight=1.0)
     assert ranking.candidates[0].doc_id == "repo"
     assert ranking.candidates[0].lexical_rank is None
     assert ranking.signals.lexical_top == 0.0

@@ -24,7 +24,6 @@ DEPTH = 20  # candidates taken from each ranking
 DENSE_WEIGHT = (
     0.05  # chosen per evaluation fold by tools/tagger_eval.py; this is the choice on all six domains
 )
-EVIDENCE_Z = 1.5  # a candidate with no word of the question must stand out this much in meaning
 MISSING_Z = -2.0  # a candidate without a vector counts as far below the room's mean
 
 
@@ -125,8 +124,8 @@ def rank(
     for doc_id, hit in by_doc.items():
         known = cosines.get(doc_id)
         z = (known - mean) / (std or 1.0) if known is not None else MISSING_Z
-        if hit.coverage == 0 and z < EVIDENCE_Z:
-            continue  # neither a word of the question nor a close meaning: no evidence at all
+        if hit.coverage == 0 and not use_dense:
+            continue  # lexical only, and no word of the question in it: no evidence at all
         fused = hit.score
         if use_dense:
             fused += dense_weight * z

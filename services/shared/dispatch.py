@@ -189,7 +189,7 @@ class Dispatcher:
         if self._registry.keyword(body) is not None:
             return False  # another live service's keyword: it answers, nobody claims
         intent, command = (None, "") if switched_off else await self._recognise(event, ctx)
-        rank = -1 if switched_off or service.fallback_handler is None else service.fallback_rank
+        rank = -1 if switched_off else service.fallback_rank_for(event, ctx)
         claim = Claim(confidence=intent.confidence if intent else 0.0, fallback_rank=rank)
         decision = await self._board.decide(event.bot_id, event.id, claim, self._registry.claimers())
         if decision.winner != service.name:

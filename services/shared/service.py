@@ -63,6 +63,7 @@ EventHandler = Callable[[Any, Context[Any, Any]], Awaitable[None]]
 CommandHandler = Callable[[MessageReceived, Context[Any, Any], str], Awaitable[None]]
 Recogniser = Callable[[MessageReceived, Context[Any, Any]], "Intent | Awaitable[Intent | None] | None"]
 Fallback = Callable[[MessageReceived, Context[Any, Any]], Awaitable[None]]
+Accepts = Callable[[MessageReceived, Context[Any, Any]], bool]
 Responder = Callable[[Any, AppContext[Any, Any]], Awaitable[Payload]]
 BackgroundTask = Callable[[AppContext[Any, Any]], Awaitable[None]]
 RouteHandler = Callable[[HttpRequest, AppContext[Any, Any]], Awaitable[Response]]
@@ -131,6 +132,8 @@ class QunService(Generic[S, D]):
         self.recognisers: list[tuple[str, Recogniser]] = []
         self.fallback_handler: Fallback | None = None
         self.fallback_rank = -1
+        self.fallback_accepts: Accepts | None = None
+        self.fallback_rooms_only = False
         self.responders: dict[type[Request], Responder] = {}
         self.background_tasks: list[BackgroundTask] = []
         self.routes: list[Route] = []
@@ -165,8 +168,12 @@ class QunService(Generic[S, D]):
 
         return register
 
-    def fallback(self, *, rank: int) -> Callable[[Fallback], Fallback]:
-        """Answers an addressed message nobody recognised; of the live services, the highest rank answers."""
+    def fallback(
+        self, *, rank: int, rooms_only: bool = False, accepts: Accepts | None = None
+    ) -> Callable[[Fallback], Fallback]:
+        """Answers an addressed message nobody recognised; of the live services that offer one for the message,
+        the highest rank answers. `rooms_only`: not for direct messages; `accepts(event, ctx)`: a quick, pure
+        check that this fallback has something to say (e.g. the message is a question with content)."""
 
         def register(handler: Fallback) -> Fallback:
             if self.fallback_handler is not None:
@@ -174,9 +181,18 @@ class QunService(Generic[S, D]):
             if rank < 0:
                 raise ValueError("a fallback rank is 0 or more")
             self.fallback_handler, self.fallback_rank = handler, rank
+            self.fallback_rooms_only, self.fallback_accepts = rooms_only, accepts
             return handler
 
         return register
+
+    def fallback_rank_for(self, event: MessageReceived, ctx: Context[Any, Any]) -> int:
+        """The rank this service's fallback claims for the message, or -1 when it offers none."""
+        if self.fallback_handler is None or (self.fallback_rooms_only and event.room is None):
+            return -1
+        if self.fallback_accepts is not None and not self.fallback_accepts(event, ctx):
+            return -1
+        return self.fallback_rank
 
     def on(self, event_type: type[E]) -> Callable[[EventHandler], EventHandler]:
         """Every event of that type; for `MessageReceived`: every message this service did not answer."""

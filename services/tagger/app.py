@@ -8,6 +8,7 @@ knowledge.py. Dates are read and shown in the room's time zone (`ctx.zone`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -16,18 +17,29 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from schemas import ChatCommand, MessageReceived
-from services.shared import AppContext, Bilingual, Context, QunService
-from services.shared.commands import match_command
-from services.tagger import replies
+from schemas import ChatCommand, ContactRef, MessageReceived, QuestionUnanswered, SayText
+from schemas.requests import UnansweredItem, UnansweredQuery
+from services.shared import AppContext, Bilingual, Context, Intent, QunService
+from services.tagger import quota, replies
 from services.tagger.browse import browse as browse_tags
-from services.tagger.commands import ParseError, parse_browse, parse_delete, parse_tag, question_of
-from services.tagger.decision import Verdict
+from services.tagger.commands import (
+    ParseError,
+    keep_phrase_confidence,
+    keywords_of,
+    parse_browse,
+    parse_delete,
+    parse_faq_pair,
+    parse_tag,
+    question_of,
+    tag_number,
+)
+from services.tagger.decision import DecisionModel, Verdict
 from services.tagger.deletion import delete_tag
+from services.tagger.dense import E5Embedder, Embedder, pack
 from services.tagger.engine import shared_analysis
 from services.tagger.index import Document, KnowledgeIndex
 from services.tagger.knowledge import KnowledgeCache
-from services.tagger.reranker import Reranker, load_reranker
+from services.tagger.retrieval import passage_text
 from services.tagger.settings import TaggerSettings
 from services.tagger.sharing import KnowledgeBases
 from services.tagger.store import NewTag, TagStore
@@ -52,13 +64,18 @@ class Deps:
     store: TagStore
     knowledge: KnowledgeCache
     bases: KnowledgeBases
-    reranker: Reranker | None
+    embedder: Embedder | None
+    model: DecisionModel
     unprompted: UnpromptedRooms
 
 
 @asynccontextmanager
 async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Deps]:
-    analysis = shared_analysis()
+    # CC-CEDICT (~1 s to read) and the e5 model (~0.1 s) load at start, off the event loop.
+    analysis = await asyncio.to_thread(shared_analysis, override=settings.override_dictionary)
+    embedder = (
+        await asyncio.to_thread(E5Embedder, max_tokens=settings.embed_max_tokens) if settings.dense else None
+    )
     # jieba loads its dictionary once (~0.4 s with its cache file, ~1 s without), and the first Chinese question its
     # word-frequency table (~0.15 s): both at start, off the event loop, not on the first member's question.
     await asyncio.to_thread(analysis.analyzer.warm_up)
@@ -73,7 +90,8 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
         store=store,
         knowledge=knowledge,
         bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
-        reranker=load_reranker(settings.reranker),
+        embedder=embedder,
+        model=DecisionModel.load(settings.decision_model_file),
         unprompted=UnpromptedRooms(store, redis),
     )
 
@@ -83,6 +101,9 @@ service: QunService[TaggerSettings, Deps] = QunService(
     version="0.1.0",
     settings=TaggerSettings,
     deps=open_deps,
+    title_zh="群记忆",
+    title_en="memory",
+    publishes=(SayText, QuestionUnanswered, UnansweredQuery),
     summary_zh="群记忆：引用消息标记保存，回答大家的问题",
     summary_en="The group's memory: keeps quoted messages, answers questions from them",
 )
@@ -103,36 +124,142 @@ async def _say(ctx: Ctx, reply: Bilingual, *, mention: str | None = None) -> Non
         name="tag",
         keywords_zh=["标记"],
         keywords_en=["tag", "#"],
-        usage_zh="引用一条消息，@我 标记 [关键词] [有效期 3天]，或 @我 #关键词",
-        usage_en="quote a message, @me tag [keywords] [for 3 days], or @me #keyword",
+        usage_zh="引用一条消息，@我 标记 [关键词] [有效期 3天]（或「记一下」）；管理员：标记 <没答上的问题编号>",
+        usage_en="quote a message, @me tag [keywords] [for 3 days] (or 'save this'); admins: tag <unanswered no.>",
+        rooms_only=True,
     )
 )
 async def tag(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only
     if event.quote is None or not event.quote.text.strip():
-        await _say(ctx, replies.NEED_QUOTE)
+        number = tag_number(args)
+        if number is not None and await ctx.is_admin():
+            await _tag_unanswered(event, ctx, number)
+        else:
+            await _say(ctx, replies.NEED_QUOTE)
         return
     request = parse_tag(args, ctx.now(), ctx.zone)
     if isinstance(request, ParseError):
         await ctx.reply(request)
         return
-    saved = await ctx.deps.store.save(
-        ctx.deps.bases.for_room(event.room.id),
+    quote = event.quote
+    verified = quote.verified and quote.talker_id is not None
+    tagger_name = event.talker.alias or event.talker.name
+    await _store_tag(
+        event,
+        ctx,
         NewTag(
-            text=event.quote.text,
-            author_name=event.quote.talker_name,
+            text=quote.text,
+            # An unverified quote is anyone's typing: it is the tagger's, never the named person's.
+            author_name=quote.talker_name if verified else tagger_name,
+            author_id=quote.talker_id if verified else None,
+            verified=verified,
             room_id=event.room.id,
             tagger_id=event.talker.id,
-            tagger_name=event.talker.alias or event.talker.name,
+            tagger_name=tagger_name,
             keywords=request.keywords,
             expires_at=request.expires_at,
             event_id=event.id,
         ),
-        ctx.now(),
     )
+
+
+async def _store_tag(event: MessageReceived, ctx: Ctx, new: NewTag) -> None:
+    assert event.room is not None
+    kb = ctx.deps.bases.for_room(event.room.id)
+    now = ctx.now()
+    snapshot = await ctx.deps.knowledge.snapshot(kb, now)
+    over = quota.check(
+        snapshot.records.values(),
+        text=new.text,
+        tagger_id=event.talker.id,
+        now=now,
+        per_room=ctx.settings.max_tags_per_room,
+        per_member=ctx.settings.max_tags_per_member,
+    )
+    if over is not None:
+        await _say(
+            ctx, replies.quota_member(over.limit) if over.per_member else replies.quota_room(over.limit)
+        )
+        return
+    embedder = ctx.deps.embedder
+    if embedder is not None:  # once, when tagged; stored with the tag
+        vector = await asyncio.to_thread(embedder.passage, passage_text(new.text, new.keywords))
+        new = dataclasses.replace(new, vector=pack(vector))
+    saved = await ctx.deps.store.save(kb, new, now)
     await _say(ctx, replies.tagged(saved.record, created=saved.created, zone=ctx.zone))
+
+
+async def _tag_unanswered(event: MessageReceived, ctx: Ctx, number: int) -> None:
+    """`标记 2` (admins): the history service's unanswered question 2 and the answer chosen for it become a tag."""
+    assert event.room is not None
+    try:
+        item = await ctx.request(
+            ctx.bot_id,
+            UnansweredQuery(room_id=event.room.id, number=number),
+            timeout=ctx.settings.history_timeout_s,
+        )
+    except TimeoutError:
+        await _say(ctx, replies.HISTORY_DOWN)
+        return
+    if not isinstance(item, UnansweredItem) or item.error or item.answer is None:
+        await _say(ctx, replies.no_unanswered(number))
+        return
+    answer = item.answer
+    await _store_tag(
+        event,
+        ctx,
+        NewTag(
+            text=answer.text,
+            author_name=answer.talker.name,
+            author_id=answer.talker.id,  # history knows who said it by id: verified
+            verified=True,
+            room_id=event.room.id,
+            tagger_id=event.talker.id,
+            tagger_name=event.talker.alias or event.talker.name,
+            keywords=keywords_of(item.question)[:5],
+            questions=(item.question,) if item.question else (),
+            event_id=event.id,
+        ),
+    )
+
+
+@service.command(
+    ChatCommand(
+        name="addfaq",
+        keywords_zh=["添加问答"],
+        keywords_en=["add faq"],
+        usage_zh="@我 添加问答 问：<问题> 答：<答案>（管理员）",
+        usage_en="@me add faq Q: <question> A: <answer> (admins)",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def add_faq(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    if event.room is None:
+        await _say(ctx, replies.ROOMS_ONLY)
+        return
+    pair = parse_faq_pair(args)
+    if pair is None:
+        await _say(ctx, replies.FAQ_USAGE)
+        return
+    question, answer = pair
+    name = event.talker.alias or event.talker.name
+    await _store_tag(
+        event,
+        ctx,
+        NewTag(
+            text=answer,
+            author_name=name,
+            author_id=event.talker.id,
+            verified=True,
+            room_id=event.room.id,
+            tagger_id=event.talker.id,
+            tagger_name=name,
+            questions=(question,),
+            event_id=event.id,
+        ),
+    )
 
 
 @service.command(
@@ -155,12 +282,11 @@ async def ask(event: MessageReceived, ctx: Ctx, args: str) -> None:
         keywords_en=["tags"],
         usage_zh="@我 浏览 [页码 | 关键词 | 最近7天 | 2026-11-01 2026-11-30]",
         usage_en="@me tags [page | keyword | last 7 days | 2026-11-01 2026-11-30]",
+        rooms_only=True,
     )
 )
 async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only
     now = ctx.now()
     request = parse_browse(args, now, ctx.zone)
     if isinstance(request, ParseError):
@@ -178,6 +304,7 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
         keywords_en=["delete"],
         usage_zh="@我 删除 <编号>（标记人、原作者或管理员）",
         usage_en="@me delete <id> (whoever tagged it, its author, or an admin)",
+        rooms_only=True,
     )
 )
 async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -208,6 +335,7 @@ async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
         usage_zh="@我 自动回答 开|关：没 @我 的问题也回答（仅在很有把握时）",
         usage_en="@me autoanswer on|off: also answer questions not addressed to me (only when confident)",
         admin_only=True,
+        rooms_only=True,
     )
 )
 async def autoanswer(event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -225,24 +353,30 @@ async def autoanswer(event: MessageReceived, ctx: Ctx, args: str) -> None:
 
 @service.on(MessageReceived)
 async def plain_message(event: MessageReceived, ctx: Ctx) -> None:
-    """A message none of the tagger's keywords matched: maybe a plain question to the bot, maybe chatter."""
+    """Chatter nobody addressed to the bot: answered only in auto-answer rooms, only when sure."""
     body = event.body.strip()
-    if event.room is None or not body or event.type != "text":
+    if event.room is None or event.mentions_bot or not body or event.type != "text":
         return
-    if event.mentions_bot:
-        if event.quote is not None:
-            return  # quoting and @-ing without a tag keyword is not ours: other services use that gesture
-        if await _another_service_command(ctx, body):
-            return
-        await _answer(event, ctx, body, unprompted=False, explicit=False)
-    elif _QUESTION_SHAPE.search(body) and await ctx.deps.unprompted.enabled(event.room.id):
+    if _QUESTION_SHAPE.search(body) and await ctx.deps.unprompted.enabled(event.room.id):
         await _answer(event, ctx, body, unprompted=True, explicit=False)
 
 
-async def _another_service_command(ctx: Ctx, body: str) -> bool:
-    infos = await ctx.discover(ctx.settings.discover_cache_s)
-    others = [command for info in infos if info.name != NAME for command in info.commands]
-    return match_command(body, others) is not None
+@service.recogniser("tag")
+def recognise_keep(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """`@bot 记一下` / `帮我记住` / `收藏这条` / `save this` with a quote: a request to tag it."""
+    quoted = event.quote is not None and bool(event.quote.text.strip())
+    confidence = keep_phrase_confidence(event.body, quoted=quoted)
+    return Intent(confidence) if confidence > 0 else None
+
+
+def _is_question(event: MessageReceived, ctx: Ctx) -> bool:
+    return event.type == "text" and ctx.deps.knowledge.has_content(event.body.strip())
+
+
+@service.fallback(rank=10, rooms_only=True, accepts=_is_question)
+async def answer_addressed(event: MessageReceived, ctx: Ctx) -> None:
+    """`@bot <question>` without 问: whatever no other service recognised, answered from the room's memory."""
+    await _answer(event, ctx, event.body.strip(), unprompted=False, explicit=False)
 
 
 async def _answer(
@@ -259,16 +393,33 @@ async def _answer(
         ctx.deps.bases.for_room(event.room.id),
         question,
         ctx.now(),
-        ctx.settings.thresholds,
+        ctx.deps.model,
+        embedder=ctx.deps.embedder,
         unprompted=unprompted,
-        reranker=ctx.deps.reranker,
     )
     verdict = result.decision.verdict
-    if verdict is Verdict.ANSWER:
-        await _say(ctx, replies.answer(result.records[0]), mention=event.talker.id)
+    if verdict is Verdict.ANSWER and result.records:
+        await _say(ctx, replies.answer(result.records[0], ctx.zone), mention=event.talker.id)
     elif unprompted:
         return  # nobody asked the bot: stay quiet unless sure
-    elif verdict is Verdict.SUGGEST:
+    elif verdict is Verdict.SUGGEST and result.records:
         await _say(ctx, replies.suggestions(result.records), mention=event.talker.id)
     else:
         await _say(ctx, replies.UNKNOWN)
+        await _report_unanswered(event, ctx, question)
+
+
+async def _report_unanswered(event: MessageReceived, ctx: Ctx, question: str) -> None:
+    """An addressed question the bot could not answer: the history service collects these (QuestionUnanswered)."""
+    await ctx.emit(
+        QuestionUnanswered(
+            id=f"unanswered-{event.id}",
+            bot_id=event.bot_id,
+            timestamp=event.timestamp,
+            question_id=event.id,
+            room=event.room,
+            asker=ContactRef(id=event.talker.id, name=event.talker.alias or event.talker.name),
+            question=question,
+            lang=ctx.lang,
+        )
+    )

@@ -199,3 +199,47 @@ def parse_delete(args: str) -> str | ParseError:
         zh="请写要删除的编号，例如「删除 12」（编号见标记时的确认或「浏览」）。",
         en="Give the id to delete, e.g. 'delete 12' (ids are in the tag confirmation or in 'tags').",
     )
+
+
+# Asking the bot to keep a quoted message in plain words: a verb of keeping, an optional object ("this one"),
+# politeness around it. 记一下 / 帮我记住 / 收藏这条 / 存一下 / 记下来 / save this / remember this one / bookmark that.
+_KEEP_ZH = re.compile(
+    r"^(?:请|麻烦|帮忙|帮我|给我|替我|你)*\s*(?:记一下|记下来|记下|记住|记着|记录一下|记录|收藏|保存|存一下|存下来|存下|存着|"
+    r"留着|备忘|记)\s*(?:一下|下来|下)?\s*(?:这条|这个|这句|这句话|这条消息|它|吧|哈|啊|呀|哦)*\s*$"
+)
+_KEEP_EN = re.compile(
+    r"^(?:please\s+|pls\s+|can you\s+|could you\s+)*(?:save|remember|keep|bookmark|note|pin|store|memori[sz]e)"
+    r"(?:\s+(?:this|that|it)(?:\s+(?:one|message|msg))?)?(?:\s+(?:for later|please|pls))*\s*$",
+    re.IGNORECASE,
+)
+
+
+def keep_phrase_confidence(body: str, *, quoted: bool) -> float:
+    """How surely a message addressed to the bot asks it to keep the quoted message (0 without a quote)."""
+    if not quoted:
+        return 0.0
+    text = normalize(body).strip(" .。!！~～")
+    if _KEEP_ZH.match(text) or _KEEP_EN.match(text):
+        return 0.9
+    return 0.0
+
+
+def tag_number(args: str) -> int | None:
+    """`标记 3` without a quote: the number of an unanswered question (from the history service's list)."""
+    match = _TAG_ID.match(normalize(args))
+    return int(match.group(1)) if match else None
+
+
+_FAQ_PAIR = re.compile(
+    r"^\s*(?:问|q|question)\s*[:：]\s*(?P<q>.+?)\s*(?:答|a|answer)\s*[:：]\s*(?P<a>.+?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def parse_faq_pair(args: str) -> tuple[str, str] | None:
+    """`问：周会几点？ 答：周四晚8点` / `Q: when is the meeting? A: Thursday 8pm` → (question, answer)."""
+    match = _FAQ_PAIR.match(args)
+    if match is None:
+        return None
+    question, answer = match.group("q").strip(), match.group("a").strip()
+    return (question, answer) if question and answer else None

@@ -37,11 +37,10 @@ Outcome = Deleted | Refused | NotFound
 
 
 async def may_delete(record: TagRecord, requester: Contact, is_admin: IsAdmin) -> bool:
-    """Whoever tagged it, the quoted author or an admin. The admin check (a Redis read) only when needed."""
-    if record.tagger_id is not None and record.tagger_id == requester.id:
+    """Whoever tagged it, the author of a verified quote, or an admin: by contact id, never by a name or alias
+    (anyone can take a name). The admin check (a Redis read) only when needed."""
+    if requester.id in {record.tagger_id, record.author_id} - {None}:
         return True
-    if record.author_name in {requester.name, requester.alias} - {None, ""}:
-        return True  # WeChat gives no id for a quoted author: by name
     return await is_admin()
 
 

@@ -1,9 +1,12 @@
 """In-memory BM25 index of one knowledge base, with a coverage score that says how much of a question is answered.
 
-Three kinds of terms live in one inverted index, told apart by a prefix:
+Five kinds of terms live in one inverted index, told apart by a prefix:
   w:<word>     jieba words (search mode) and stemmed English words
-  c:<concept>  bilingual dictionary concepts (so 聚会 meets "meetup"), and entity concepts (a time, a link)
+  g:<gloss>    the shared gloss space of CC-CEDICT (lexicon.py): 报销 carries g:reimburs, "reimbursed" too
+  c:<concept>  entity concepts (a time, a link, a price) and the question words that ask for them; concepts of
+               the optional hand-written override dictionary (data/synonyms.yaml)
   b:<bigram>   CJK character bigrams (so short Chinese questions match despite segmentation differences)
+  p:<pinyin>   toneless pinyin of CJK bigrams (so the typo 报消 meets 报销)
 BM25 ranks; coverage (the idf-weighted share of the question's words found in a document, through any of the
 three) is the confidence the answer / suggest / don't-know decision is taken on, because raw BM25 scores are not
 comparable between questions.
@@ -20,15 +23,26 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from services.tagger.lexicon import Lexicon, pinyin_bigrams
 from services.tagger.synonyms import MAX_PHRASE_WORDS, SynonymDictionary
-from services.tagger.text import QUESTION_WORDS, Analyzer, bigrams, has_cjk, importance
+from services.tagger.text import (
+    QUESTION_WORD_IMPORTANCE,
+    QUESTION_WORDS,
+    Analyzer,
+    bigrams,
+    has_cjk,
+    importance,
+)
 
 K1 = 1.2
 B = 0.6
 KEYWORD_TF = 3  # a tagger's keywords say what the message is about: count them as three mentions
-WEIGHT = {"w": 1.0, "c": 0.8, "b": 0.35}
+WEIGHT = {"w": 1.0, "c": 0.8, "b": 0.35, "g": 0.5, "p": 0.15}
 UNSEEN_WEIGHT = 0.7  # share of the maximal idf given to a question word the index has never seen
 BIGRAM_CREDIT = 0.7  # a CJK word found only through its characters counts this much
+GLOSS_CREDIT = 0.8  # a word found only through a translation (CC-CEDICT gloss) counts this much
+PINYIN_CREDIT = 0.55  # a CJK word found only through its sound (a typo: 报消 for 报销) counts this much
+MAX_UNIT_GLOSSES = 8
 COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms
 DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
@@ -88,12 +102,38 @@ _ENTITIES = (
 )
 
 
+# Question words and the entity concepts above they ask for: grammar, not vocabulary, so they hold in any group
+# and stay on when the override dictionary is off. Matched on the question's text (English phrases as words).
+_ASKS = {
+    "c:venue": r"where|哪里|在哪|哪儿|地址|地点|address|location",
+    "c:time": r"when|what time|几点|什么时候|啥时候|何时|哪天|时间|whens|wen",
+    "c:date": r"which day|what date|几号|哪天|哪一天|多少号|日期|date",
+    "c:city": r"which city|what city|哪个城市|哪座城市",
+    "c:website": r"link|链接|网址|url|website|网站|网页",
+    "c:email": r"e-?mail|邮箱|邮件",
+    "c:duration": r"how long|多久|多长时间|时长",
+    "c:size": r"how big|多大|大小",
+    "c:price": r"how much|多少钱|价格|price|cost|几块|卖多少|多少米",
+    "c:phone": r"phone|电话|手机号|号码",
+}
+_ASK_PATTERNS = tuple(
+    (concept, re.compile(r"(?<![a-z])(?:" + words + r")(?![a-z])", re.IGNORECASE))
+    for concept, words in _ASKS.items()
+)
+
+
+def asked_entities(question: str) -> tuple[str, ...]:
+    """The entity concepts a question asks for ("where" → c:venue, 多少钱 → c:price)."""
+    return tuple(concept for concept, pattern in _ASK_PATTERNS if pattern.search(question))
+
+
 @dataclass(frozen=True)
 class Document:
     id: str
     text: str
     keywords: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # FAQ question variants, indexed like the text
+    vector: str | None = None  # dense.pack()ed e5 vector, if the tag has one
 
 
 @dataclass(frozen=True)
@@ -117,6 +157,8 @@ class _Unit:
     concepts: tuple[str, ...]
     grams: tuple[str, ...]
     importance: float
+    glosses: tuple[str, ...] = ()  # g: terms
+    sounds: tuple[str, ...] = ()  # p: terms
 
 
 @dataclass(frozen=True)
@@ -132,24 +174,30 @@ class Query:
             found.add("w:" + unit.word)
             found.update(unit.concepts)
             found.update(unit.grams)
+            found.update(unit.glosses)
+            found.update(unit.sounds)
         return found
 
 
 @dataclass
 class TextAnalysis:
-    """Analyzer + dictionary: text → index terms, question → query."""
+    """Analyzer + lexicon (+ the optional override dictionary): text → index terms, question → query."""
 
     analyzer: Analyzer
-    dictionary: SynonymDictionary
-    _concept_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dictionary: SynonymDictionary  # the hand-written override (data/synonyms.yaml); may be empty
+    lexicon: Lexicon = field(default_factory=Lexicon.empty)
+    _unit_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
     def terms(self, text: str) -> Counter[str]:
         words = self.analyzer.words(text)
         counts: Counter[str] = Counter("w:" + word for word in words)
         counts.update(self.dictionary.expand(words))
         counts.update(concept for concept, pattern in _ENTITIES if pattern.search(text))
+        for word in words:
+            counts.update("g:" + gloss for gloss in self.lexicon.of(word))
         for run in self.analyzer.cjk_runs(text):
             counts.update("b:" + gram for gram in bigrams(run))
+            counts.update("p:" + sound for sound in pinyin_bigrams(run))
         return counts
 
     def document_terms(self, doc: Document) -> Counter[str]:
@@ -161,16 +209,28 @@ class TextAnalysis:
                 counts[term] += count * KEYWORD_TF
         return counts
 
-    def _unit_concepts(self, word: str) -> tuple[str, ...]:
-        cached = self._concept_cache.get(word)
+    def _unit_routes(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(override-dictionary concepts, g: glosses) of a question word; a Chinese compound neither source knows
+        takes its parts' (开发依赖 → 开发, 依赖)."""
+        cached = self._unit_cache.get(word)
         if cached is None:
-            found = list(self.dictionary.concepts_of(word))
-            if not found and has_cjk(word) and len(word) > 2:
+            concepts = list(self.dictionary.concepts_of(word))
+            glosses = list(self.lexicon.of(word))
+            if has_cjk(word) and len(word) > 1 and not (concepts and glosses):
                 for part in self.analyzer.words(word):
                     if part != word:
-                        found.extend(self.dictionary.concepts_of(part))
-            cached = tuple(dict.fromkeys(found))
-            self._concept_cache[word] = cached
+                        if not concepts:
+                            concepts.extend(self.dictionary.concepts_of(part))
+                        if not self.lexicon.of(word):
+                            glosses.extend(self.lexicon.of(part))
+            if not glosses and has_cjk(word):  # unknown as a word: what its characters mean
+                for char in word:
+                    glosses.extend(self.lexicon.of(char)[:2])
+            cached = (
+                tuple(dict.fromkeys(concepts)),
+                tuple("g:" + gloss for gloss in dict.fromkeys(glosses))[:MAX_UNIT_GLOSSES],
+            )
+            self._unit_cache[word] = cached
         return cached
 
     def query(self, text: str) -> Query:
@@ -188,17 +248,40 @@ class TextAnalysis:
                         phrase_concepts.setdefault(position, []).append(concept)
         units: dict[str, _Unit] = {}
         for position, word in enumerate(words):
-            if word in units:
+            if word in units or word in QUESTION_WORDS:
                 continue
-            grams = tuple("b:" + gram for gram in bigrams(word)) if has_cjk(word) and len(word) > 1 else ()
-            concepts = self._unit_concepts(word) + tuple(phrase_concepts.get(position, ()))
+            cjk = has_cjk(word)
+            grams = tuple("b:" + gram for gram in bigrams(word)) if cjk and len(word) > 1 else ()
+            sounds = tuple("p:" + sound for sound in pinyin_bigrams(word)) if cjk and len(word) > 1 else ()
+            concepts, glosses = self._unit_routes(word)
+            concepts += tuple(phrase_concepts.get(position, ()))
             for concept in concepts:
                 terms.setdefault(concept, WEIGHT["c"])
+            for gloss in glosses:
+                terms.setdefault(gloss, WEIGHT["g"])
             weight = importance(word)
-            if concepts and word not in QUESTION_WORDS:
+            if concepts:
                 weight = max(weight, DICTIONARY_WORD_IMPORTANCE)
-            units[word] = _Unit(word=word, concepts=concepts, grams=grams, importance=weight)
+            units[word] = _Unit(
+                word=word, concepts=concepts, grams=grams, importance=weight, glosses=glosses, sounds=sounds
+            )
+        for concept in asked_entities(text):
+            terms.setdefault(concept, WEIGHT["c"])
+            units["?" + concept] = _Unit(
+                word="?" + concept, concepts=(concept,), grams=(), importance=QUESTION_WORD_IMPORTANCE
+            )
         return Query(terms=terms, units=tuple(units.values()))
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """The lexical side of one question: its analysis and BM25's ranking."""
+
+    query: Query
+    ranked: list[tuple[int, float]]  # (document number, BM25), best first
+    bm25: dict[int, float]  # every document BM25 scored
+    subject: _Unit | None
+    unknown_subject: bool
 
 
 class KnowledgeIndex:
@@ -218,6 +301,7 @@ class KnowledgeIndex:
         """`term_cache` (shared between rebuilds) saves re-analysing documents that did not change."""
         self._analysis = analysis
         self._docs: list[Document] = list(docs)
+        self._positions: dict[str, int] | None = None
         self._n = len(self._docs)
         self._term_ids: dict[str, int] = {}
         self._df: list[int] = []
@@ -266,33 +350,46 @@ class KnowledgeIndex:
         return 0 if term_id is None else self._df[term_id]
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
-        if not self._n:
-            return []
-        query = self._analysis.query(question)
-        scores = self._bm25(query)
-        if not scores:
-            return []
-        top = heapq.nlargest(RERANK_DEPTH, scores.items(), key=lambda item: item[1])
-        best = top[0][1]
-        # The question's weightiest word: rare here or unknown here, and a subject word, not phrasing.
-        subject = max(query.units, key=self._unit_weight) if query.units else None
-        unknown_subject = subject is not None and not self._known(subject)
-        hits = []
-        for doc, bm25 in top:
-            present = {term for term in query.all_terms if self._has(doc, term)}
-            coverage = self._coverage(query, present)
-            hits.append(
-                Hit(
-                    doc_id=self._docs[doc].id,
-                    score=coverage + BM25_SHARE * bm25 / best,
-                    coverage=coverage,
-                    bm25=bm25,
-                    unknown_subject=unknown_subject,
-                    misses_subject=subject is not None and not self._covers(subject, present),
-                )
-            )
+        """Lexical search alone: BM25 candidates re-scored by coverage."""
+        found = self.lexical(question)
+        hits = [self.hit(found, doc) for doc, _bm25 in found.ranked]
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
+
+    def lexical(self, question: str, depth: int = RERANK_DEPTH) -> Lexical:
+        query = self._analysis.query(question)
+        scores = self._bm25(query) if self._n else {}
+        ranked = heapq.nlargest(depth, scores.items(), key=lambda item: item[1])
+        # The question's weightiest word: rare here or unknown here, and a subject word, not phrasing.
+        subject = max(query.units, key=self._unit_weight) if query.units else None
+        return Lexical(
+            query=query,
+            ranked=ranked,
+            bm25=scores,
+            subject=subject,
+            unknown_subject=subject is not None and not self._known(subject),
+        )
+
+    def hit(self, found: Lexical, doc: int) -> Hit:
+        """How document number `doc` answers the question (any document, also one BM25 did not rank)."""
+        present = {term for term in found.query.all_terms if self._has(doc, term)}
+        coverage = self._coverage(found.query, present)
+        bm25 = found.bm25.get(doc, 0.0)
+        best = found.ranked[0][1] if found.ranked else 0.0
+        return Hit(
+            doc_id=self._docs[doc].id,
+            score=coverage + (BM25_SHARE * bm25 / best if best else 0.0),
+            coverage=coverage,
+            bm25=bm25,
+            unknown_subject=found.unknown_subject,
+            misses_subject=found.subject is not None and not self._covers(found.subject, present),
+        )
+
+    def position(self, doc_id: str) -> int | None:
+        """The document number of an id (for the dense side, which ranks by number)."""
+        if self._positions is None:
+            self._positions = {doc.id: number for number, doc in enumerate(self._docs)}
+        return self._positions.get(doc_id)
 
     def _bm25(self, query: Query) -> dict[int, float]:
         """Term at a time, rarest first. A common term (long posting list) only adds to documents a rarer term
@@ -336,7 +433,7 @@ class KnowledgeIndex:
         if self.df("w:" + unit.word):
             local = self._smoothed_idf("w:" + unit.word)
         else:
-            seen = [self._smoothed_idf(concept) for concept in unit.concepts if self.df(concept)]
+            seen = [self._smoothed_idf(term) for term in (*unit.concepts, *unit.glosses) if self.df(term)]
             # A dictionary word nobody here ever used (北京 in a room that only knows the Shanghai meetup) is
             # a subject the room knows nothing about: full weight. Other unseen words may be mere phrasing.
             discount = 1.0 if unit.concepts else UNSEEN_WEIGHT
@@ -345,16 +442,36 @@ class KnowledgeIndex:
 
     def _known(self, unit: _Unit) -> bool:
         """Whether any document contains the word by a route coverage accepts (its bigrams: each somewhere)."""
-        if self.df("w:" + unit.word) or any(self.df(concept) for concept in unit.concepts):
+        if self.df("w:" + unit.word) or any(self.df(term) for term in (*unit.concepts, *unit.glosses)):
+            return True
+        if unit.sounds and all(self.df(sound) for sound in unit.sounds):
             return True
         return bool(unit.grams) and all(self.df(gram) for gram in unit.grams)
 
     @staticmethod
     def _covers(unit: _Unit, doc_terms: set[str]) -> bool:
-        """The document has the word itself, one of its concepts, or all of its characters' bigrams."""
-        if "w:" + unit.word in doc_terms or any(concept in doc_terms for concept in unit.concepts):
+        """The document has the word itself, a concept or gloss of it, or all of its bigrams (by sight or sound)."""
+        if "w:" + unit.word in doc_terms or any(
+            term in doc_terms for term in (*unit.concepts, *unit.glosses)
+        ):
+            return True
+        if unit.sounds and all(sound in doc_terms for sound in unit.sounds):
             return True
         return bool(unit.grams) and all(gram in doc_terms for gram in unit.grams)
+
+    @staticmethod
+    def _unit_found(unit: _Unit, doc_terms: set[str]) -> float:
+        """0..1: how surely the document contains the word (itself or a concept: 1; a translation; characters)."""
+        if "w:" + unit.word in doc_terms or any(concept in doc_terms for concept in unit.concepts):
+            return 1.0
+        best = GLOSS_CREDIT if any(gloss in doc_terms for gloss in unit.glosses) else 0.0
+        if unit.grams:
+            share = sum(1 for gram in unit.grams if gram in doc_terms) / len(unit.grams)
+            best = max(best, BIGRAM_CREDIT * share)
+        if unit.sounds:
+            share = sum(1 for sound in unit.sounds if sound in doc_terms) / len(unit.sounds)
+            best = max(best, PINYIN_CREDIT * share)
+        return best
 
     def _coverage(self, query: Query, doc_terms: set[str]) -> float:
         total = 0.0
@@ -362,9 +479,5 @@ class KnowledgeIndex:
         for unit in query.units:
             weight = self._unit_weight(unit)
             total += weight
-            if "w:" + unit.word in doc_terms or any(concept in doc_terms for concept in unit.concepts):
-                found += weight
-            elif unit.grams:
-                share = sum(1 for gram in unit.grams if gram in doc_terms) / len(unit.grams)
-                found += weight * BIGRAM_CREDIT * share
+            found += weight * self._unit_found(unit, doc_terms)
         return found / total if total else 0.0

@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.tagger.decision import Decision, Thresholds, decide
+from services.tagger.decision import Decision, DecisionModel, decide, sure_without_dense
+from services.tagger.dense import DenseIndex, Embedder
 from services.tagger.index import Document, KnowledgeIndex, TextAnalysis
 from services.tagger.models import TagRecord
-from services.tagger.reranker import Reranker
+from services.tagger.retrieval import rank
 from services.tagger.store import TagStore
 
 # Rebuilds above these sizes run in a worker thread so the event loop keeps serving (measured: one new tag in a
@@ -38,13 +39,15 @@ DEFAULT_MAX_CACHED = 200
 class Snapshot:
     version: int
     index: KnowledgeIndex
+    dense: DenseIndex
     records: dict[str, TagRecord]
 
 
 @dataclass(frozen=True)
 class Answer:
     decision: Decision
-    records: tuple[TagRecord, ...]  # the records behind decision.hits, same order
+    records: tuple[TagRecord, ...]  # the records behind decision.candidates, same order
+    embedded: bool  # whether the question had to be embedded (not sure from the lexical side alone)
 
 
 class KnowledgeCache:
@@ -79,8 +82,8 @@ class KnowledgeCache:
             if (cached := self._cached(kb, version)) is not None:
                 return cached
             records = await self._store.all(kb)
-            index = await self._build([record.document() for record in records])
-            snapshot = Snapshot(version=version, index=index, records={r.id: r for r in records})
+            index, dense = await self._build([record.document() for record in records])
+            snapshot = Snapshot(version=version, index=index, dense=dense, records={r.id: r for r in records})
             self._remember(kb, snapshot)
             self._forget_unused(index.documents)
             return snapshot
@@ -113,18 +116,23 @@ class KnowledgeCache:
             else:
                 self._locks[kb] = (lock, users - 1)
 
-    async def _build(self, docs: list[Document]) -> KnowledgeIndex:
+    async def _build(self, docs: list[Document]) -> tuple[KnowledgeIndex, DenseIndex]:
         # The index reads and fills this private dict, never self._terms: the loop may iterate or prune that
         # (another knowledge base's build) while a worker thread runs.
         known = {doc: terms for doc in docs if (terms := self._terms.get(doc)) is not None}
         analyses = known if len(docs) <= TERM_CACHE_LIMIT else None
-        if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
-            index = await asyncio.to_thread(KnowledgeIndex, docs, self._analysis, analyses)
-        else:
+
+        def build() -> tuple[KnowledgeIndex, DenseIndex]:
             index = KnowledgeIndex(docs, self._analysis, analyses)
+            return index, DenseIndex([doc.vector for doc in index.documents])
+
+        if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
+            built = await asyncio.to_thread(build)
+        else:
+            built = build()
         if analyses is not None:
             self._terms.update(analyses)  # back on the loop: publish the new analyses
-        return index
+        return built
 
     def has_content(self, question: str) -> bool:
         """Whether the text has any word to search for (谢谢, "hi" and "?" have none)."""
@@ -135,21 +143,35 @@ class KnowledgeCache:
         kb: str,
         question: str,
         now: datetime,
-        thresholds: Thresholds,
+        model: DecisionModel,
         *,
+        embedder: Embedder | None = None,
         unprompted: bool = False,
-        reranker: Reranker | None = None,
     ) -> Answer:
+        """Lexical first; the question is embedded only when the lexical side alone is not sure (and then off
+        the event loop, unless its vector is cached)."""
         snapshot = await self.snapshot(kb, now)
-        hits = [
-            hit
-            for hit in snapshot.index.search(question, limit=5)
-            if not snapshot.records[hit.doc_id].expired(now)
-        ]
-        if reranker is not None and hits:
-            hits = reranker.rerank(question, [(hit, snapshot.records[hit.doc_id].text) for hit in hits])
-        decision = decide(hits, thresholds, unprompted=unprompted)
-        return Answer(decision=decision, records=tuple(snapshot.records[hit.doc_id] for hit in decision.hits))
+        index = snapshot.index
+        found = index.lexical(question)
+        ranking = rank(index, question, found=found)
+        embedded = False
+        if embedder is None or not len(snapshot.dense) or sure_without_dense(ranking.signals, model):
+            floor = max(model.lexical.answer_at, model.unprompted_at) if unprompted else None
+            decision = decide(ranking.candidates, ranking.signals, model.lexical, unprompted_at=floor)
+        else:
+            vector = embedder.cached(question)
+            if vector is None:
+                vector = await asyncio.to_thread(embedder.query, question)
+            embedded = True
+            ranking = rank(index, question, dense_index=snapshot.dense, query_vector=vector, found=found)
+            floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
+            decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
+        records = tuple(
+            snapshot.records[candidate.doc_id]
+            for candidate in decision.candidates
+            if not snapshot.records[candidate.doc_id].expired(now)
+        )
+        return Answer(decision=decision, records=records, embedded=embedded)
 
     def _forget_unused(self, live: Sequence[Document]) -> None:
         if len(self._terms) > 2 * len(live) + 1000:  # deleted and edited tags: drop their cached analysis

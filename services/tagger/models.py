@@ -23,7 +23,15 @@ class TagRecord(BaseModel):
     kb: str = Field(description="Knowledge base: a room's own, or a shared one.")
     room_id: str | None = Field(default=None, description="Room the tag was made in; None for an FAQ import.")
     text: str = Field(description="The quoted message (or the FAQ answer).")
-    author_name: str = Field(description="Name of the quoted message's author.")
+    author_name: str = Field(description="Name of the quoted message's author, as the quote showed it.")
+    author_id: str | None = Field(
+        default=None, description="Contact id of the quoted author, only when the gateway verified the quote."
+    )
+    verified: bool = Field(
+        default=True,
+        description="The quote was verified (or the text came from an FAQ): it may be attributed to its author. "
+        "False: shown as tagged by the tagger, the quote not verified.",
+    )
     tagger_id: str | None = Field(default=None, description="Contact id of who tagged it.")
     tagger_name: str = Field(default="", description="Name of who tagged it.")
     keywords: tuple[str, ...] = Field(default=(), description="Keywords the tagger gave.")
@@ -32,13 +40,19 @@ class TagRecord(BaseModel):
     updated_at: datetime = Field(description="When it was last tagged or imported.")
     expires_at: datetime | None = Field(default=None, description="When it disappears; None = never.")
     hash: str = Field(description="content_hash(text): the dedupe key within the knowledge base.")
+    vector: str | None = Field(
+        default=None,
+        description="e5 vector of the text (dense.pack: int8 + scale, base64), computed when tagged.",
+    )
     created_by_event: str | None = Field(
         default=None,
         description="Id of the chat event that first tagged it: a redelivery of that event is not an update.",
     )
 
     def document(self) -> Document:
-        return Document(id=self.id, text=self.text, keywords=self.keywords, questions=self.questions)
+        return Document(
+            id=self.id, text=self.text, keywords=self.keywords, questions=self.questions, vector=self.vector
+        )
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -13,12 +13,30 @@ from services.tagger.models import TagRecord
 SNIPPET = 24
 
 
-def _label(record: TagRecord, *, sep: str) -> str:
-    """Keywords if the tagger gave any, else the start of the text."""
-    if record.keywords:
-        return sep.join(record.keywords)
+def snippet(record: TagRecord, length: int = SNIPPET) -> str:
+    """The start of what was said, on one line."""
     text = " ".join(record.text.split())
-    return text if len(text) <= SNIPPET else text[:SNIPPET] + "…"
+    return text if len(text) <= length else text[:length] + "…"
+
+
+def _label(record: TagRecord, *, sep: str) -> str:
+    """Keywords (if the tagger gave any) and the start of the text."""
+    if record.keywords:
+        return f"[{sep.join(record.keywords)}] {snippet(record)}"
+    return snippet(record)
+
+
+def who_zh(record: TagRecord) -> str:
+    """Who said it: the author of a verified quote, else whoever tagged it (a typed quote proves nothing)."""
+    if record.verified:
+        return record.author_name
+    return f"{record.tagger_name or '某人'} 标记（引用未核实）"
+
+
+def who_en(record: TagRecord) -> str:
+    if record.verified:
+        return record.author_name
+    return f"tagged by {record.tagger_name or 'someone'} (quote not verified)"
 
 
 def tagged(record: TagRecord, *, created: bool, zone: ZoneInfo) -> Bilingual:
@@ -38,10 +56,16 @@ def tagged(record: TagRecord, *, created: bool, zone: ZoneInfo) -> Bilingual:
     return Bilingual(zh=f"已更新 #{record.id}{zh_tail}", en=f"Updated #{record.id}{en_tail}")
 
 
-def answer(record: TagRecord) -> Bilingual:
+def answer(record: TagRecord, zone: ZoneInfo) -> Bilingual:
+    day = record.created_at.astimezone(zone).strftime("%Y-%m-%d")
+    if record.verified:
+        return Bilingual(
+            zh=f"{record.author_name} 说过（#{record.id}，{day}）：\n「{record.text}」",
+            en=f"{record.author_name} wrote (#{record.id}, {day}):\n“{record.text}”",
+        )
     return Bilingual(
-        zh=f"{record.author_name} 说过（#{record.id}）：\n{record.text}",
-        en=f"{record.author_name} wrote (#{record.id}):\n{record.text}",
+        zh=f"#{record.id}（{who_zh(record)}，{day}）：\n「{record.text}」",
+        en=f"#{record.id} ({who_en(record)}, {day}):\n“{record.text}”",
     )
 
 
@@ -86,8 +110,8 @@ def page(records: Sequence[TagRecord], number: int, pages: int, zone: ZoneInfo) 
     en_lines = []
     for record in records:
         day = record.created_at.astimezone(zone).strftime("%Y-%m-%d")
-        zh_lines.append(f"#{record.id} {_label(record, sep='、')}（{record.author_name}，{day}）")
-        en_lines.append(f"#{record.id} {_label(record, sep=', ')} ({record.author_name}, {day})")
+        zh_lines.append(f"#{record.id} {_label(record, sep='、')}（{who_zh(record)}，{day}）")
+        en_lines.append(f"#{record.id} {_label(record, sep=', ')} ({who_en(record)}, {day})")
     zh_more = f"\n第 {number}/{pages} 页" + (f"，「浏览 {number + 1}」看下一页" if number < pages else "")
     en_more = f"\nPage {number}/{pages}" + (f"; 'tags {number + 1}' for the next" if number < pages else "")
     return Bilingual(zh="\n".join(zh_lines) + zh_more, en="\n".join(en_lines) + en_more)
@@ -118,6 +142,36 @@ def unprompted_switched(*, enabled: bool) -> Bilingual:
             en="Auto-answer on: I will also answer questions not addressed to me when I am confident.",
         )
     return Bilingual(zh="已关闭自动回答。", en="Auto-answer off.")
+
+
+def quota_room(limit: int) -> Bilingual:
+    return Bilingual(
+        zh=f"这个群的标记已满（{limit} 条）。请管理员先「删除」一些旧的。",
+        en=f"This room has reached its {limit} tags. Ask an admin to delete some old ones first.",
+    )
+
+
+def quota_member(limit: int) -> Bilingual:
+    return Bilingual(
+        zh=f"你在这个群已标记 {limit} 条，达到上限。可以先「删除」自己不再需要的标记。",
+        en=f"You have tagged {limit} messages here, the limit. Delete some of yours you no longer need.",
+    )
+
+
+FAQ_USAGE = Bilingual(
+    zh="用法：添加问答 问：<问题> 答：<答案>", en="Usage: add faq Q: <question> A: <answer>"
+)
+HISTORY_DOWN = Bilingual(
+    zh="现在查不到没答上的问题（历史服务没有运行）。也可以引用答案消息再「标记」。",
+    en="I can't reach the unanswered questions now (the history service is not running). Quote the answer and tag it.",
+)
+
+
+def no_unanswered(number: int) -> Bilingual:
+    return Bilingual(
+        zh=f"没有第 {number} 个没答上的问题，或它还没有找到答案消息。先看「没答上的问题」。",
+        en=f"There is no unanswered question {number}, or it has no answer message yet. See 'unanswered' first.",
+    )
 
 
 UNPROMPTED_USAGE = Bilingual(zh="用法：自动回答 开 / 自动回答 关", en="Usage: autoanswer on / autoanswer off")

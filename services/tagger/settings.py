@@ -8,10 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.shared import QunSettings
-from services.tagger.decision import Thresholds
 from services.tagger.knowledge import DEFAULT_MAX_CACHED
-
-_CALIBRATED = Thresholds()  # defaults calibrated by tools/tagger_eval.py --sweep
 
 
 class TaggerSettings(QunSettings):
@@ -19,32 +16,24 @@ class TaggerSettings(QunSettings):
         env_prefix="TAGGER_", frozen=True, extra="ignore", populate_by_name=True
     )
 
-    answer_threshold: float = Field(
-        _CALIBRATED.answer,
-        ge=0,
-        le=1,
-        description="Coverage needed to answer with one message (calibrated on data/eval.yaml)",
+    dense: bool = Field(
+        True,
+        description="Embed tags and (when the lexical side is unsure) questions with multilingual-e5-small",
     )
-    suggest_threshold: float = Field(
-        _CALIBRATED.suggest,
-        ge=0,
-        le=1,
-        description="Coverage needed to offer 'did you mean' candidates; below: 'I don't know'",
+    embed_max_tokens: int = Field(
+        32, ge=8, le=512, description="A tagged message is cut to this many tokens before embedding (cost)"
     )
-    margin: float = Field(
-        _CALIBRATED.margin, ge=0, description="Lead over the runner-up needed to answer outright"
+    override_dictionary: bool = Field(
+        True,
+        description="Use the small hand-written bilingual dictionary (data/synonyms.yaml) on top of CC-CEDICT",
     )
-    unprompted_threshold: float = Field(
-        _CALIBRATED.unprompted,
-        ge=0,
-        le=1,
-        description="Coverage needed to answer a message that did not @ the bot",
+    decision_model_file: Path | None = Field(
+        None,
+        description="Decision model JSON (default: data/decision.json, fitted by tools/tagger_eval.py --fit)",
     )
-    unknown_subject_suggest: float = Field(
-        _CALIBRATED.unknown_subject_suggest,
-        ge=0,
-        le=1,
-        description="Coverage needed for 'did you mean' when the question's main word is unknown to the room",
+    max_tags_per_room: int = Field(10_000, ge=1, description="Live tags a knowledge base may hold")
+    max_tags_per_member: int = Field(
+        500, ge=1, description="Live tags one member may have made in a knowledge base"
     )
     shared_rooms: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -54,25 +43,12 @@ class TaggerSettings(QunSettings):
         None,
         description="YAML file with the same mapping (knowledge base name → room ids); merged with the above",
     )
-    reranker: str = Field(
-        "off", description="Embedding reranker: 'off' (the only choice now; see services/tagger/reranker.py)"
-    )
     page_size: int = Field(5, ge=1, le=20, description="Tags per page of 浏览 / tags")
     max_cached_rooms: int = Field(
         DEFAULT_MAX_CACHED,
         ge=1,
         description="Knowledge-base indexes a replica keeps in memory (least recently used evicted, rebuilt on demand)",
     )
-    discover_cache_s: float = Field(
-        30.0, ge=0, description="How long the list of other services' command keywords is reused"
+    history_timeout_s: float = Field(
+        2.0, gt=0, description="How long to wait for the history service's answer"
     )
-
-    @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(
-            answer=self.answer_threshold,
-            suggest=self.suggest_threshold,
-            margin=self.margin,
-            unprompted=self.unprompted_threshold,
-            unknown_subject_suggest=self.unknown_subject_suggest,
-        )

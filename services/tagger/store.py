@@ -42,6 +42,9 @@ class NewTag:
     tagger_id: str | None
     tagger_name: str
     keywords: tuple[str, ...] = ()
+    author_id: str | None = None  # only for a verified quote
+    verified: bool = True  # False: a typed quote nobody vouched for (shown as the tagger's)
+    vector: str | None = None
     questions: tuple[str, ...] = ()
     expires_at: datetime | None = None
     event_id: str | None = None  # the chat event behind it, so its redelivery reads as the first time
@@ -74,6 +77,9 @@ class TagStore:
             room_id=tag.room_id,
             text=tag.text,
             author_name=tag.author_name,
+            author_id=tag.author_id,
+            verified=tag.verified,
+            vector=tag.vector or (previous.vector if previous else None),
             tagger_id=tag.tagger_id,
             tagger_name=tag.tagger_name,
             keywords=_merge(previous.keywords if previous else (), tag.keywords),

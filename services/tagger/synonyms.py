@@ -38,7 +38,10 @@ class SynonymDictionary:
             terms = [str(term) for term in group if str(term).strip()]
             if len(terms) < 2:
                 continue
-            concept = "c:" + _term_key(terms[0])
+            if terms[0].startswith("c:"):  # an explicit concept name, not a term
+                concept, terms = terms[0], terms[1:]
+            else:
+                concept = "c:" + _term_key(terms[0])
             for term in terms:
                 bucket = concepts.setdefault(_term_key(term), [])
                 if concept not in bucket:

@@ -52,7 +52,8 @@ STOPWORDS_EN = frozenset(
     and or but if then so than too very just also any some anyone anybody someone somebody please tell know let
     get got need want wanna gonna thanks thank hi hello hey guys everyone folks ok okay does anybody s t don doesn
     isn aren not no yes one ever still again now currently usually is there's what's where's how's it's i'm
-    as many much per like find held whether somewhere anywhere exactly
+    as many much per like find held whether somewhere anywhere exactly his her him hers mine yours us ours
+    should shall which
     """
     )
 )
@@ -101,18 +102,43 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+_SUFFIXES = (  # (suffix, replacement, shortest stem left), longest first
+    ("ational", "ate", 3),
+    ("ization", "ize", 3),
+    ("ements", "", 4),
+    ("ement", "", 4),
+    ("ments", "", 4),
+    ("ment", "", 4),
+    ("ations", "ate", 3),
+    ("ation", "ate", 3),
+    ("ness", "", 4),
+    ("ings", "", 4),
+    ("ing", "", 4),
+    ("edly", "", 4),
+    ("ies", "y", 3),
+    ("ied", "y", 3),
+    ("ly", "", 4),
+    ("ed", "", 4),
+    ("es", "", 3),
+    ("s", "", 3),
+)
+
+
 def stem_en(word: str) -> str:
-    """A deliberately tiny stemmer: plural and common verb endings, enough to match 'meetups' with 'meetup'."""
+    """A small stemmer: inflections and common derivations, enough that 'reimbursed', 'reimbursement' and
+    'reimburse' meet, and 'meetups' is 'meetup'. Applied alike to messages, questions and lexicon glosses."""
     if not word.isascii() or not word.isalpha() or len(word) <= 3:
         return word
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        shortest = 4 if suffix in ("ing", "ed") else 3  # coming ≠ com, used ≠ us
+    for suffix, keep, shortest in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= shortest:
-            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "zes", "oes")):
+            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "zes", "oes", "sses")):
                 continue
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
-            return word[: len(word) - len(suffix)] + keep
+            word = word[: len(word) - len(suffix)] + keep
+            break
+    if len(word) > 5 and word.endswith("e") and not word.endswith("ee"):
+        word = word[:-1]  # reimburse = reimburs(ed)
     return word
 
 

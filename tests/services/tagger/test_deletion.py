@@ -55,14 +55,16 @@ def record(**extra: object) -> TagRecord:
     ("requester", "allowed"),
     [
         (ALICE, True),  # tagged it
-        (Contact(id="wang", name="老王"), True),  # the quoted author, by name
-        (Contact(id="wang", name="Wang", alias="老王"), True),  # ... or by room alias
+        (Contact(id="wang", name="Wang"), True),  # the verified quote's author, by id
+        (Contact(id="mallory", name="老王"), False),  # someone else with the author's name gains nothing
+        (Contact(id="mallory", name="M", alias="老王"), False),  # ... nor with it as a room alias
+        (Contact(id="eve", name="Alice", alias="Alice"), False),  # ... nor with the tagger's name
         (BOB, False),
     ],
 )
 async def test_the_tagger_or_the_author_need_no_admin_check(requester: Contact, allowed: bool) -> None:
     is_admin = AdminCheck(admin=False)
-    assert await may_delete(record(), requester, is_admin) is allowed
+    assert await may_delete(record(author_id="wang"), requester, is_admin) is allowed
     assert is_admin.asked == (0 if allowed else 1)
 
 

@@ -7,14 +7,14 @@ import pytest
 from redis.asyncio import Redis
 
 from services.tagger import index, knowledge
-from services.tagger.decision import Thresholds, Verdict
+from services.tagger.decision import DecisionModel, Verdict
 from services.tagger.engine import shared_analysis
 from services.tagger.knowledge import KnowledgeCache
 from services.tagger.store import NewTag, TagStore
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 KB = "room:r1"
-T = Thresholds()
+T = DecisionModel.load()
 
 
 def meeting(**extra: object) -> NewTag:

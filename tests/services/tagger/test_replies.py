@@ -39,16 +39,23 @@ def test_tag_confirmation_names_the_id_keywords_and_validity() -> None:
 
 
 def test_answer_quotes_author_and_text() -> None:
-    answer = replies.answer(record())
+    answer = replies.answer(record(), ZONE)
     assert "老王" in answer.zh
     assert "周四晚上 8 点开周会" in answer.en
     assert "#12" in answer.en
 
 
+def test_an_unverified_quote_is_the_taggers_never_the_named_persons() -> None:
+    answer = replies.answer(record().model_copy(update={"verified": False, "tagger_name": "Dave"}), ZONE)
+    assert "Dave 标记（引用未核实）" in answer.zh
+    assert "tagged by Dave (quote not verified)" in answer.en
+    assert "老王" not in answer.zh + answer.en
+
+
 def test_suggestions_list_ids_with_keywords_or_a_snippet() -> None:
     long_text = "这是一条很长很长的消息，" * 5
     suggestion = replies.suggestions([record("1", keywords=("周会",)), record("2", text=long_text)])
-    assert "#1 周会" in suggestion.zh
+    assert "#1 [周会] 周四晚上 8 点开周会" in suggestion.zh
     assert "#2 这是一条很长很长的消息" in suggestion.en
     assert "…" in suggestion.en
     assert suggestion.en.startswith("Did you mean")

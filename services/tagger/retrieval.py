@@ -1,0 +1,175 @@
+"""One question against one knowledge base: lexical and dense rankings fused, and the signals the decision reads.
+
+Two first-stage rankings give the candidates: BM25 re-scored by coverage (index.py) and the e5 cosine over every
+stored vector (dense.py), DEPTH each. They are fused linearly: lexical score + DENSE_WEIGHT × the candidate's
+standardised cosine (reciprocal-rank fusion was measured too and lost to lexical alone: e5-small's ranking is
+much weaker than the lexical one on these groups, so it may only tip close calls). The signals describe the
+best candidate against the runner-up: how much of the question it covers, how it stands out in the dense space
+(the room's cosines are all high with e5, so its distance from their mean counts, not the raw value), whether the
+two rankings agree, and its margins. decision.py turns them into answer / suggest / don't know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from services.tagger.dense import DenseIndex, FloatArray
+from services.tagger.index import Hit, KnowledgeIndex, Lexical
+
+DEPTH = 20  # candidates taken from each ranking
+DENSE_WEIGHT = (
+    0.05  # chosen per evaluation fold by tools/tagger_eval.py; this is the choice on all six domains
+)
+MISSING_Z = -2.0  # a candidate without a vector counts as far below the room's mean
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit: Hit
+    lexical_rank: int | None  # 1-based, None when the lexical side did not rank it
+    dense_rank: int | None
+    dense: float | None  # cosine, None without vectors
+    fused: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.hit.doc_id
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the decision model reads about the best candidate (all 0 when there is none)."""
+
+    coverage: float = 0.0  # share of the question found in it
+    coverage_margin: float = 0.0  # over the runner-up
+    misses_subject: float = 0.0  # 1: it lacks the question's weightiest word
+    unknown_subject: float = 0.0  # 1: no message here has that word
+    lexical_top: float = 0.0  # 1: first in the lexical ranking
+    lexical_margin: float = 0.0  # its lexical score minus the next one's, relative
+    dense_z: float = 0.0  # (cosine - mean cosine of the room) / standard deviation
+    dense_margin: float = 0.0  # cosine minus the runner-up's
+    dense_top: float = 0.0  # 1: first in the dense ranking
+    agree: float = 0.0  # 1: first in both rankings
+    has_dense: float = 0.0  # 1: the dense side took part
+
+    LEXICAL: ClassVar[tuple[str, ...]] = (
+        "coverage",
+        "coverage_margin",
+        "misses_subject",
+        "unknown_subject",
+        "lexical_top",
+        "lexical_margin",
+    )
+    FULL: ClassVar[tuple[str, ...]] = (*LEXICAL, "dense_z", "dense_margin", "dense_top", "agree")
+
+    def vector(self, names: Sequence[str]) -> FloatArray:
+        return np.asarray([float(getattr(self, name)) for name in names], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    candidates: tuple[Candidate, ...]  # best first
+    signals: Signals
+
+
+def passage_text(text: str, keywords: Sequence[str]) -> str:
+    """What a tag's vector is computed from: its keywords first (they say what it is about), then the message."""
+    return (" ".join(keywords) + " " + text).strip() if keywords else text
+
+
+def lexical_ranking(index: KnowledgeIndex, found: Lexical) -> list[Hit]:
+    hits = [index.hit(found, doc) for doc, _bm25 in found.ranked]
+    hits.sort(key=lambda hit: hit.score, reverse=True)
+    return hits
+
+
+def rank(
+    index: KnowledgeIndex,
+    question: str,
+    *,
+    dense_index: DenseIndex | None = None,
+    query_vector: FloatArray | None = None,
+    found: Lexical | None = None,
+    dense_weight: float = DENSE_WEIGHT,
+) -> Ranking:
+    """Fuse the lexical ranking with the dense one (when a query vector is given) and read the signals."""
+    found = found or index.lexical(question)
+    lexical = lexical_ranking(index, found)[:DEPTH]
+    by_doc: dict[str, Hit] = {hit.doc_id: hit for hit in lexical}
+    lexical_rank = {hit.doc_id: place for place, hit in enumerate(lexical, 1)}
+    dense_rank: dict[str, int] = {}
+    cosines: dict[str, float] = {}
+    mean = std = 0.0
+    use_dense = dense_index is not None and query_vector is not None and len(dense_index) > 0
+    if use_dense:
+        assert dense_index is not None
+        assert query_vector is not None
+        ranked, mean, std = dense_index.search(query_vector, DEPTH)
+        for place, (number, cosine) in enumerate(ranked, 1):
+            doc_id = index.documents[number].id
+            dense_rank[doc_id] = place
+            cosines[doc_id] = cosine
+            if doc_id not in by_doc:
+                by_doc[doc_id] = index.hit(found, number)
+        for doc_id in lexical_rank:
+            position = index.position(doc_id) if doc_id not in cosines else None
+            similar = dense_index.similarity(query_vector, position) if position is not None else None
+            if similar is not None:
+                cosines[doc_id] = similar
+    candidates = []
+    for doc_id, hit in by_doc.items():
+        known = cosines.get(doc_id)
+        z = (known - mean) / (std or 1.0) if known is not None else MISSING_Z
+        if hit.coverage == 0 and not use_dense:
+            continue  # lexical only, and no word of the question in it: no evidence at all
+        fused = hit.score
+        if use_dense:
+            fused += dense_weight * z
+        candidates.append(
+            Candidate(
+                hit=hit,
+                lexical_rank=lexical_rank.get(doc_id),
+                dense_rank=dense_rank.get(doc_id),
+                dense=cosines.get(doc_id),
+                fused=fused,
+            )
+        )
+    candidates.sort(key=lambda candidate: candidate.fused, reverse=True)
+    return Ranking(tuple(candidates), _signals(candidates, lexical, mean, std, dense=use_dense))
+
+
+def _signals(
+    candidates: Sequence[Candidate], lexical: Sequence[Hit], mean: float, std: float, *, dense: bool
+) -> Signals:
+    if not candidates:
+        return Signals(has_dense=float(dense))
+    best = candidates[0]
+    second = candidates[1] if len(candidates) > 1 else None
+    scores = [hit.score for hit in lexical]
+    lexical_margin = 0.0
+    if best.lexical_rank == 1 and scores:
+        lexical_margin = (scores[0] - (scores[1] if len(scores) > 1 else 0.0)) / (scores[0] or 1.0)
+    signals = Signals(
+        coverage=best.hit.coverage,
+        coverage_margin=best.hit.coverage - (second.hit.coverage if second else 0.0),
+        misses_subject=float(best.hit.misses_subject),
+        unknown_subject=float(best.hit.unknown_subject),
+        lexical_top=float(best.lexical_rank == 1),
+        lexical_margin=lexical_margin,
+        has_dense=float(dense),
+    )
+    if not dense or best.dense is None:
+        return signals
+    runner_up = second.dense if second is not None and second.dense is not None else mean
+    return Signals(
+        **{name: getattr(signals, name) for name in Signals.LEXICAL},
+        dense_z=(best.dense - mean) / (std or 1.0),
+        dense_margin=best.dense - runner_up,
+        dense_top=float(best.dense_rank == 1),
+        agree=float(best.dense_rank == 1 and best.lexical_rank == 1),
+        has_dense=1.0,
+    )

@@ -1,0 +1,35 @@
+"""What the history service says, in Chinese and English (short, phone-sized)."""
+
+from __future__ import annotations
+
+from services.shared import Bilingual
+
+ROOMS_ONLY = Bilingual(zh="这个命令只能在群里用。", en="This command works in group chats only.")
+
+RECORDING_ON = Bilingual(
+    zh="好的，本群的聊天记录开始保存（保留 {days} 天），用于总结、日报和没答上的问题。",
+    en="OK: this room's messages are kept from now on ({days} days) for summaries, reports and unanswered questions.",
+)
+RECORDING_OFF = Bilingual(
+    zh="好的，已停止保存本群的聊天记录，已保存的也全部删除了。",
+    en="OK: this room's messages are no longer kept, and what was kept is deleted.",
+)
+RECORDING_STATUS_ON = Bilingual(
+    zh="本群的聊天记录正在保存（保留 {days} 天，目前 {count} 条）。管理员可发「聊天记录 关」停止并删除。",
+    en="This room's messages are kept ({days} days, {count} now). Admins: 'history off' stops and deletes them.",
+)
+RECORDING_STATUS_OFF = Bilingual(
+    zh="本群没有保存聊天记录。管理员可发「聊天记录 开」开始保存。",
+    en="This room's messages are not kept. Admins: 'history on' starts keeping them.",
+)
+SWITCH_USAGE = Bilingual(zh="用法：{keyword} 开|关", en="Usage: {keyword} on|off")
+
+FORGOTTEN = Bilingual(
+    zh="好的，已删除你在本群保存的 {count} 条消息。",
+    en="Done: your {count} kept message(s) in this room are deleted.",
+)
+NOTHING_TO_FORGET = Bilingual(zh="本群没有保存你的消息。", en="Nothing of yours is kept in this room.")
+
+
+def fill(text: Bilingual, **values: object) -> Bilingual:
+    return Bilingual(zh=text.zh.format(**values), en=text.en.format(**values))

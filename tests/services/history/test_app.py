@@ -1,0 +1,121 @@
+"""The history service over real NATS + Redis: recording, forget me, switching off, requests, summaries,
+unanswered questions and reports."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas import Contact, HistoryPage, HistoryQuery, MessageReceived, SayText, subjects
+from services.history.app import service
+from tests.conftest import Bus, RunService
+from tests.factories import ALICE, BOB, ROOM, message
+
+OWNER = Contact(id=ROOM.owner_id or "owner", name="Owner")
+
+
+def replying_to(event: MessageReceived) -> Any:
+    return lambda say: say.reply_to == event.id
+
+
+async def send(bus: Bus, event: MessageReceived, timeout: float = 5.0) -> SayText:
+    await bus.publish_event(event)
+    [reply] = await bus.says(replying_to(event), timeout=timeout)
+    assert isinstance(reply, SayText)
+    return reply
+
+
+def chat(body: str, talker: Contact = ALICE, **extra: Any) -> MessageReceived:
+    return message(body, talker=talker, mentions_bot=False, **extra)
+
+
+async def ask_history(bus: Bus, query: HistoryQuery, bot: str = "bot") -> HistoryPage:
+    reply = await bus.connection.request(
+        subjects.request(bot, HistoryQuery), query.model_dump_json().encode(), timeout=3
+    )
+    return HistoryPage.model_validate_json(reply.data)
+
+
+async def kept(bus: Bus, count: int, timeout: float = 5.0) -> HistoryPage:
+    """Poll the history through the request subject until it holds `count` messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = await ask_history(bus, HistoryQuery(room_id=ROOM.id))
+        if len(page.messages) >= count or time.monotonic() > deadline:
+            return page
+        await asyncio.sleep(0.02)
+
+
+async def test_room_messages_are_kept_and_served_to_other_services(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        start = datetime.now(UTC)
+        for n, (body, talker) in enumerate([("周四开会吗？", ALICE), ("开，晚上8点", BOB), ("ok", ALICE)]):
+            await bus.publish_event(chat(body, talker, timestamp=start + timedelta(seconds=n)))
+        await bus.publish_event(message("secret", room=None))  # a direct message is never kept
+        page = await kept(bus, 3)
+        assert [(m.talker.id, m.text) for m in page.messages] == [
+            ("alice", "周四开会吗？"),
+            ("bob", "开，晚上8点"),
+            ("alice", "ok"),
+        ]
+        assert page.recording
+        await bus.consumer_settled("history")
+        assert len((await ask_history(bus, HistoryQuery(room_id=ROOM.id))).messages) == 3
+        last_two = await ask_history(bus, HistoryQuery(room_id=ROOM.id, limit=2, last=True))
+        assert [m.text for m in last_two.messages] == ["开，晚上8点", "ok"]
+        assert last_two.more
+
+
+async def test_forget_me_deletes_only_the_members_messages(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        for body, talker in [("a1", ALICE), ("b1", BOB), ("a2", ALICE)]:
+            await bus.publish_event(chat(body, talker))
+        await kept(bus, 3)
+        reply = await send(bus, message("忘记我", talker=ALICE))
+        assert reply.text == "好的，已删除你在本群保存的 2 条消息。"
+        page = await ask_history(bus, HistoryQuery(room_id=ROOM.id))
+        assert [m.text for m in page.messages] == ["b1"]
+        english = await send(bus, message("forget me", talker=ALICE))
+        assert english.text == "Nothing of yours is kept in this room."
+
+
+async def test_admin_switches_recording_off_which_forgets(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        await bus.publish_event(chat("kept before"))
+        await kept(bus, 1)
+        refused = await send(bus, message("聊天记录 关", talker=BOB))
+        assert refused.text.startswith("抱歉")
+        assert (await send(bus, message("聊天记录 关", talker=OWNER))).text.startswith("好的，已停止保存")
+        await bus.publish_event(chat("said while off"))
+        status = await send(bus, message("history", talker=OWNER))
+        assert status.text.startswith("This room's messages are not kept")
+        page = await ask_history(bus, HistoryQuery(room_id=ROOM.id))
+        assert page.messages == []
+        assert not page.recording
+        assert (await send(bus, message("history on", talker=OWNER))).text.startswith("OK: this room's")
+        await bus.publish_event(chat("kept after"))
+        assert [m.text for m in (await kept(bus, 1)).messages] == ["kept after"]
+
+
+async def test_requests_reply_only_to_an_inbox(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        await bus.publish_event(chat("hello"))
+        await kept(bus, 1)
+        query = HistoryQuery(room_id=ROOM.id).model_dump_json().encode()
+        await bus.connection.publish(subjects.request("bot", HistoryQuery), query, reply="qun.cmd.bot.say")
+        # A proper request after the bad one is answered, so the bad one was seen (and refused) before it.
+        assert (await ask_history(bus, HistoryQuery(room_id=ROOM.id))).messages
+        await bus.connection.flush()
+        assert bus.matching("qun.cmd.>") == []
+
+
+async def test_malformed_request_gets_an_error_page(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        reply = await bus.connection.request(
+            subjects.request("bot", HistoryQuery), b'{"room_id": "r", "limit": 0}', timeout=3
+        )
+        page = HistoryPage.model_validate_json(reply.data)
+        assert page.room_id == "r"
+        assert page.error.startswith("invalid HistoryQuery")

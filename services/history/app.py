@@ -9,6 +9,7 @@ schedule.py, unanswered questions in unanswered.py. Other services read the hist
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,13 +17,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 
-from schemas import ChatCommand, HistoryPage, HistoryQuery, MessageReceived
-from services.history import replies, responder
+from schemas import ChatCommand, HistoryMessage, HistoryPage, HistoryQuery, MessageReceived
+from services.history import llm, replies, responder, text
+from services.history.options import LLM, RoomOptions
 from services.history.replies import fill
+from services.history.request import parse_stretch, summary_confidence
 from services.history.settings import HistorySettings
 from services.history.store import HistoryStore, Window
+from services.history.summary import SummaryOptions, summarize
 from services.history.switches import parse_switch
 from services.shared import AppContext, Context, QunService, Runtime
 
@@ -34,20 +39,41 @@ NAME = "history"
 @dataclass(frozen=True)
 class Deps:
     store: HistoryStore
+    options: RoomOptions
+    http: httpx.AsyncClient
+    llm: llm.LlmConfig | None
+    """The operator's LLM, when configured."""
 
 
 @asynccontextmanager
 async def open_deps(settings: HistorySettings, _redis: Redis) -> AsyncIterator[Deps]:
+    await asyncio.to_thread(text.warm_up)  # jieba's dictionary at start, not on the first summary
     # Entries are packed bytes: a binary client of its own (the shared one decodes every reply as text).
     binary = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=False)
-    try:
-        yield Deps(
-            store=HistoryStore(
-                binary,
-                retention=timedelta(days=settings.retention_days),
-                max_per_room=settings.max_per_room,
-            )
+    config = None
+    if settings.llm_configured:
+        assert settings.llm_base_url is not None
+        assert settings.llm_model is not None
+        config = llm.LlmConfig(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=settings.llm_api_key,
+            timeout_s=settings.llm_timeout_s,
+            stream=settings.llm_stream,
+            max_input_chars=settings.llm_max_input_chars,
         )
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.llm_timeout_s)) as http:
+            yield Deps(
+                store=HistoryStore(
+                    binary,
+                    retention=timedelta(days=settings.retention_days),
+                    max_per_room=settings.max_per_room,
+                ),
+                options=RoomOptions(binary),
+                http=http,
+                llm=config,
+            )
     finally:
         await binary.aclose()
 
@@ -128,6 +154,103 @@ async def forget(event: MessageReceived, ctx: Ctx, args: str) -> None:
         return
     count = await ctx.deps.store.forget_member(room, event.talker.id)
     await ctx.reply(fill(replies.FORGOTTEN, count=count) if count else replies.NOTHING_TO_FORGET)
+
+
+# -- summaries -----------------------------------------------------------------------------------------------
+
+
+@service.command(
+    ChatCommand(
+        name="summary",
+        keywords_zh=["总结", "摘要"],
+        keywords_en=["summary", "summarize", "summarise", "tldr"],
+        usage_zh="总结 [今天|昨天|最近2小时|刚才|最近50条]：本群聊了什么",
+        usage_en="summary [today|yesterday|last 3 hours|just now|last 50 messages]: what this room talked about",
+        rooms_only=True,
+        examples_zh=["刚才聊了什么", "帮我总结一下今天的群聊", "我错过了什么"],
+        examples_en=["what did I miss", "catch me up", "summarize today"],
+    )
+)
+async def summary(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    room = await _room_of(event, ctx)
+    if room is None:
+        return
+    store, now = ctx.deps.store, ctx.now()
+    if not await store.recording(room):
+        await ctx.reply(replies.RECORDING_IS_OFF)
+        return
+    stretch = parse_stretch(args, now, ctx.zone, store.retention)
+    messages = await store.messages(room, stretch.since, stretch.until, now)
+    if stretch.last_messages is not None:
+        messages = messages[-stretch.last_messages :]
+    options = SummaryOptions(
+        lang=ctx.lang,
+        label=stretch.label.pick(ctx.lang),
+        bot_id=event.bot_id,
+        max_lines=ctx.settings.summary_max_lines,
+    )
+    lines = await asyncio.to_thread(summarize, messages, options)  # CPU-bound: off the event loop
+    if messages and await _llm_wanted(ctx, room):
+        lines = await _llm_summary(ctx, messages, options, header=lines[0]) or lines
+    await ctx.reply("\n".join(lines))
+
+
+async def _llm_wanted(ctx: Ctx, room: str) -> bool:
+    return ctx.deps.llm is not None and await ctx.deps.options.enabled(room, LLM)
+
+
+async def _llm_summary(
+    ctx: Ctx, messages: list[HistoryMessage], options: SummaryOptions, header: str
+) -> list[str] | None:
+    """The LLM's summary of a room's messages, or None (logged) to send the offline one."""
+    config = ctx.deps.llm
+    assert config is not None
+    chat = llm.transcript(messages, ctx.zone, config.max_input_chars)
+    request = llm.prompt(header, chat, options.lang, options.max_lines)
+    try:
+        return await llm.summarize(ctx.deps.http, config, request, options.max_lines)
+    except llm.LlmError as error:
+        log.warning("LLM summary failed (%s); sending the offline one", error)
+        return None
+
+
+def recognise_summary(event: MessageReceived, _ctx: Ctx) -> tuple[float, str] | None:
+    """A summary asked for in plain words ("刚才聊了什么", "what did I miss").
+
+    TODO(lead): once recognisers are on main, declare it `@service.recogniser("summary")` and return
+    `Intent(confidence, event.body)` instead of the tuple (the summary handler reads the stretch from the body).
+    """
+    confidence = summary_confidence(event.body)
+    return (confidence, event.body) if confidence > 0 else None
+
+
+@service.command(
+    ChatCommand(
+        name="llm",
+        keywords_zh=["AI总结"],
+        keywords_en=["ai summary"],
+        usage_zh="AI总结 开|关：本群的总结由运维配置的大模型撰写",
+        usage_en="ai summary on|off: this room's summaries written by the operator's LLM",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def llm_switch(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    room = await _room_of(event, ctx)
+    if room is None:
+        return
+    switch = parse_switch(args)
+    if ctx.deps.llm is None:
+        await ctx.reply(replies.LLM_NOT_CONFIGURED)
+    elif switch is None or switch.at is not None:
+        await ctx.reply(fill(replies.SWITCH_USAGE, keyword="AI总结" if ctx.lang == "zh" else "ai summary"))
+    elif switch.on is None:
+        on = await ctx.deps.options.enabled(room, LLM)
+        mode = ("大模型" if on else "离线") if ctx.lang == "zh" else ("LLM" if on else "offline")
+        await ctx.reply(fill(replies.LLM_STATUS, mode=mode))
+    else:
+        await ctx.deps.options.set(room, LLM, on=switch.on)
+        await ctx.reply(replies.LLM_ON if switch.on else replies.LLM_OFF)
 
 
 # -- requests from other services ----------------------------------------------------------------------------

@@ -30,6 +30,25 @@ FORGOTTEN = Bilingual(
 )
 NOTHING_TO_FORGET = Bilingual(zh="本群没有保存你的消息。", en="Nothing of yours is kept in this room.")
 
+RECORDING_IS_OFF = Bilingual(
+    zh="本群没有保存聊天记录，无法总结。管理员可发「聊天记录 开」开始保存。",
+    en="This room's messages are not kept, so there is nothing to summarize. Admins: 'history on'.",
+)
+LLM_NOT_CONFIGURED = Bilingual(
+    zh="运维没有配置大模型，总结只能离线生成。",
+    en="No LLM is configured by the operator: summaries are written offline.",
+)
+LLM_ON = Bilingual(
+    zh="好的，本群的总结由大模型撰写（出错或超时则用离线总结）。聊天内容会发送给运维配置的大模型服务。",
+    en="OK: this room's summaries are written by the LLM (offline if it fails or is slow). Messages are sent to the "
+    "operator's LLM service.",
+)
+LLM_OFF = Bilingual(zh="好的，本群的总结改为离线生成。", en="OK: this room's summaries are written offline.")
+LLM_STATUS = Bilingual(
+    zh="本群的总结：{mode}。管理员可发「AI总结 开|关」。",
+    en="This room's summaries: {mode}. Admins: 'ai summary on|off'.",
+)
+
 
 def fill(text: Bilingual, **values: object) -> Bilingual:
     return Bilingual(zh=text.zh.format(**values), en=text.en.format(**values))

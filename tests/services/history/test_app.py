@@ -8,10 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from schemas import Contact, HistoryPage, HistoryQuery, MessageReceived, SayText, subjects
 from services.history.app import service
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, ROOM, message
+from tests.services.history.conversations import CHINESE, Line, build
+from tests.services.history.fake_llm import FakeLlm, running
 
 OWNER = Contact(id=ROOM.owner_id or "owner", name="Owner")
 
@@ -119,3 +123,65 @@ async def test_malformed_request_gets_an_error_page(bus: Bus, run_service: RunSe
         page = HistoryPage.model_validate_json(reply.data)
         assert page.room_id == "r"
         assert page.error.startswith("invalid HistoryQuery")
+
+
+async def publish_conversation(bus: Bus, lines: list[Line]) -> list[MessageReceived]:
+    """The conversation as it happens now: the last line a minute ago."""
+    start = datetime.now(UTC) - timedelta(minutes=lines[-1][0] + 1)
+    events = []
+    for kept_message in build(lines, start):
+        event = chat(kept_message.text, Contact(id=kept_message.talker.id, name=kept_message.talker.name))
+        event = event.model_copy(update={"timestamp": kept_message.timestamp})
+        await bus.publish_event(event)
+        events.append(event)
+    await kept(bus, len(events))
+    return events
+
+
+async def test_summary_of_the_last_hours(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        await publish_conversation(bus, CHINESE)
+        reply = await send(bus, message("总结 最近3小时", talker=BOB))
+        lines = reply.text.splitlines()
+        assert lines[0] == "最近3小时群聊总结（18 条消息，4 人）："
+        assert 3 <= len(lines) <= 10
+        assert "火锅" in reply.text
+        english = await send(bus, message("summary last 3 hours", talker=BOB))
+        assert english.text.startswith("Summary of the last 3 hours (18 messages, 4 people):")
+        dm = await send(bus, message("总结", room=None))
+        assert dm.text == "这个命令只能在群里用。"
+
+
+async def test_llm_summary_per_room_with_offline_fallback(
+    bus: Bus, run_service: RunService, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running(FakeLlm(reply="LLM：今天主要聊了发布和火锅")) as fake:
+        settings = {
+            "llm_base_url": fake.url,
+            "llm_model": "m",
+            "llm_api_key": "sk-secret-123",
+            "llm_timeout_s": 2,
+        }
+        async with run_service(service, **settings):
+            await publish_conversation(bus, CHINESE)
+            offline = await send(bus, message("总结 最近3小时"))
+            assert offline.text.startswith("最近3小时群聊总结")  # not switched on in this room yet
+            assert fake.requests == []
+            assert (await send(bus, message("AI总结 开", talker=OWNER))).text.startswith(
+                "好的，本群的总结由大模型"
+            )
+            assert (await send(bus, message("总结 最近3小时"))).text == "LLM：今天主要聊了发布和火锅"
+            assert "火锅" in fake.requests[-1]["body"]["messages"][1]["content"]
+            fake.mode = "error"
+            fallback = await send(bus, message("总结 最近3小时"))
+            assert fallback.text.startswith("最近3小时群聊总结")
+            asked = len(fake.requests)
+            await send(bus, message("总结", room=None))  # direct messages never reach the LLM
+            assert len(fake.requests) == asked
+    assert "sk-secret-123" not in caplog.text
+
+
+async def test_llm_switch_without_an_operator_llm(bus: Bus, run_service: RunService) -> None:
+    async with run_service(service):
+        reply = await send(bus, message("ai summary on", talker=OWNER))
+        assert reply.text.startswith("No LLM is configured")

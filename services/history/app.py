@@ -20,7 +20,17 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from schemas import ChatCommand, HistoryMessage, HistoryPage, HistoryQuery, MessageReceived
+from schemas import (
+    ChatCommand,
+    ContactRef,
+    HistoryMessage,
+    HistoryPage,
+    HistoryQuery,
+    MessageReceived,
+    QuestionUnanswered,
+    UnansweredItem,
+    UnansweredQuery,
+)
 from services.history import llm, replies, responder, text
 from services.history.options import LLM, RoomOptions
 from services.history.replies import fill
@@ -29,6 +39,7 @@ from services.history.settings import HistorySettings
 from services.history.store import HistoryStore, Window
 from services.history.summary import SummaryOptions, summarize
 from services.history.switches import parse_switch
+from services.history.unanswered import ANSWER_WINDOW, UnansweredRecord, UnansweredStore, best_answer
 from services.shared import AppContext, Context, QunService, Runtime
 
 log = logging.getLogger("qunbus.history")
@@ -39,6 +50,7 @@ NAME = "history"
 @dataclass(frozen=True)
 class Deps:
     store: HistoryStore
+    questions: UnansweredStore
     options: RoomOptions
     http: httpx.AsyncClient
     llm: llm.LlmConfig | None
@@ -62,14 +74,12 @@ async def open_deps(settings: HistorySettings, _redis: Redis) -> AsyncIterator[D
             stream=settings.llm_stream,
             max_input_chars=settings.llm_max_input_chars,
         )
+    retention = timedelta(days=settings.retention_days)
     try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(settings.llm_timeout_s)) as http:
             yield Deps(
-                store=HistoryStore(
-                    binary,
-                    retention=timedelta(days=settings.retention_days),
-                    max_per_room=settings.max_per_room,
-                ),
+                store=HistoryStore(binary, retention=retention, max_per_room=settings.max_per_room),
+                questions=UnansweredStore(binary, retention),
                 options=RoomOptions(binary),
                 http=http,
                 llm=config,
@@ -153,6 +163,7 @@ async def forget(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if room is None:
         return
     count = await ctx.deps.store.forget_member(room, event.talker.id)
+    await ctx.deps.questions.forget_asker(room, event.talker.id)
     await ctx.reply(fill(replies.FORGOTTEN, count=count) if count else replies.NOTHING_TO_FORGET)
 
 
@@ -253,6 +264,84 @@ async def llm_switch(event: MessageReceived, ctx: Ctx, args: str) -> None:
         await ctx.reply(replies.LLM_ON if switch.on else replies.LLM_OFF)
 
 
+# -- questions the bot could not answer ------------------------------------------------------------------------
+
+
+@service.on(QuestionUnanswered)
+async def collect_question(event: QuestionUnanswered, ctx: Ctx) -> None:
+    """Published by the tagger when it answered "I don't know"; direct messages are not kept."""
+    if event.room is not None and await ctx.deps.store.recording(event.room.id):
+        await ctx.deps.questions.record(event)
+
+
+async def _with_answer(app: App, room: str, record: UnansweredRecord) -> HistoryMessage | None:
+    after = await app.deps.store.messages(room, record.first, record.last + ANSWER_WINDOW, app.now())
+    found = best_answer(record, after)
+    return found.message if found else None
+
+
+@service.command(
+    ChatCommand(
+        name="unanswered",
+        keywords_zh=["没答上的问题", "未回答"],
+        keywords_en=["unanswered"],
+        usage_zh="没答上的问题：我最近答不上的问题、次数和可能的答案（标记 <编号> 存为知识）",
+        usage_en="unanswered: questions I could not answer lately, with counts and likely answers (tag <number>)",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def unanswered(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    room = await _room_of(event, ctx)
+    if room is None:
+        return
+    recent = await ctx.deps.questions.recent(room, ctx.now())
+    if not recent:
+        await ctx.reply(replies.NO_UNANSWERED)
+        return
+    await ctx.deps.questions.save_listing(room, [key for key, _ in recent])
+    lines = [replies.UNANSWERED_HEAD.pick(ctx.lang)]
+    for n, (_, record) in enumerate(recent, 1):
+        question = text.shorten(record.question, 40)
+        item = fill(
+            replies.UNANSWERED_ITEM, n=n, question=question, count=record.count, asker=record.asker_name
+        )
+        lines.append(item.pick(ctx.lang))
+        answer = await _with_answer(ctx, room, record)
+        if answer is None:
+            lines.append(replies.UNANSWERED_NONE.pick(ctx.lang))
+        else:
+            shown = fill(
+                replies.UNANSWERED_ANSWER, who=answer.talker.name, text=text.shorten(answer.text, 40)
+            )
+            lines.append(shown.pick(ctx.lang))
+    await ctx.reply("\n".join(lines))
+
+
+async def answer_unanswered(request: UnansweredQuery, app: App) -> UnansweredItem:
+    """Item `number` of the room's latest listing, with its chosen answer (the tagger's `标记 <编号>`)."""
+    found = await app.deps.questions.listed(request.room_id, request.number)
+    if isinstance(found, str):
+        return UnansweredItem(room_id=request.room_id, number=request.number, error=found)
+    return UnansweredItem(
+        room_id=request.room_id,
+        number=request.number,
+        question=found.question,
+        asker=ContactRef(id=found.asker_id, name=found.asker_name),
+        count=found.count,
+        answer=await _with_answer(app, request.room_id, found),
+    )
+
+
+def _unanswered_error(raw: dict[str, Any], error: str) -> UnansweredItem:
+    number = raw.get("number")
+    return UnansweredItem(
+        room_id=str(raw.get("room_id", "")),
+        number=number if isinstance(number, int) and number >= 1 else 1,
+        error=error,
+    )
+
+
 # -- requests from other services ----------------------------------------------------------------------------
 
 
@@ -289,4 +378,8 @@ async def serve_requests(runtime: Runtime[HistorySettings, Deps]) -> None:
     async def history(request: HistoryQuery) -> HistoryPage:
         return await answer_history(request, app)
 
+    async def question(request: UnansweredQuery) -> UnansweredItem:
+        return await answer_unanswered(request, app)
+
     await responder.serve(connection, HistoryQuery, history, _history_error, queue=NAME)
+    await responder.serve(connection, UnansweredQuery, question, _unanswered_error, queue=NAME)

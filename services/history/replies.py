@@ -49,6 +49,17 @@ LLM_STATUS = Bilingual(
     en="This room's summaries: {mode}. Admins: 'ai summary on|off'.",
 )
 
+NO_UNANSWERED = Bilingual(zh="最近没有我答不上的问题。", en="No question went unanswered lately.")
+UNANSWERED_HEAD = Bilingual(
+    zh="最近我没答上的问题（引用答案 @我 标记，或发「标记 编号」）：",
+    en="Questions I could not answer lately (quote an answer and @me tag, or 'tag <number>'):",
+)
+UNANSWERED_ITEM = Bilingual(
+    zh="{n}. {question}（{count} 次，{asker}）", en="{n}. {question} ({count}x, {asker})"
+)
+UNANSWERED_ANSWER = Bilingual(zh="   可能的答案：{who}：{text}", en="   Likely answer: {who}: {text}")
+UNANSWERED_NONE = Bilingual(zh="   还没人回答", en="   Nobody answered yet")
 
-def fill(text: Bilingual, **values: object) -> Bilingual:
-    return Bilingual(zh=text.zh.format(**values), en=text.en.format(**values))
+
+def fill(template: Bilingual, /, **values: object) -> Bilingual:
+    return Bilingual(zh=template.zh.format(**values), en=template.en.format(**values))

@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from schemas import Contact, HistoryPage, HistoryQuery, MessageReceived, SayText, subjects
+from schemas import (
+    Contact,
+    HistoryPage,
+    HistoryQuery,
+    MessageReceived,
+    QuestionUnanswered,
+    SayText,
+    UnansweredItem,
+    UnansweredQuery,
+    subjects,
+)
 from services.history.app import service
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, ROOM, message
@@ -185,3 +195,49 @@ async def test_llm_switch_without_an_operator_llm(bus: Bus, run_service: RunServ
     async with run_service(service):
         reply = await send(bus, message("ai summary on", talker=OWNER))
         assert reply.text.startswith("No LLM is configured")
+
+
+async def test_unanswered_questions_listed_with_answers_and_served_to_the_tagger(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(service):
+        now = datetime.now(UTC)
+        question = message("停车在哪里？", talker=ALICE, timestamp=now - timedelta(minutes=5))
+        await bus.publish_event(question)
+        answer = chat("地下车库B2，入口在东门", BOB, timestamp=now - timedelta(minutes=4))
+        await bus.publish_event(answer)
+        await kept(bus, 2)
+        for n in range(2):  # the same question twice, and one redelivery
+            unknown = QuestionUnanswered(
+                id=f"u{n}",
+                bot_id="bot",
+                timestamp=question.timestamp,
+                question_id=question.id if n == 0 else f"later{n}",
+                room=ROOM,
+                asker=ALICE,
+                question="停车在哪里？",
+            )
+            await bus.publish_event(unknown)
+        await bus.publish_event(unknown.model_copy(update={"id": "u-redelivered"}))
+        await bus.consumer_settled("history")
+        assert (await send(bus, message("没答上的问题", talker=BOB))).text.startswith("抱歉")
+        listing = await send(bus, message("unanswered", talker=OWNER))
+        assert listing.text.splitlines()[1:] == [
+            "1. 停车在哪里？ (2x, Alice)",
+            "   Likely answer: Bob: 地下车库B2，入口在东门",
+        ]
+        reply = await bus.connection.request(
+            subjects.request("bot", UnansweredQuery),
+            UnansweredQuery(room_id=ROOM.id, number=1).model_dump_json().encode(),
+            timeout=3,
+        )
+        item = UnansweredItem.model_validate_json(reply.data)
+        assert (item.question, item.count, item.error) == ("停车在哪里？", 2, "")
+        assert item.answer is not None
+        assert item.answer.id == answer.id
+        missing = await bus.connection.request(
+            subjects.request("bot", UnansweredQuery),
+            UnansweredQuery(room_id=ROOM.id, number=9).model_dump_json().encode(),
+            timeout=3,
+        )
+        assert UnansweredItem.model_validate_json(missing.data).error == "no item 9: the latest listing has 1"

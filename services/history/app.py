@@ -10,12 +10,16 @@ schedule.py, unanswered questions in unanswered.py. Other services read the hist
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from redis.asyncio import Redis
@@ -28,19 +32,22 @@ from schemas import (
     HistoryQuery,
     MessageReceived,
     QuestionUnanswered,
+    SayText,
+    SendFile,
     UnansweredItem,
     UnansweredQuery,
 )
-from services.history import llm, replies, responder, text
-from services.history.options import LLM, RoomOptions
+from services.history import chart, llm, replies, reports, responder, text
+from services.history.options import LEADERBOARD, LLM, RoomOptions
 from services.history.replies import fill
 from services.history.request import parse_stretch, summary_confidence
+from services.history.schedule import Claim, ReportSchedule, ReportStore
 from services.history.settings import HistorySettings
-from services.history.store import HistoryStore, Window
+from services.history.store import HistoryStore, Window, epoch_ms
 from services.history.summary import SummaryOptions, summarize
 from services.history.switches import parse_switch
 from services.history.unanswered import ANSWER_WINDOW, UnansweredRecord, UnansweredStore, best_answer
-from services.shared import AppContext, Context, QunService, Runtime
+from services.shared import AppContext, Bilingual, Context, QunService, Runtime
 
 log = logging.getLogger("qunbus.history")
 
@@ -52,6 +59,9 @@ class Deps:
     store: HistoryStore
     questions: UnansweredStore
     options: RoomOptions
+    reports: ReportStore
+    font: chart.ChartFont | None
+    """The chart's font (Chinese glyphs); None: reports go out as text only."""
     http: httpx.AsyncClient
     llm: llm.LlmConfig | None
     """The operator's LLM, when configured."""
@@ -76,11 +86,18 @@ async def open_deps(settings: HistorySettings, _redis: Redis) -> AsyncIterator[D
         )
     retention = timedelta(days=settings.retention_days)
     try:
+        font: chart.ChartFont | None = chart.find_font(settings.chart_font)
+    except chart.NoCjkFontError as error:
+        log.warning("reports will have no chart: %s", error)
+        font = None
+    try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(settings.llm_timeout_s)) as http:
             yield Deps(
                 store=HistoryStore(binary, retention=retention, max_per_room=settings.max_per_room),
                 questions=UnansweredStore(binary, retention),
                 options=RoomOptions(binary),
+                reports=ReportStore(binary),
+                font=font,
                 http=http,
                 llm=config,
             )
@@ -340,6 +357,196 @@ def _unanswered_error(raw: dict[str, Any], error: str) -> UnansweredItem:
         number=number if isinstance(number, int) and number >= 1 else 1,
         error=error,
     )
+
+
+# -- reports -------------------------------------------------------------------------------------------------
+
+_REPORT_NAMES = {
+    "daily": Bilingual(zh="日报", en="daily report"),
+    "weekly": Bilingual(zh="周报", en="weekly report"),
+}
+_WEEKDAYS = {
+    "zh": "一二三四五六日",
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_REPORT_COMMAND_IDS = uuid.UUID("0b6f5c3e-9d0a-4b7e-8f61-3c2d9a7e1f45")
+REPORT_LEASE = timedelta(minutes=2)
+
+
+def _when(instant: datetime, ctx: Ctx) -> str:
+    return f"{instant.astimezone(ctx.zone):%Y-%m-%d %H:%M}"
+
+
+async def _report_switch(kind: reports.Kind, event: MessageReceived, ctx: Ctx, args: str) -> None:
+    room = await _room_of(event, ctx)
+    if room is None:
+        return
+    name = _REPORT_NAMES[kind].pick(ctx.lang)
+    keyword = ("日报" if kind == "daily" else "周报") if ctx.lang == "zh" else f"{kind} report"
+    switch = parse_switch(args)
+    store = ctx.deps.reports
+    if switch is None:
+        await ctx.reply(fill(replies.SWITCH_USAGE, keyword=f"{keyword}"))
+    elif switch.on is None:
+        current = await store.get(room, kind)
+        if current is None:
+            await ctx.reply(fill(replies.REPORT_STATUS_OFF, name=name, keyword=keyword))
+        else:
+            due = current.next_due(ctx.now())
+            await ctx.reply(
+                fill(
+                    replies.REPORT_STATUS_ON,
+                    name=name,
+                    at=current.at,
+                    zone=current.zone,
+                    next=_when(due, ctx),
+                )
+            )
+    elif not switch.on:
+        await store.disable(room, kind)
+        await ctx.reply(fill(replies.REPORT_OFF, name=name))
+    else:
+        at = switch.at or ctx.settings.report_clock
+        assert event.room is not None
+        schedule = ReportSchedule(
+            room_id=room,
+            room_name=event.room.topic or room,
+            kind=kind,
+            bot_id=event.bot_id,
+            zone=ctx.zone.key,
+            lang=ctx.lang,
+            at=f"{at:%H:%M}",
+            weekday=ctx.settings.weekly_report_weekday,
+        )
+        due = await store.enable(schedule, ctx.now())
+        day = _WEEKDAYS[ctx.lang][schedule.weekday - 1]
+        template = replies.REPORT_ON if kind == "daily" else replies.REPORT_ON_WEEKLY
+        await ctx.reply(
+            fill(template, name=name, at=schedule.at, zone=schedule.zone, day=day, next=_when(due, ctx))
+        )
+
+
+@service.command(
+    ChatCommand(
+        name="daily-report",
+        keywords_zh=["日报"],
+        keywords_en=["daily report"],
+        usage_zh="日报 开 [21:00]|关：每天定时发本群的日报（消息、活跃、话题、图表）",
+        usage_en="daily report on [21:00]|off: a daily report of this room with a chart",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def daily_report(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _report_switch("daily", event, ctx, args)
+
+
+@service.command(
+    ChatCommand(
+        name="weekly-report",
+        keywords_zh=["周报"],
+        keywords_en=["weekly report"],
+        usage_zh="周报 开 [21:00]|关：每周定时发本群的周报",
+        usage_en="weekly report on [21:00]|off: a weekly report of this room with a chart",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def weekly_report(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _report_switch("weekly", event, ctx, args)
+
+
+@service.command(
+    ChatCommand(
+        name="leaderboard",
+        keywords_zh=["活跃榜"],
+        keywords_en=["leaderboard"],
+        usage_zh="活跃榜 开|关：日报周报里列出最活跃的成员",
+        usage_en="leaderboard on|off: reports list the most active members",
+        admin_only=True,
+        rooms_only=True,
+    )
+)
+async def leaderboard(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    room = await _room_of(event, ctx)
+    if room is None:
+        return
+    switch = parse_switch(args)
+    if switch is None or switch.on is None or switch.at is not None:
+        await ctx.reply(fill(replies.SWITCH_USAGE, keyword="活跃榜" if ctx.lang == "zh" else "leaderboard"))
+        return
+    await ctx.deps.options.set(room, LEADERBOARD, on=switch.on)
+    await ctx.reply(replies.LEADERBOARD_ON if switch.on else replies.LEADERBOARD_OFF)
+
+
+def _report_id(claim: Claim, part: str) -> str:
+    """The same report of the same period always gets the same command ids (a re-sent report is dropped)."""
+    return uuid.uuid5(_REPORT_COMMAND_IDS, f"{claim.schedule.member}/{epoch_ms(claim.due)}/{part}").hex
+
+
+async def send_report(app: App, claim: Claim) -> None:
+    schedule, deps, now = claim.schedule, app.deps, app.now()
+    if not await deps.store.recording(schedule.room_id):
+        return
+    zone = ZoneInfo(schedule.zone)
+    since = claim.due - reports.PERIOD[schedule.kind]
+    messages = await deps.store.messages(schedule.room_id, since, claim.due, now)
+    questions = [record for _, record in await deps.questions.recent(schedule.room_id, now, limit=50)]
+    found = await asyncio.to_thread(
+        reports.figures,
+        schedule.kind,
+        messages,
+        questions,
+        room_name=schedule.room_name,
+        until=claim.due,
+        zone=zone,
+        lang=schedule.lang,
+        leaderboard=await deps.options.enabled(schedule.room_id, LEADERBOARD),
+    )
+    deadline = now + timedelta(hours=2)  # a report hours late is news no more
+    say = SayText(
+        id=_report_id(claim, "text"),
+        room_id=schedule.room_id,
+        text=reports.render_text(found, schedule.lang),
+        priority="notice",
+        deadline=deadline,
+    )
+    await app.send_to(schedule.bot_id, say)
+    if deps.font is None or not messages:
+        return
+    png = await asyncio.to_thread(chart.render, found, schedule.lang, deps.font)
+    day = (claim.due - timedelta(seconds=1)).astimezone(zone)
+    label = _REPORT_NAMES[schedule.kind].pick(schedule.lang).replace(" ", "-")
+    await app.send_to(
+        schedule.bot_id,
+        SendFile(
+            id=_report_id(claim, "chart"),
+            room_id=schedule.room_id,
+            name=f"{label}-{day:%Y-%m-%d}.png",
+            mime_type="image/png",
+            size=len(png),
+            sha256=hashlib.sha256(png).hexdigest(),
+            data_base64=base64.b64encode(png).decode(),
+            priority="notice",
+            deadline=deadline,
+        ),
+    )
+
+
+@service.background
+async def fire_reports(app: App) -> None:
+    """Claim the reports due now, send them, schedule the next; sleep until the next due time (at most
+    HISTORY_REPORT_POLL_S, so a report enabled through another replica is seen soon)."""
+    store = app.deps.reports
+    while True:
+        for claim in await store.claim_due(app.now(), lease=REPORT_LEASE):
+            await send_report(app, claim)
+            if not await store.complete(claim, app.now()):
+                log.warning("report %s: lease lost before completing", claim.schedule.member)
+        wait = app.settings.report_poll_s
+        if (next_ms := await store.next_due_ms()) is not None:
+            wait = min(wait, max(0.0, (next_ms - epoch_ms(app.now())) / 1000))
+        await asyncio.sleep(wait + 0.01)
 
 
 # -- requests from other services ----------------------------------------------------------------------------

@@ -60,6 +60,29 @@ UNANSWERED_ITEM = Bilingual(
 UNANSWERED_ANSWER = Bilingual(zh="   可能的答案：{who}：{text}", en="   Likely answer: {who}: {text}")
 UNANSWERED_NONE = Bilingual(zh="   还没人回答", en="   Nobody answered yet")
 
+REPORT_ON = Bilingual(
+    zh="好的，{name}每天 {at}（本群时区 {zone}）发到本群，下一次：{next}。",
+    en="OK: the {name} goes out at {at} ({zone}), next: {next}.",
+)
+REPORT_ON_WEEKLY = Bilingual(
+    zh="好的，{name}每周{day} {at}（本群时区 {zone}）发到本群，下一次：{next}。",
+    en="OK: the {name} goes out on {day}s at {at} ({zone}), next: {next}.",
+)
+REPORT_OFF = Bilingual(zh="好的，本群不再发{name}。", en="OK: no more {name} in this room.")
+REPORT_STATUS_OFF = Bilingual(
+    zh="本群没有开启{name}。管理员可发「{keyword} 开 [21:00]」。",
+    en="No {name} in this room. Admins: '{keyword} on [21:00]'.",
+)
+REPORT_STATUS_ON = Bilingual(
+    zh="本群的{name}：{at}（{zone}），下一次：{next}。", en="This room's {name}: {at} ({zone}), next: {next}."
+)
+LEADERBOARD_ON = Bilingual(
+    zh="好的，日报周报里会附上活跃榜。", en="OK: reports include the most active members."
+)
+LEADERBOARD_OFF = Bilingual(
+    zh="好的，日报周报里不再有活跃榜。", en="OK: reports no longer list the most active members."
+)
+
 
 def fill(template: Bilingual, /, **values: object) -> Bilingual:
     return Bilingual(zh=template.zh.format(**values), en=template.en.format(**values))

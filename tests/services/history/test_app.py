@@ -4,11 +4,15 @@ unanswered questions and reports."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 
 from schemas import (
     Contact,
@@ -17,11 +21,13 @@ from schemas import (
     MessageReceived,
     QuestionUnanswered,
     SayText,
+    SendFile,
     UnansweredItem,
     UnansweredQuery,
     subjects,
 )
 from services.history.app import service
+from services.history.keys import REPORTS_DUE
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, ROOM, message
 from tests.services.history.conversations import CHINESE, Line, build
@@ -241,3 +247,42 @@ async def test_unanswered_questions_listed_with_answers_and_served_to_the_tagger
             timeout=3,
         )
         assert UnansweredItem.model_validate_json(missing.data).error == "no item 9: the latest listing has 1"
+
+
+async def test_daily_report_fires_once_across_two_replicas_with_text_and_chart(
+    bus: Bus, run_service: RunService
+) -> None:
+    fast = {"report_poll_s": 0.05}
+    async with run_service(service, **fast) as first, run_service(service, **fast) as second:
+        await publish_conversation(bus, CHINESE)
+        await send(bus, message("活跃榜 开", talker=OWNER))
+        zone = ZoneInfo("Asia/Shanghai")
+        at = (datetime.now(zone) + timedelta(hours=1)).replace(second=0, microsecond=0)
+        enabled = await send(bus, message(f"日报 开 {at:%H:%M}", talker=OWNER))
+        assert enabled.text.startswith(f"好的，日报每天 {at:%H:%M}（本群时区 Asia/Shanghai）")
+        for runtime in (first, second):  # an hour and a minute later
+            runtime.clock.offset = at - datetime.now(zone) + timedelta(minutes=1)
+        [report] = await bus.says(lambda say: say.priority == "notice", timeout=10)
+        [picture] = await bus.wait_for("qun.cmd.*.file", SendFile, timeout=10)
+        assert report.room_id == ROOM.id
+        assert report.text.startswith("📊 开源交流群 日报")
+        assert "消息 18 条，活跃 4 人" in report.text
+        assert "活跃榜：老王 6" in report.text
+        png = base64.b64decode(picture.data_base64 or "")
+        assert png.startswith(b"\x89PNG")
+        assert (picture.size, picture.sha256) == (len(png), hashlib.sha256(png).hexdigest())
+        assert (picture.mime_type, picture.priority, picture.room_id) == ("image/png", "notice", ROOM.id)
+        assert picture.name == f"日报-{at:%Y-%m-%d}.png"
+        # rescheduled for tomorrow, and only one of the replicas sent it
+        redis = Redis.from_url(first.settings.redis_url.get_secret_value())
+        try:
+            deadline = time.monotonic() + 5
+            while (await redis.zscore(REPORTS_DUE, f"{ROOM.id}|daily") or 0) < (
+                at + timedelta(hours=23)
+            ).timestamp() * 1000:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+        finally:
+            await redis.aclose()
+        assert len([s for s in bus.matching("qun.cmd.*.say", SayText) if s.priority == "notice"]) == 1
+        assert len(bus.commands(SendFile)) == 1

@@ -31,6 +31,11 @@ class HistoryMessage(Value):
     text: str = Field(description="What was said (the quote block removed).", examples=["周四晚8点开会"])
     quote: Quote | None = Field(default=None, description="The message it quoted, if any.")
     mention_ids: list[str] = Field(default_factory=list, description="Contact ids it mentioned.")
+    type: str = Field(
+        default="text",
+        description="Message type as in MessageReceived: text, image, file, voice, video, url, ...",
+        examples=["text"],
+    )
 
 
 class HistoryPage(Payload):
@@ -56,6 +61,11 @@ class HistoryQuery(Request):
     until: AwareDatetime | None = Field(default=None, description="Only messages up to this moment.")
     talker_id: str | None = Field(default=None, description="Only this member's messages.")
     limit: int = Field(default=500, ge=1, le=2000, description="At most this many messages per page.")
+    last: bool = Field(
+        default=False,
+        description="The most recent `limit` matching messages (still listed oldest first) instead of the oldest; "
+        "`more` then means older ones exist: ask again with `until` before the first one.",
+    )
 
 
 class UnansweredItem(Payload):

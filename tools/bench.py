@@ -397,6 +397,76 @@ async def section_gateway_pacing(stack: Stack, connection: NatsClient, shared: d
     ]
 
 
+async def section_history(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    """History: Redis bytes per kept message, an offline summary of a 2,000-message day (read from Redis, topics,
+    lines), and a daily report (figures and PNG chart)."""
+    from datetime import timedelta  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from redis.asyncio import Redis  # noqa: PLC0415
+
+    from services.history import chart, reports, text  # noqa: PLC0415
+    from services.history.bench import ROOM, busy_day  # noqa: PLC0415
+    from services.history.store import HistoryStore  # noqa: PLC0415
+    from services.history.summary import SummaryOptions, summarize  # noqa: PLC0415
+
+    events = busy_day(2000)
+    now = events[-1].timestamp + timedelta(minutes=1)
+    redis = Redis.from_url(stack.redis.url)
+    store = HistoryStore(redis, retention=timedelta(days=7), max_per_room=20_000)
+    try:
+        for event in events:
+            await store.record(event, now)
+        kept = await store.count(ROOM.id)
+        per_message = await store.memory_usage(ROOM.id) / kept
+        text_bytes = sum(len(e.text.encode()) for e in events) / len(events)
+        await asyncio.to_thread(text.warm_up)
+        summary_s: list[float] = []
+        for _ in range(20):
+            text._chinese_words.cache_clear()  # every run segments every message again
+            started = time.perf_counter()
+            messages = await store.messages(ROOM.id, events[0].timestamp - timedelta(seconds=1), now, now)
+            await asyncio.to_thread(summarize, messages, SummaryOptions(lang="zh", label="今天"))
+            summary_s.append(time.perf_counter() - started)
+        font = chart.find_font()
+        report_s: list[float] = []
+        png = b""
+        for _ in range(10):
+            started = time.perf_counter()
+            found = reports.figures(
+                "daily", messages, [], room_name="bench", until=now, zone=ZoneInfo("Asia/Shanghai"), lang="zh",
+                leaderboard=True,
+            )  # fmt: skip
+            png = chart.render(found, "zh", font)
+            report_s.append(time.perf_counter() - started)
+    finally:
+        await redis.aclose()
+    p95, report_p95 = percentile(summary_s, 0.95), percentile(report_s, 0.95)
+    return [
+        Row(
+            "history: Redis bytes per kept message",
+            f"{per_message:.0f} B ({text_bytes:.0f} B of text)",
+            "<= 300 B on average",
+            "met" if per_message <= 300 else f"missed by {per_message / 300:.1f}x",
+            {"messages": kept, "bytes_per_message": per_message, "text_bytes_per_message": text_bytes},
+        ),
+        Row(
+            "history: summary of a 2,000-message day",
+            f"p50 {ms(percentile(summary_s, 0.5))}, p95 {ms(p95)}",
+            "p95 <= 2 s offline",
+            "met" if p95 <= 2 else f"missed by {p95 / 2:.1f}x",
+            {"p50_s": percentile(summary_s, 0.5), "p95_s": p95, "runs": len(summary_s)},
+        ),
+        Row(
+            "history: daily report with chart",
+            f"p50 {ms(percentile(report_s, 0.5))}, p95 {ms(report_p95)}, {len(png) / 1024:.0f} KiB",
+            "",
+            "",
+            {"p50_s": percentile(report_s, 0.5), "p95_s": report_p95, "png_bytes": len(png)},
+        ),
+    ]
+
+
 async def run(sections: list[Section]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="qunbus-bench-"))
     nats_server = await start_nats(workdir / "nats")
@@ -433,6 +503,7 @@ def main() -> None:
                 section_scheduler,
                 section_tagger_search,
                 section_gateway_pacing,
+                section_history,
                 section_throughput,
             ]
         )

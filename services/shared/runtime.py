@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -199,10 +200,13 @@ class Runtime(Generic[S, D]):
         async def answer(_subject: str, data: bytes) -> bytes | None:
             try:
                 request = request_type.model_validate_json(data)
-            except ValueError:
-                log.warning("%s: an invalid %s was not answered", self.instance, request_type.__name__)
-                return None
-            reply = await handler(request, self.context)
+            except ValueError as error:
+                return _failure(request_type, data, f"invalid {request_type.__name__}: {_first_error(error)}")
+            try:
+                reply = await handler(request, self.context)
+            except Exception as error:  # the asker hears why instead of waiting for its timeout
+                log.exception("%s: answering %s failed", self.instance, request_type.__name__)
+                return _failure(request_type, data, f"failed: {type(error).__name__}")
             return bytes(reply.model_dump_json().encode())
 
         return answer
@@ -319,6 +323,26 @@ class Runtime(Generic[S, D]):
         async with self, self.serving_http():
             await stop.wait()
         log.info("%s stopped", self.service.name)
+
+
+def _failure(request_type: type[Request], data: bytes, error: str) -> bytes | None:
+    """The reply type filled from what the request said, with `error` set; no reply if even that is impossible."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        raw = {}
+    fields = raw if isinstance(raw, dict) else {}
+    try:
+        return bytes(
+            request_type.reply_type.model_validate({**fields, "error": error}).model_dump_json().encode()
+        )
+    except ValueError:
+        log.warning("an invalid %s got no answer: %s", request_type.__name__, error)
+        return None
+
+
+def _first_error(error: ValueError) -> str:
+    return str(error).splitlines()[0][:200]
 
 
 async def _listen(notifications: Notifications) -> None:

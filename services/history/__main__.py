@@ -1,0 +1,3 @@
+from services.history.app import service
+
+service.run()

@@ -26,9 +26,10 @@ async def test_a_changed_declaration_updates_the_consumer_in_place(bus: Bus) -> 
     assert info.num_pending == 1  # the update kept its place in the stream
 
 
-def test_every_known_service_declares_its_consumer() -> None:
+def test_every_service_package_gets_its_consumer_without_a_list() -> None:
     assert sorted(spec.durable for spec in known_consumers(5, 30)) == [
         "github-sync",
+        "history",
         "moderator",
         "scheduler",
         "tagger",

@@ -259,7 +259,7 @@ class Email:
         title, _ = note.text(self._lang)
         message = EmailMessage()
         message["Subject"] = f"[qunbus] {title}"
-        message["From"] = settings.smtp_from or settings.smtp_user
+        message["From"] = settings.smtp_from or settings.smtp_user or "qunbus@localhost"
         message["To"] = ", ".join(settings.smtp_to)
         message["Message-ID"] = f"<{note.id}@qunbus>"
         message.set_content(_plain(note, self._lang) + "\n")

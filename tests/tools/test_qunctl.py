@@ -23,7 +23,7 @@ from services.ops.app import service as ops
 from services.ops.settings import OpsSettings
 from tests.conftest import Bus, RunService
 from tests.factories import message
-from tools import dlq, qunctl
+from tools import qunctl
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -154,13 +154,6 @@ async def test_purge_by_service_by_time_and_by_sequence(settings: OpsSettings, n
     assert [(item["seq"], item["service"]) for item in left] == [(4, "scheduler")]
     assert (await qunctl_json(settings, "dlq", "purge", "--all"))["deleted"] == 1
     assert await qunctl_json(settings, "dlq", "list") == []
-
-
-def test_dlq_tool_is_qunctl_dlq(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[str]] = []
-    monkeypatch.setattr(qunctl, "main", lambda argv: seen.append(list(argv)))
-    dlq.main(["list", "--json", "--service", "tagger"])
-    assert seen == [["--json", "dlq", "list", "--service", "tagger"]]
 
 
 async def seed_rooms(redis: Redis) -> None:

@@ -158,7 +158,10 @@ class RoomBook:
         seen = RoomSeen(room.id, bot_id, room.topic, room.member_count, room.owner_id, now.isoformat())
         if last is not None and room.member_count is None:
             seen = RoomSeen(room.id, bot_id, room.topic, last[1], room.owner_id, now.isoformat())
-        await self._redis.hset(keys.rooms(bot_id), room.id, json.dumps(seen.to_json(), ensure_ascii=False))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.rooms(bot_id), room.id, json.dumps(seen.to_json(), ensure_ascii=False))
+            pipe.sadd(keys.ACCOUNTS, bot_id)  # an account seen in a room is an account to watch
+            await pipe.execute()
         self._written[(bot_id, room.id)] = (*facts, now)
 
     async def left(self, bot_id: str, room_id: str, now: datetime) -> None:

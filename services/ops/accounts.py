@@ -108,6 +108,8 @@ class AccountBook:
         return True
 
     async def scan(self, bot_id: str, status: str, qrcode: str, now: datetime) -> None:
+        if status == "waiting":  # a gateway asking for a scan again is not logged in as anyone
+            await self._set(bot_id, logged_in_as="", logged_in="0")
         await self._set(
             bot_id,
             scan_status=status,

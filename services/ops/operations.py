@@ -3,6 +3,7 @@ from Redis (what the ops service learnt from the bus) and from the bus itself (g
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -12,6 +13,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from redis.asyncio import Redis
 
+from schemas import GatewayStatus
 from services.ops import alerts, bus, deadletters, keys
 from services.ops.accounts import AccountBook, RoomBook
 from services.ops.book import AlertBook
@@ -58,18 +60,21 @@ class Operations:
 
     async def gateways(self) -> list[dict[str, Any]]:
         """Every known account with what its gateway answers now (login, queue, daily budgets)."""
-        rows = []
-        for account in await self.accounts.all(self.settings.bots):
-            status = None if account.logged_in_as else await bus.gateway_status(self.nats, account.bot_id)
-            rows.append(
-                {
-                    **asdict(account),
-                    "qr_link": self.settings.qr_link(account.bot_id) if account.qrcode else "",
-                    "answering": status is not None,
-                    "status": status.model_dump(mode="json") if status else None,
-                }
-            )
-        return rows
+        accounts = await self.accounts.all(self.settings.bots)
+
+        async def ask(bot_id: str, forwarded: str) -> GatewayStatus | None:
+            return None if forwarded else await bus.gateway_status(self.nats, bot_id)
+
+        statuses = await asyncio.gather(*(ask(a.bot_id, a.logged_in_as) for a in accounts))
+        return [
+            {
+                **asdict(account),
+                "qr_link": self.settings.qr_link(account.bot_id) if account.qrcode else "",
+                "answering": status is not None,
+                "status": status.model_dump(mode="json") if status else None,
+            }
+            for account, status in zip(accounts, statuses, strict=True)
+        ]
 
     async def services(self) -> dict[str, Any]:
         live = await bus.live_services(self.nats, self.settings.discover_window_s)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 import ssl
 import time
@@ -335,6 +336,13 @@ class WeChatAdmins:
             )
 
 
+def quiet_http_logs() -> None:
+    """httpx logs every request's URL at INFO (and httpcore more at DEBUG): webhook URLs carry their key."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.WARNING, logger.level))
+
+
 def _cut_bytes(text: str, limit: int) -> str:
     data = text.encode()
     if len(data) <= limit:
@@ -350,6 +358,7 @@ def configured(
     logged_in: LoggedInAccounts | None = None,
 ) -> list[Channel]:
     """The channels the environment configures, in a fixed order."""
+    quiet_http_logs()
     lang: Lang = settings.alert_lang
 
     def secret(value: Any) -> str | None:

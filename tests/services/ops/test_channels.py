@@ -112,6 +112,27 @@ async def test_unsigned_robots_send_without_signature_fields(
     assert ding.signed_url("1700000000000") == f"{robots.url}/robot/send?access_token={fake.DINGTALK_TOKEN}"
 
 
+async def test_no_secret_reaches_a_log_even_at_debug(
+    robots: Robots, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    configured = channels.configured(settings(**robots.settings()), client)
+    for channel in configured:
+        await channel.send(NOTE)
+    robots.fail_next = 1
+    with pytest.raises(DeliveryError):
+        await configured[1].send(NOTE)
+    logged = caplog.text
+    for secret in (
+        fake.WECOM_KEY,
+        fake.DINGTALK_TOKEN,
+        fake.DINGTALK_SECRET,
+        fake.FEISHU_HOOK,
+        fake.SERVERCHAN_KEY,
+    ):
+        assert secret not in logged
+
+
 async def test_an_outage_is_a_delivery_error(robots: Robots, client: httpx.AsyncClient) -> None:
     robots.fail_next = 1
     wecom = by_name(channels.configured(settings(**robots.settings()), client))["wecom"]

@@ -173,7 +173,9 @@ async def on_scan(event: ScanUpdated, ctx: Context[OpsSettings, Deps]) -> None:
     deps = ctx.deps
     await deps.accounts.scan(event.bot_id, event.status, event.qrcode or "", event.timestamp)
     if event.status == "waiting" and event.qrcode:
-        await deps.fire(alerts.scan_needed(event.bot_id, ctx.settings.qr_link(event.bot_id), ctx.now()), ctx)
+        # The gateway's page (OPS_QR_URL) shows the current code; else the image link the gateway published.
+        link = ctx.settings.qr_link(event.bot_id) or event.url or ""
+        await deps.fire(alerts.scan_needed(event.bot_id, link, ctx.now()), ctx)
     elif event.status == "confirmed":
         await deps.resolve(f"{alerts.SCAN_NEEDED}:{event.bot_id}", ctx)
 

@@ -123,6 +123,25 @@ async def test_a_new_login_resolves_the_logout_and_the_qr_alert_links_the_page(
     assert hooks[1]["alert"]["link"] == "https://gw.example/qr"
 
 
+async def test_without_a_qr_page_configured_the_scan_alert_links_the_published_image(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with serving_robots() as robots:
+        hook = {k: v for k, v in robots.settings().items() if k.startswith("webhook")}
+        async with run_service(service, **hook):
+            scan = event_at(
+                ScanUpdated,
+                "pending",
+                datetime.now(UTC),
+                status="waiting",
+                qrcode="weixin://x",
+                url="https://img/x",
+            )
+            await bus.publish_event(scan)
+            await until(lambda: _has(robots, "webhook", 1), what="the scan alert")
+    assert robots.of("webhook")[0]["alert"]["link"] == "https://img/x"
+
+
 async def _has(robots: Robots, name: str, count: int) -> bool:
     return len(robots.of(name)) >= count
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from examples.dingdong.app import service as dingdong
 from schemas import DeadLettered, GatewayStatus, streams, subjects
-from services.ops import keys
+from services.ops import alerts, keys
 from services.ops.accounts import AccountBook
 from services.ops.book import AlertBook, BookPolicy
 from services.ops.monitor import Monitor
@@ -43,13 +43,12 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 def monitor_for(nc: NatsClient, redis: Redis, **settings: object) -> tuple[Monitor, AlertBook]:
     config = OpsSettings(
-        bots=("wxid_bot",),
+        **{"bots": ("wxid_bot",), **settings},  # type: ignore[arg-type]
         unreachable_after_s=300,
         lag_threshold=3,
         lag_for_s=60,
         service_gone_after_s=90,
         discover_window_s=0.3,
-        **settings,  # type: ignore[arg-type]
     )
     book = AlertBook(redis, ["webhook"], BookPolicy())
     return Monitor(
@@ -153,3 +152,28 @@ async def test_only_one_replica_polls(nc: NatsClient, redis: Redis) -> None:
     assert await first.lead()  # renewed
     await redis.delete(keys.LEADER)  # the first one died and its lease lapsed
     assert await second.lead()
+
+
+async def test_a_gateway_still_named_pending_that_logged_in_resolves_its_scan_alert(
+    nc: NatsClient, redis: Redis
+) -> None:
+    monitor, book = monitor_for(nc, redis, bots=())
+    accounts = AccountBook(redis)
+    await accounts.scan("pending", "waiting", "weixin://x", T0)
+    await book.fire(alerts.scan_needed("pending", "", T0), T0)
+    await answer_status(nc, GatewayStatus(bot_id="wxid_new", logged_in=True, name="New"))
+    pending_status = GatewayStatus(bot_id="wxid_new", logged_in=True, name="New")
+
+    async def reply(request: Msg) -> None:
+        await request.respond(pending_status.model_dump_json().encode())
+
+    await nc.subscribe(
+        subjects.gateway_status("pending"), cb=reply
+    )  # the same gateway, asked by its old name
+    notes = await monitor.poll(T0 + timedelta(minutes=1))
+    assert notes == []  # the scan alert ends quietly
+    assert await active_keys(book) == set()
+    by_id = {account.bot_id: account for account in await accounts.all()}
+    assert by_id["pending"].logged_in_as == "wxid_new"
+    assert by_id["pending"].qrcode == ""
+    assert by_id["wxid_new"].logged_in

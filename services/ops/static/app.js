@@ -237,9 +237,21 @@ async function cancelBroadcast(id) {
   refresh();
 }
 
-function broadcastRequest(dryRun) {
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function broadcastRequest(dryRun) {
   const rooms = $("bc-rooms").value.split(",").map((part) => part.trim()).filter(Boolean);
-  return { text: $("bc-text").value, match: $("bc-match").value, list: $("bc-list").value, rooms, dry_run: dryRun };
+  const request = { text: $("bc-text").value, match: $("bc-match").value, list: $("bc-list").value, rooms, dry_run: dryRun };
+  const [image] = $("bc-image").files;
+  if (image) Object.assign(request, { image_base64: await base64Of(image), image_name: image.name });
+  return request;
 }
 
 async function sendBroadcast(dryRun) {
@@ -247,7 +259,7 @@ async function sendBroadcast(dryRun) {
   const list = $("bc-recipients");
   list.replaceChildren();
   try {
-    const answer = await api("POST", "/ops/api/broadcasts", broadcastRequest(dryRun));
+    const answer = await api("POST", "/ops/api/broadcasts", await broadcastRequest(dryRun));
     for (const room of answer.recipients) list.append(el("li", null, `${room.topic} (${room.member_count ?? "?"}) ${room.room_id}`));
     result.textContent = dryRun
       ? `${answer.recipients.length} 个群（预览，未发送）· ${answer.recipients.length} rooms (dry run, nothing sent)`

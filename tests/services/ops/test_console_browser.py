@@ -166,6 +166,17 @@ async def test_console_shows_the_system_and_replays_a_dead_letter(
         recipients = await page.locator("#bc-recipients li").all_inner_texts()
         assert sorted(text.split()[-1] for text in recipients) == ["r1@chatroom", "room1@chatroom"]
         assert "dry run" in await page.inner_text("#bc-result")
+        await page.set_input_files(
+            "#bc-image", files=[{"name": "a.txt", "mimeType": "image/png", "buffer": b"not an image"}]
+        )
+        await page.click("#bc-dry-run")
+        await page.locator("#bc-result", has_text="not a PNG").wait_for()
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+        await page.set_input_files(
+            "#bc-image", files=[{"name": "a.png", "mimeType": "image/png", "buffer": png}]
+        )
+        await page.click("#bc-dry-run")
+        await page.locator("#bc-result", has_text="dry run").wait_for()
         assert bus.matching("qun.cmd.>") == []
 
 

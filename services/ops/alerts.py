@@ -351,8 +351,8 @@ def _services(
                 severity="critical",
                 title_zh=f"服务 {name} 没有在运行的副本（{_minutes(gone)} 分钟）",
                 title_en=f"Service {name} has no live replica ({_minutes(gone)} min)",
-                text_zh="它负责的功能现在不工作。若是有意下线，用 `qunctl services forget` 忽略它。",
-                text_en="What it does is not being done. If it was removed on purpose: `qunctl services forget`.",
+                text_zh="它负责的功能现在不工作。若是有意下线，用 `qunctl services --forget NAME` 忽略它。",
+                text_en="What it does is not being done. If it was removed on purpose: `qunctl services --forget NAME`.",
                 at=now.isoformat(),
             )
         )

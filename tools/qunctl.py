@@ -21,7 +21,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import sys
+import unicodedata
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -49,19 +51,26 @@ class UsageError(Exception):
 # -- output ----------------------------------------------------------------------------------------------------
 
 
+def width(text: str) -> int:
+    """Columns a text takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
     if not rows:
         out.write("(none)\n")
         return
     cells = [[_cell(row.get(column)) for column in columns] for row in rows]
-    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
-    out.write(
-        "  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip() + "\n"
-    )
-    for line in cells:
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n"
-        )
+    widths = [max(width(column), *(width(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    for line in [list(columns), *cells]:
+        out.write("  ".join(pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
+
+
+_ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d:\d\d|Z)$")
 
 
 def _cell(value: Any) -> str:
@@ -74,6 +83,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return " ".join(f"{key}={_cell(item)}" for key, item in value.items()) or "-"
     text = str(value).replace("\n", " ")
+    if _ISO_TIME.match(text):  # times in the local zone, to the second
+        return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return text if len(text) <= 60 else text[:59] + "…"
 
 

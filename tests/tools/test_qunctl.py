@@ -249,3 +249,18 @@ async def test_services_accounts_and_alerts(
     assert "no alert channel is configured" in text
     queues = await qunctl_json(settings, "queues")
     assert {c["name"] for c in queues["consumers"]} == {"ops"}
+
+
+def test_tables_align_chinese_text_and_show_times_to_the_second() -> None:
+    out = io.StringIO()
+    qunctl.table(
+        [{"topic": "开源交流群", "at": "2026-11-22T01:00:00.123456+00:00"}, {"topic": "Test", "at": None}],
+        ["topic", "at"],
+        out,
+    )
+    local = datetime(2026, 11, 22, 1, tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    assert out.getvalue().splitlines() == [
+        "topic       at",  # 开源交流群 takes ten columns in a terminal
+        f"开源交流群  {local}",
+        "Test        -",
+    ]

@@ -104,6 +104,8 @@ service: QunService[OpsSettings, Deps] = QunService(
     summary_zh="运维：告警、群发和控制台",
     summary_en="Operations: alerts, broadcasts and the console",
     switchable=False,
+    # Once the plumbing declares them: internal=True, title_zh="运维", title_en="operations",
+    # publishes=(SayText, SendFile).
 )
 
 

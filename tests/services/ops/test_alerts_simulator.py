@@ -1,5 +1,6 @@
-"""Alerts from the real gateway on the simulated WeChat: a fresh login asks for a QR scan (alert with the link),
-the scan logs in (the alert ends), the account is logged out (one alert per channel, two ops replicas)."""
+"""Alerts from the real gateway: on the simulated WeChat a fresh login asks for a QR scan (alert with the link), the
+scan logs in (the alert ends), the account is logged out (one alert per channel, two ops replicas); a gateway whose
+puppet service is unreachable alerts after the threshold."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from schemas import GatewayReady, LoggedOut, ScanUpdated
+from schemas import GatewayErrored, GatewayReady, LoggedOut, ScanUpdated
 from services.gateway.app import make_service as make_gateway
 from services.gateway.settings import GatewaySettings
 from services.ops import keys
@@ -21,6 +22,7 @@ from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import SimulatorWorld
 from tests.conftest import Bus, RunService
 from tests.services.ops.robots import serving_mailbox, serving_robots
+from tools.servers import free_port
 
 ROBOTS = ("webhook", "wecom", "dingtalk", "feishu", "serverchan")
 
@@ -95,3 +97,30 @@ async def test_scan_login_and_logout_on_the_simulator_alert_every_channel_once(
 
 async def _outbox_empty(redis: Redis) -> bool:
     return await redis.zcard(keys.OUTBOX) == 0
+
+
+@pytest.mark.slow
+async def test_a_gateway_that_cannot_reach_its_puppet_service_alerts_after_the_threshold(
+    run_service: RunService, bus: Bus, tmp_path: Any
+) -> None:
+    async with serving_robots() as robots:
+        hook = {k: v for k, v in robots.settings().items() if k.startswith("webhook")}
+        async with (
+            run_service(ops, **hook, poll_s=0.2, unreachable_after_s=1.0),
+            run_service(
+                make_gateway(),
+                puppet="service",
+                puppet_service_endpoint=f"127.0.0.1:{free_port()}",  # nothing listens there
+                puppet_service_token="insecure_test",
+                wechaty_dir=tmp_path / "wechaty",
+                reconnect_min_s=0.2,
+                reconnect_max_s=0.5,
+                show_qr=False,
+            ),
+        ):
+            await bus.wait_for("qun.evt.*.error", GatewayErrored, timeout=20)
+            await until(lambda: bool(robots.of("webhook")), "the unreachable alert")
+    (hook_payload,) = robots.of("webhook")
+    assert hook_payload["alert"]["kind"] == "unreachable"
+    assert hook_payload["alert"]["bot_id"] == "pending"
+    assert "puppet" in hook_payload["alert"]["title_en"]

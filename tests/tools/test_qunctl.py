@@ -14,12 +14,15 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from schemas import DeadLettered, Room, SayText, streams, subjects
+from schemas import DeadLettered, GatewayStatus, Room, SayText, streams, subjects
+from services.ops import alerts
 from services.ops.accounts import AccountBook, RoomBook
 from services.ops.app import service as ops
+from services.ops.book import AlertBook, BookPolicy
 from services.ops.settings import OpsSettings
 from tests.conftest import Bus, RunService
 from tests.factories import message
@@ -264,3 +267,32 @@ def test_tables_align_chinese_text_and_show_times_to_the_second() -> None:
         f"开源交流群  {local}",
         "Test        -",
     ]
+
+
+async def test_budgets_from_the_gateway_and_recent_alerts(
+    settings: OpsSettings, nc: NatsClient, redis: Redis
+) -> None:
+    status = GatewayStatus(
+        bot_id="bot",
+        logged_in=True,
+        daily_used={"text": 450, "file": 3},
+        daily_limits={"text": 500, "file": 50},
+    )
+
+    async def reply(request: Msg) -> None:
+        await request.respond(status.model_dump_json().encode())
+
+    await nc.subscribe(subjects.gateway_status("bot"), cb=reply)
+    await AccountBook(redis).logged_in("bot", "QunBot", T0)
+    assert await qunctl_json(settings, "budgets") == [
+        {"account": "bot", "kind": "file", "used": 3, "limit": 50, "share": "6%"},
+        {"account": "bot", "kind": "text", "used": 450, "limit": 500, "share": "90%"},
+    ]
+    code, text = await qunctl_run(settings, "accounts")
+    assert code == 0
+    assert "file 3/50 text 450/500" in text
+
+    await AlertBook(redis, ["webhook"], BookPolicy()).fire(alerts.logged_out("bot", "", T0), T0)
+    shown = await qunctl_json(settings, "alerts")
+    assert [record["alert"]["key"] for record in shown["active"]] == ["logged_out:bot"]
+    assert shown["recent"][0]["deliveries"] == {"webhook": "pending"}

@@ -119,11 +119,13 @@ def service_permissions(service: QunService[Any, Any]) -> Permissions:
             subjects.DISCOVER,
             subjects.SERVICES_CHANGED,
             subjects.dead_letter(name),
+            *service.nats_publish,
         ),
         subscribe=(
             subjects.DISCOVER,
             subjects.SERVICES_CHANGED,
             *sorted(subject_of(kind) for kind in service.responders),
+            *service.nats_subscribe,
             f"{inbox_prefix(name)}.>",
         ),
         allow_responses=True,

@@ -105,6 +105,8 @@ class QunService(Generic[S, D]):
         switchable: bool = True,
         publishes: Sequence[type[Payload]] = (SayText,),
         scale_on_lag: bool = True,
+        nats_publish: Sequence[str] = (),
+        nats_subscribe: Sequence[str] = (),
     ) -> None:
         """
         title_zh/title_en: the display names members and admins use (help, `关闭 提醒`).
@@ -113,6 +115,8 @@ class QunService(Generic[S, D]):
         publishes: every command, event and request type it sends; its NATS permissions are derived from it, and
             sending anything else raises.
         scale_on_lag: production scales its replicas on its consumer's lag (KEDA).
+        nats_publish / nats_subscribe: raw NATS rights beyond what the declaration implies, for operator tooling
+            only (JetStream API reads, dead-letter replay); every other service leaves them empty.
         """
         self.name = name
         self.version = version
@@ -126,6 +130,8 @@ class QunService(Generic[S, D]):
         self.switchable = switchable
         self.publishes: frozenset[type[Payload]] = frozenset(publishes)
         self.scale_on_lag = scale_on_lag
+        self.nats_publish = tuple(nats_publish)
+        self.nats_subscribe = tuple(nats_subscribe)
         self._commands: dict[str, _Command] = {}
         self._matcher: CommandMatcher | None = None
         self._handlers: dict[type[Event], list[EventHandler]] = {}

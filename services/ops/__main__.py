@@ -1,0 +1,3 @@
+from services.ops.app import service
+
+service.run()

@@ -212,7 +212,7 @@ async def _announce(app: App, attempt: Attempt) -> None:
 async def post_notices(app: App, verdict: Verdict) -> None:
     for room_notice in verdict.notices:
         room_id = room_notice.room_id
-        prefs = await app.rooms.prefs(room_id)
+        prefs = await app.room(room_id)
         if app.service in prefs.disabled_services:
             continue
         bot_id = await app.deps.room_bots.bot_for(room_id)

@@ -148,10 +148,18 @@ class Context(AppContext[S, D], Generic[S, D]):
     zone: ZoneInfo = field(kw_only=True, default=ZoneInfo("UTC"))
     """The room's time zone (its override, else QUN_TIMEZONE); QUN_TIMEZONE for direct messages."""
     stale: bool = field(kw_only=True, default=False)
+    erase: bool = field(kw_only=True, default=False)
+    """Set by `erase_event()`: the dispatcher deletes the event from the stream once it is handled."""
 
     @property
     def bot_id(self) -> str:
         return self.event.bot_id
+
+    def erase_event(self) -> None:
+        """The event carries a secret (a room password in a direct message): once it is handled, the plumbing
+        erases it from the event stream (overwritten, not just unlinked), so it does not rest there for days.
+        Needs the right to delete messages from QUN_EVT (`nats_publish` in the declaration)."""
+        self.erase = True
 
     def stable_id(self, command: Command) -> str:
         """The id of `command` as issued for this event: the same event re-issuing the same command gets the same

@@ -23,7 +23,7 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,13 +67,16 @@ class Dispatcher:
         board: ClaimBoard,
         quota: ReplyQuota,
         tracer: Tracer | None,
+        erase: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
+        """`erase(sequence)` overwrites an event in its stream (`ctx.erase_event()`)."""
         self._service = service
         self._app = app
         self._registry = registry
         self._board = board
         self._quota = quota
         self._tracer = tracer
+        self._eraser = erase
         self._in_order: dict[str, _Turn] = {}
 
     async def handle(self, delivery: Delivery) -> None:
@@ -102,6 +105,12 @@ class Dispatcher:
                 del self._in_order[key]
         metrics.HANDLED.labels(self._service.name, event.subject_suffix).inc()
         metrics.LATENCY.labels(self._service.name).observe(time.perf_counter() - started)
+
+    async def _erase(self, sequence: int) -> None:
+        if self._eraser is None:
+            log.warning("%s: cannot erase event %d (no eraser configured)", self._service.name, sequence)
+            return
+        await self._eraser(sequence)
 
     def is_private(self, delivery: Delivery) -> bool:
         """A direct message (it may carry a password): its dead letter keeps only a hash and length."""
@@ -163,12 +172,18 @@ class Dispatcher:
             # Real time, not the service clock: the offset moves the domain's "now", not how long the event waited.
             stale=delivery.age_s(datetime.now(UTC)) > self._app.settings.max_event_age_s,
         )
-        if isinstance(event, MessageReceived) and await self._answer(event, ctx, switched_off=switched_off):
-            return
-        if switched_off:
-            return
-        for handler in self._service.handlers_for(type(event)):
-            await handler(event, ctx)
+        try:
+            if isinstance(event, MessageReceived) and await self._answer(
+                event, ctx, switched_off=switched_off
+            ):
+                return
+            if switched_off:
+                return
+            for handler in self._service.handlers_for(type(event)):
+                await handler(event, ctx)
+        finally:
+            if ctx.erase and delivery.stream_sequence is not None:
+                await self._erase(delivery.stream_sequence)
 
     async def _answer(self, event: MessageReceived, ctx: Context[Any, Any], *, switched_off: bool) -> bool:
         """Whether this service answered the message (then its plain-message observers do not see it)."""

@@ -30,7 +30,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from schemas import Command, DeadLettered, Request, ServiceInfo, subjects
+from schemas import Command, DeadLettered, Request, ServiceInfo, streams, subjects
 from services.shared import provision
 from services.shared.bus import BusConnection
 from services.shared.consumer import ConsumerPolicy, Delivery, PullConsumer, dead_letter_of
@@ -144,6 +144,7 @@ class Runtime(Generic[S, D]):
                 board=board,
                 quota=ReplyQuota(self.redis, service.name, settings.quota_limits),
                 tracer=self.tracer if self.tracer_provider else None,
+                erase=self._erase_event,
             )
             self.consumer = PullConsumer(
                 service.name,
@@ -276,6 +277,11 @@ class Runtime(Generic[S, D]):
     async def _dead_letter_delivery(self, delivery: Delivery, reason: str) -> None:
         redact = self.dispatcher is not None and self.dispatcher.is_private(delivery)
         await self.dead_letter(dead_letter_of(self.service.name, delivery, reason, redact=redact))
+
+    async def _erase_event(self, sequence: int) -> None:
+        """Overwrite one message of QUN_EVT (a direct message carrying a password), whoever else still had it."""
+        with contextlib.suppress(NotFoundError):  # already gone (redelivered and erased before)
+            await self.bus.connection.jetstream().delete_msg(streams.EVENTS.name, sequence)
 
     async def _dependencies_answer(self) -> bool:
         try:

@@ -224,3 +224,22 @@ async def test_messages_of_one_room_are_handled_in_arrival_order(bus: Bus, run_s
             await bus.publish_event(message(f"m{n}", mentions_bot=False))
         await bus.consumer_settled("order")
     assert seen == [f"m{n}" for n in range(30)]
+
+
+async def test_an_event_a_handler_marks_secret_is_erased_from_the_stream(
+    bus: Bus, run_service: RunService
+) -> None:
+    service: QunService[QunSettings, Redis] = QunService("vault", version="0", settings=QunSettings)
+
+    @service.command(ChatCommand(name="secret", keywords_en=["secret"]))
+    async def secret(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        ctx.erase_event()
+        await ctx.reply("kept safe")
+
+    async with run_service(service):
+        event = message("secret hunter2hunter2", room=None)
+        await bus.publish_event(event)
+        await bus.says()
+        await bus.consumer_settled("vault")
+    info = await bus.js.stream_info("QUN_EVT")
+    assert info.state.messages == 0  # the only event, with the password in it, is gone

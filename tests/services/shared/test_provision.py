@@ -31,6 +31,7 @@ def test_every_service_package_gets_its_consumer_without_a_list() -> None:
         "github-sync",
         "history",
         "moderator",
+        "ops",
         "scheduler",
         "tagger",
     ]

@@ -19,6 +19,7 @@ fast: share of questions answered from the lexical side alone, before embedding 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -30,10 +31,10 @@ import numpy as np
 import yaml
 
 from services.tagger.decision import DecisionModel, Logistic, Stage, Verdict, decide
-from services.tagger.dense import DenseIndex, E5Embedder, FloatArray, pack
+from services.tagger.dense import E5Embedder, FloatArray, language_means, pack
 from services.tagger.engine import shared_analysis
 from services.tagger.index import Document, KnowledgeIndex
-from services.tagger.retrieval import Ranking, Signals, passage_text, rank
+from services.tagger.retrieval import Ranking, Signals, dense_index_of, passage_text, rank
 from services.tagger.text import has_cjk
 
 DATA = Path(__file__).resolve().parent.parent / "services" / "tagger" / "data"
@@ -143,7 +144,11 @@ class Vectors:
 
 def observe(room: Room, vectors: Vectors, *, override: bool) -> list[Observed]:
     index = KnowledgeIndex(room.docs, shared_analysis(override=override))
-    dense = DenseIndex([vectors.passage(passage_text(doc.text, doc.keywords)) for doc in room.docs])
+    stored = [
+        dataclasses.replace(doc, vector=vectors.passage(passage_text(doc.text, doc.keywords)))
+        for doc in room.docs
+    ]
+    dense = dense_index_of(stored, language_means())
     observed = []
     for case in room.cases:
         found = index.lexical(case.question)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.tagger.decision import Decision, DecisionModel, decide, sure_without_dense
-from services.tagger.dense import DenseIndex, Embedder
+from services.tagger.dense import DenseIndex, Embedder, LanguageMeans, language_means
 from services.tagger.index import Document, KnowledgeIndex, TextAnalysis
 from services.tagger.models import TagRecord
-from services.tagger.retrieval import rank
+from services.tagger.retrieval import dense_index_of, rank
 from services.tagger.store import TagStore
 
 # Rebuilds above these sizes run in a worker thread so the event loop keeps serving (measured: one new tag in a
@@ -51,8 +51,15 @@ class Answer:
 
 
 class KnowledgeCache:
-    def __init__(self, store: TagStore, analysis: TextAnalysis, max_cached: int = DEFAULT_MAX_CACHED) -> None:
+    def __init__(
+        self,
+        store: TagStore,
+        analysis: TextAnalysis,
+        max_cached: int = DEFAULT_MAX_CACHED,
+        means: LanguageMeans | None = None,
+    ) -> None:
         self._store = store
+        self._means = means if means is not None else language_means()
         self._analysis = analysis
         self._max_cached = max_cached
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()  # least recently used first
@@ -124,7 +131,7 @@ class KnowledgeCache:
 
         def build() -> tuple[KnowledgeIndex, DenseIndex]:
             index = KnowledgeIndex(docs, self._analysis, analyses)
-            return index, DenseIndex([doc.vector for doc in index.documents])
+            return index, dense_index_of(index.documents, self._means)
 
         if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
             built = await asyncio.to_thread(build)

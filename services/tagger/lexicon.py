@@ -90,7 +90,7 @@ def _sense_glosses(sense: str) -> list[str]:
     return [stem_en(word) for word in content if len(word) > 1]
 
 
-def _entries(path: Path) -> Iterator[tuple[str, list[str]]]:
+def entries(path: Path) -> Iterator[tuple[str, list[str]]]:
     with gzip.open(path, "rt", encoding="utf-8") as source:
         for line in source:
             if line.startswith("#"):
@@ -121,7 +121,7 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path | None = None) -> Lexicon:
         table: dict[str, list[str]] = {}
-        for word, senses in _entries(path or cedict_path()):
+        for word, senses in entries(path or cedict_path()):
             if not has_cjk(word) or len(word) > 6:
                 continue
             found = table.setdefault(word, [])

@@ -17,8 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from services.tagger.dense import DenseIndex, FloatArray
-from services.tagger.index import Hit, KnowledgeIndex, Lexical
+from services.tagger.dense import DenseIndex, FloatArray, LanguageMeans
+from services.tagger.index import Document, Hit, KnowledgeIndex, Lexical
+from services.tagger.text import has_cjk
 
 DEPTH = 20  # candidates taken from each ranking
 DENSE_WEIGHT = (
@@ -81,6 +82,15 @@ def passage_text(text: str, keywords: Sequence[str]) -> str:
     return (" ".join(keywords) + " " + text).strip() if keywords else text
 
 
+def dense_index_of(documents: Sequence[Document], means: LanguageMeans | None) -> DenseIndex:
+    """The dense side of a knowledge base: its stored vectors, centred on their language's mean."""
+    return DenseIndex(
+        [doc.vector for doc in documents],
+        chinese=[has_cjk(passage_text(doc.text, doc.keywords)) for doc in documents],
+        means=means,
+    )
+
+
 def lexical_ranking(index: KnowledgeIndex, found: Lexical) -> list[Hit]:
     hits = [index.hit(found, doc) for doc, _bm25 in found.ranked]
     hits.sort(key=lambda hit: hit.score, reverse=True)
@@ -108,6 +118,7 @@ def rank(
     if use_dense:
         assert dense_index is not None
         assert query_vector is not None
+        query_vector = dense_index.query(query_vector, chinese=has_cjk(question))
         ranked, mean, std = dense_index.search(query_vector, DEPTH)
         for place, (number, cosine) in enumerate(ranked, 1):
             doc_id = index.documents[number].id

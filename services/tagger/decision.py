@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from services.tagger.retrieval import Candidate, Signals
+from services.tagger.retrieval import DENSE_WEIGHT, Candidate, Signals
 
 MAX_SUGGESTIONS = 3
 
@@ -98,6 +98,7 @@ class DecisionModel:
     lexical: Stage
     full: Stage
     unprompted_at: float  # answer probability needed to answer a question nobody addressed to the bot
+    dense_weight: float = DENSE_WEIGHT  # fusion weight of the dense ranking, chosen with the model
 
     def to_json(self) -> str:
         def logistic(model: Logistic) -> dict[str, object]:
@@ -118,7 +119,12 @@ class DecisionModel:
             }
 
         return json.dumps(
-            {"lexical": stage(self.lexical), "full": stage(self.full), "unprompted_at": self.unprompted_at},
+            {
+                "lexical": stage(self.lexical),
+                "full": stage(self.full),
+                "unprompted_at": self.unprompted_at,
+                "dense_weight": self.dense_weight,
+            },
             indent=1,
         )
 
@@ -147,6 +153,7 @@ class DecisionModel:
             lexical=stage(data["lexical"]),
             full=stage(data["full"]),
             unprompted_at=float(data["unprompted_at"]),
+            dense_weight=float(data.get("dense_weight", DENSE_WEIGHT)),
         )
 
     @classmethod

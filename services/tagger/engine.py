@@ -20,6 +20,9 @@ def shared_lexicon() -> Lexicon:
 def shared_analysis(*, override: bool = True) -> TextAnalysis:
     """`override=False`: without the hand-written dictionary (data/synonyms.yaml), for the evaluation."""
     dictionary = SynonymDictionary.load() if override else SynonymDictionary({})
+    lexicon = shared_lexicon()
     return TextAnalysis(
-        analyzer=Analyzer(extra_words=dictionary.terms()), dictionary=dictionary, lexicon=shared_lexicon()
+        analyzer=Analyzer(extra_words=dictionary.terms(), lexicon_words=lexicon.words()),
+        dictionary=dictionary,
+        lexicon=lexicon,
     )

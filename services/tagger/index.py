@@ -48,6 +48,9 @@ DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subj
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
 DENSE_POSTINGS = 2000  # longer posting lists only add to candidates that rarer terms found
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
+UNCOVERED_BELOW = (
+    0.5  # a question word found less surely than this (its characters only, by sound) is missing
+)
 
 
 # A message that states a time, a link or an address answers "when", "where is the link", "what's the email"
@@ -147,6 +150,10 @@ class Hit:
     unknown_subject: bool = False
     # This document lacks the question's weightiest word (by any route): it may share the phrasing, not the subject.
     misses_subject: bool = False
+    # The importance (0..1, text.importance) of the most telling question word this document lacks, counted only
+    # when question and document are in the same language (across languages a word may simply lack a
+    # translation): a near miss ("打印机的墨盒在哪里领" against the message about the printer) lacks one.
+    uncovered_same_language: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -282,6 +289,7 @@ class Lexical:
     bm25: dict[int, float]  # every document BM25 scored
     subject: _Unit | None
     unknown_subject: bool
+    chinese: bool = False  # the question is Chinese
 
 
 class KnowledgeIndex:
@@ -368,6 +376,7 @@ class KnowledgeIndex:
             bm25=scores,
             subject=subject,
             unknown_subject=subject is not None and not self._known(subject),
+            chinese=has_cjk(question),
         )
 
     def hit(self, found: Lexical, doc: int) -> Hit:
@@ -376,13 +385,25 @@ class KnowledgeIndex:
         coverage = self._coverage(found.query, present)
         bm25 = found.bm25.get(doc, 0.0)
         best = found.ranked[0][1] if found.ranked else 0.0
+        document = self._docs[doc]
+        uncovered = 0.0
+        if has_cjk(document.text) == found.chinese:
+            uncovered = max(
+                (
+                    unit.importance
+                    for unit in found.query.units
+                    if not unit.word.startswith("?") and self._unit_found(unit, present) < UNCOVERED_BELOW
+                ),
+                default=0.0,
+            )
         return Hit(
-            doc_id=self._docs[doc].id,
+            doc_id=document.id,
             score=coverage + (BM25_SHARE * bm25 / best if best else 0.0),
             coverage=coverage,
             bm25=bm25,
             unknown_subject=found.unknown_subject,
             misses_subject=found.subject is not None and not self._covers(found.subject, present),
+            uncovered_same_language=uncovered,
         )
 
     def position(self, doc_id: str) -> int | None:

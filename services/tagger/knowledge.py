@@ -163,14 +163,22 @@ class KnowledgeCache:
         ranking = rank(index, question, found=found)
         embedded = False
         if embedder is None or not len(snapshot.dense) or sure_without_dense(ranking.signals, model):
-            floor = max(model.lexical.answer_at, model.unprompted_at) if unprompted else None
+            # the fast path answers only at zero wrong answers on tuning data: sure enough unprompted too
+            floor = model.lexical.answer_at if unprompted else None
             decision = decide(ranking.candidates, ranking.signals, model.lexical, unprompted_at=floor)
         else:
             vector = embedder.cached(question)
             if vector is None:
                 vector = await asyncio.to_thread(embedder.query, question)
             embedded = True
-            ranking = rank(index, question, dense_index=snapshot.dense, query_vector=vector, found=found)
+            ranking = rank(
+                index,
+                question,
+                dense_index=snapshot.dense,
+                query_vector=vector,
+                found=found,
+                dense_weight=model.dense_weight,
+            )
             floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
             decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
         records = tuple(

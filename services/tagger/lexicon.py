@@ -80,14 +80,20 @@ GENERIC_GLOSSES = frozenset(
 
 
 def _sense_glosses(sense: str) -> list[str]:
-    if _SKIP_SENSE.match(sense):
-        return []
-    cleaned = _BRACKETS.sub(" ", sense).lower()
-    words = [w.strip("'-") for w in _WORD.findall(cleaned)]
-    content = [w for w in words if w and w not in STOPWORDS_EN and w not in GENERIC_GLOSSES]
-    if not content or len(content) > MAX_SENSE_WORDS:
-        return []
-    return [stem_en(word) for word in content if len(word) > 1]
+    """Content words of one CC-CEDICT sense. A sense lists synonyms separated by ';' ("to reveal; to display;
+    to show"): each is a translation of its own. A name comes with an explanation after a comma ("Netflix,
+    American entertainment company"): the head is the translation."""
+    glosses: list[str] = []
+    for raw in sense.split(";"):
+        part = raw.strip()
+        if not part or _SKIP_SENSE.match(part):
+            continue
+        head = _BRACKETS.sub(" ", part).split(",")[0].lower()
+        words = [w.strip("'-") for w in _WORD.findall(head)]
+        content = [w for w in words if w and w not in STOPWORDS_EN and w not in GENERIC_GLOSSES]
+        if content and len(content) <= MAX_SENSE_WORDS:
+            glosses += [stem_en(word) for word in content if len(word) > 1]
+    return glosses
 
 
 def entries(path: Path) -> Iterator[tuple[str, list[str]]]:

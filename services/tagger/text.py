@@ -74,6 +74,7 @@ COMMON_EN = frozenset(
     )
 )
 IMPORTANCE_FLOOR = 0.2
+LEXICON_WORD_FREQ = 100  # jieba frequency of a lexicon word jieba does not know (its total is ~60 million)
 
 # Words a community uses for the very thing it is about ("this software", "the project"): in its room they name
 # no subject, so they weigh as little as a Chinese word can.
@@ -193,8 +194,11 @@ def importance(word: str) -> float:
 class Analyzer:
     """Turns text into the word tokens used by the index. One per process; see `analyzer()`."""
 
-    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, extra_words: Iterable[str] = (), lexicon_words: Iterable[str] = ()) -> None:
+        """`extra_words`: the override dictionary's terms (kept whole); `lexicon_words`: a general lexicon's
+        headwords (CC-CEDICT), taught to jieba only where it does not know them (网飞 stays one word)."""
         self._extra_words = tuple(extra_words)
+        self._lexicon_words = tuple(lexicon_words)
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 
@@ -208,6 +212,10 @@ class Analyzer:
                     for word in self._extra_words:
                         if has_cjk(word):
                             tokenizer.add_word(word, freq=20000)
+                    for word in self._lexicon_words:
+                        if word not in tokenizer.FREQ or not tokenizer.FREQ[word]:
+                            # Rare: it wins over single characters (网 + 飞), never over words jieba knows.
+                            tokenizer.add_word(word, freq=LEXICON_WORD_FREQ)
                     self._tokenizer = tokenizer
         return self._tokenizer
 
@@ -218,7 +226,8 @@ class Analyzer:
         """Content words in order, stop words dropped, English lightly stemmed.
 
         CJK stretches go through jieba. Search mode also yields the shorter words inside long ones (线下活动 →
-        线下, 活动, 线下活动): right for the index. Precise mode without HMM gives one token per known word and
+        线下, 活动, 线下活动) and every other dictionary word the characters spell (公会战 is cut 公/会战, and 公会
+        is there too): right for the index. Precise mode without HMM gives one token per known word and
         leaves unknown compounds (开发依赖) split into known ones: right for judging how much of a question is
         covered. Everything else is cut by a regex that keeps version numbers (2.4, 3.10) whole.
         """
@@ -227,7 +236,12 @@ class Analyzer:
         for chunk in _CHUNKS.finditer(normalize(text)):
             piece = chunk.group()
             if _CJK.match(piece):
-                parts = tokenizer.cut_for_search(piece) if search_mode else tokenizer.cut(piece, HMM=False)
+                if search_mode:
+                    parts = list(tokenizer.cut_for_search(piece))
+                    seen = set(parts)
+                    parts += [w for w in tokenizer.cut(piece, cut_all=True) if len(w) > 1 and w not in seen]
+                else:
+                    parts = list(tokenizer.cut(piece, HMM=False))
             else:
                 parts = _LATIN_WORDS.findall(piece)
             for token in parts:

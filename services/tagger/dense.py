@@ -86,7 +86,8 @@ def language_means() -> LanguageMeans:
 def _unit_rows(rows: FloatArray) -> FloatArray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (rows / norms).astype(np.float32)
+    unit: FloatArray = (rows / norms).astype(np.float32)
+    return unit
 
 
 def _quantize_rows(rows: FloatArray) -> tuple[npt.NDArray[np.int8], FloatArray]:

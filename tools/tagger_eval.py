@@ -19,7 +19,6 @@ fast: share of questions answered from the lexical side alone, before embedding 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -147,11 +146,8 @@ class Vectors:
 
 def observe(room: Room, vectors: Vectors, *, override: bool) -> list[Observed]:
     index = KnowledgeIndex(room.docs, shared_analysis(override=override))
-    stored = [
-        dataclasses.replace(doc, vector=vectors.passage(passage_text(doc.text, doc.keywords)))
-        for doc in room.docs
-    ]
-    dense = dense_index_of(stored, language_means())
+    stored = {doc.id: vectors.passage(passage_text(doc.text, doc.keywords)) for doc in room.docs}
+    dense = dense_index_of(room.docs, stored, language_means())
     observed = []
     for case in room.cases:
         found = index.lexical(case.question)

@@ -136,7 +136,6 @@ class Document:
     text: str
     keywords: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # FAQ question variants, indexed like the text
-    vector: str | None = None  # dense.pack()ed e5 vector, if the tag has one
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ def expiry(kb: str) -> str:
     return f"{_kb(kb)}:expiry"
 
 
+def vectors(kb: str) -> str:
+    """Hash: tag id → its e5 vector (dense.pack: int8 + scale, base64), apart from the record so that neither the
+    record JSON nor the in-memory records carry it; each replica keeps it only inside its dense index."""
+    return f"{_kb(kb)}:vectors"
+
+
 def sequence(kb: str) -> str:
     """Counter: the last tag id handed out."""
     return f"{_kb(kb)}:seq"

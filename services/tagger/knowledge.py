@@ -89,7 +89,15 @@ class KnowledgeCache:
             if (cached := self._cached(kb, version)) is not None:
                 return cached
             records = await self._store.all(kb)
-            index, dense = await self._build([record.document() for record in records])
+            vectors = await self._store.vectors(kb)
+            for record in records:  # a record stored before vectors had their own hash
+                if record.vector and record.id not in vectors:
+                    vectors[record.id] = record.vector
+            records = [
+                record.model_copy(update={"vector": None}) if record.vector else record for record in records
+            ]
+            index, dense = await self._build([record.document() for record in records], vectors)
+            del vectors  # the strings are not kept: the dense index holds the vectors as int8
             snapshot = Snapshot(version=version, index=index, dense=dense, records={r.id: r for r in records})
             self._remember(kb, snapshot)
             self._forget_unused(index.documents)
@@ -123,7 +131,9 @@ class KnowledgeCache:
             else:
                 self._locks[kb] = (lock, users - 1)
 
-    async def _build(self, docs: list[Document]) -> tuple[KnowledgeIndex, DenseIndex]:
+    async def _build(
+        self, docs: list[Document], vectors: dict[str, str]
+    ) -> tuple[KnowledgeIndex, DenseIndex]:
         # The index reads and fills this private dict, never self._terms: the loop may iterate or prune that
         # (another knowledge base's build) while a worker thread runs.
         known = {doc: terms for doc in docs if (terms := self._terms.get(doc)) is not None}
@@ -131,7 +141,7 @@ class KnowledgeCache:
 
         def build() -> tuple[KnowledgeIndex, DenseIndex]:
             index = KnowledgeIndex(docs, self._analysis, analyses)
-            return index, dense_index_of(index.documents, self._means)
+            return index, dense_index_of(index.documents, vectors, self._means)
 
         if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
             built = await asyncio.to_thread(build)

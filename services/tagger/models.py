@@ -42,7 +42,7 @@ class TagRecord(BaseModel):
     hash: str = Field(description="content_hash(text): the dedupe key within the knowledge base.")
     vector: str | None = Field(
         default=None,
-        description="e5 vector of the text (dense.pack: int8 + scale, base64), computed when tagged.",
+        description="Only in records stored before vectors got their own hash (keys.vectors); read, never written.",
     )
     created_by_event: str | None = Field(
         default=None,
@@ -50,9 +50,7 @@ class TagRecord(BaseModel):
     )
 
     def document(self) -> Document:
-        return Document(
-            id=self.id, text=self.text, keywords=self.keywords, questions=self.questions, vector=self.vector
-        )
+        return Document(id=self.id, text=self.text, keywords=self.keywords, questions=self.questions)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

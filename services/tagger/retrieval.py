@@ -12,7 +12,7 @@ two rankings agree, and its margins. decision.py turns them into answer / sugges
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -89,10 +89,12 @@ def passage_text(text: str, keywords: Sequence[str]) -> str:
     return (" ".join(keywords) + " " + text).strip() if keywords else text
 
 
-def dense_index_of(documents: Sequence[Document], means: LanguageMeans | None) -> DenseIndex:
-    """The dense side of a knowledge base: its stored vectors, centred on their language's mean."""
+def dense_index_of(
+    documents: Sequence[Document], vectors: Mapping[str, str], means: LanguageMeans | None
+) -> DenseIndex:
+    """The dense side of a knowledge base: its stored vectors (by document id), centred on their language's mean."""
     return DenseIndex(
-        [doc.vector for doc in documents],
+        [vectors.get(doc.id) for doc in documents],
         chinese=[has_cjk(passage_text(doc.text, doc.keywords)) for doc in documents],
         means=means,
     )

@@ -79,7 +79,6 @@ class TagStore:
             author_name=tag.author_name,
             author_id=tag.author_id,
             verified=tag.verified,
-            vector=tag.vector or (previous.vector if previous else None),
             tagger_id=tag.tagger_id,
             tagger_name=tag.tagger_name,
             keywords=_merge(previous.keywords if previous else (), tag.keywords),
@@ -91,7 +90,10 @@ class TagStore:
             created_by_event=previous.created_by_event if previous else tag.event_id,
         )
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.tags(kb), record.id, record.model_dump_json())
+            pipe.hset(keys.tags(kb), record.id, record.model_dump_json(exclude_defaults=True))
+            vector = tag.vector or (previous.vector if previous else None)
+            if vector:
+                pipe.hset(keys.vectors(kb), record.id, vector)
             if record.expires_at is None:
                 pipe.zrem(keys.expiry(kb), record.id)
             else:
@@ -126,6 +128,12 @@ class TagStore:
         records = [TagRecord.model_validate_json(value) for value in raw.values()]
         return sorted(records, key=lambda record: int(record.id))
 
+    async def vectors(self, kb: str) -> dict[str, str]:
+        """Tag id → packed vector, for the tags that have one."""
+        return {
+            str(tag_id): str(value) for tag_id, value in (await self._redis.hgetall(keys.vectors(kb))).items()
+        }
+
     async def version(self, kb: str) -> int:
         return int(await self._redis.get(keys.version(kb)) or 0)
 
@@ -155,6 +163,7 @@ class TagStore:
         ids = list(dict.fromkeys([*(record.id for record in records), *also_ids]))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.tags(kb), *ids)
+            pipe.hdel(keys.vectors(kb), *ids)
             pipe.zrem(keys.expiry(kb), *ids)
             if records:
                 pipe.hdel(keys.hashes(kb), *(record.hash for record in records))

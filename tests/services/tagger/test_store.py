@@ -147,3 +147,41 @@ async def test_delete_leaves_a_tombstone_naming_the_event_for_a_while(redis: Red
     assert 0 < await redis.ttl(keys.tombstone(KB, tag.id)) <= TOMBSTONE_TTL_S
     assert await store.delete(KB, tag.id, event_id="evt-2") is None  # nothing left: the tombstone stays
     assert (await store.tombstone(KB, tag.id)) == tombstone
+
+
+async def test_a_vector_is_stored_once_apart_from_the_record_and_goes_with_it(redis: Redis) -> None:
+    store = TagStore(redis)
+    saved = await store.save(KB, new_tag(vector="V" * 520), NOW)
+    assert saved.record.vector is None
+    assert "VVVV" not in (await redis.hget(keys.tags(KB), "1") or "")
+    assert await store.vectors(KB) == {"1": "V" * 520}
+    await store.save(KB, new_tag(keywords=("周会",)), NOW)  # tagged again without a vector: it stays
+    assert await store.vectors(KB) == {"1": "V" * 520}
+    await store.delete(KB, "1")
+    assert await store.vectors(KB) == {}
+
+
+async def test_a_record_stored_with_its_vector_inside_is_still_read(redis: Redis) -> None:
+    import numpy as np
+
+    from services.tagger.dense import pack
+    from services.tagger.engine import shared_analysis
+    from services.tagger.knowledge import KnowledgeCache
+    from services.tagger.models import TagRecord, content_hash
+
+    vector = np.zeros(384, dtype=np.float32)
+    vector[0] = 1.0
+    legacy = TagRecord(
+        id="7",
+        kb=KB,
+        text="周四晚上 8 点开周会",
+        author_name="老王",
+        created_at=NOW,
+        updated_at=NOW,
+        hash=content_hash("周四晚上 8 点开周会"),
+        vector=pack(vector),
+    )
+    await redis.hset(keys.tags(KB), "7", legacy.model_dump_json())
+    snapshot = await KnowledgeCache(TagStore(redis), shared_analysis()).snapshot(KB)
+    assert len(snapshot.dense) == 1
+    assert snapshot.records["7"].vector is None  # not kept in memory beside the dense index

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from schemas import ChatCommand, ContactRef, MessageReceived, QuestionUnanswered, SayText
 from schemas.requests import UnansweredItem, UnansweredQuery
-from services.shared import AppContext, Bilingual, Context, Intent, QunService
+from services.shared import Bilingual, Context, Intent, QunService
 from services.tagger import quota, replies
 from services.tagger.browse import browse as browse_tags
 from services.tagger.commands import (
@@ -92,7 +92,7 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
         bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
         embedder=embedder,
         model=DecisionModel.load(settings.decision_model_file),
-        unprompted=UnpromptedRooms(store, redis),
+        unprompted=UnpromptedRooms(redis),
     )
 
 
@@ -108,11 +108,6 @@ service: QunService[TaggerSettings, Deps] = QunService(
     summary_en="The group's memory: keeps quoted messages, answers questions from them",
 )
 Ctx = Context[TaggerSettings, Deps]
-
-
-@service.background
-async def keep_unprompted_rooms_fresh(app: AppContext[TaggerSettings, Deps]) -> None:
-    await app.deps.unprompted.listen()
 
 
 async def _say(ctx: Ctx, reply: Bilingual, *, mention: str | None = None) -> None:

@@ -60,5 +60,5 @@ def unprompted_rooms() -> str:
 
 
 def unprompted_changed() -> str:
-    """Pub/sub channel: a room id whose auto-answer switch changed (replicas drop their cached set)."""
+    """Pub/sub channel: a room id whose auto-answer switch changed (replicas drop their cached value)."""
     return f"{PREFIX}:unprompted:changed"

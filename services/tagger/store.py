@@ -174,22 +174,6 @@ class TagStore:
             pipe.incr(keys.version(kb))
             await pipe.execute()
 
-    async def set_unprompted(self, room_id: str, *, enabled: bool) -> None:
-        """The switch and its change notice in one transaction, so no replica's cache misses it."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if enabled:
-                pipe.sadd(keys.unprompted_rooms(), room_id)
-            else:
-                pipe.srem(keys.unprompted_rooms(), room_id)
-            pipe.publish(keys.unprompted_changed(), room_id)
-            await pipe.execute()
-
-    async def unprompted(self, room_id: str) -> bool:
-        return bool(await self._redis.sismember(keys.unprompted_rooms(), room_id))
-
-    async def unprompted_rooms(self) -> frozenset[str]:
-        return frozenset(str(room) for room in await self._redis.smembers(keys.unprompted_rooms()))
-
 
 def _merge(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*old, *new]))

@@ -103,15 +103,6 @@ async def test_knowledge_bases_are_isolated_and_listed(redis: Redis) -> None:
     assert await store.knowledge_bases() == {"room:a", "room:b"}
 
 
-async def test_unprompted_switch(redis: Redis) -> None:
-    store = TagStore(redis)
-    assert not await store.unprompted("r1")
-    await store.set_unprompted("r1", enabled=True)
-    assert await store.unprompted("r1")
-    await store.set_unprompted("r1", enabled=False)
-    assert not await store.unprompted("r1")
-
-
 def test_keys_of_one_knowledge_base_share_a_cluster_slot() -> None:
     slot_tags = {
         key.split("{")[1].split("}")[0]

@@ -9,16 +9,27 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from services.shared.notify import Notifications
 from services.tagger import keys
-from services.tagger.store import TagStore
 from services.tagger.unprompted import UnpromptedRooms
 
 
 @contextlib.asynccontextmanager
-async def listening(rooms: UnpromptedRooms) -> AsyncIterator[None]:
-    task = asyncio.create_task(rooms.listen())
+async def replica(redis_url: str) -> AsyncIterator[tuple[UnpromptedRooms, Notifications, Redis]]:
+    """One replica's view: its own Redis client, notifications hub and cache (not listening yet)."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    notifications = Notifications(client)
     try:
-        await asyncio.wait_for(rooms.listening.wait(), timeout=5)
+        yield UnpromptedRooms(client, notifications), notifications, client
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def listening(notifications: Notifications) -> AsyncIterator[None]:
+    task = asyncio.create_task(notifications.listen())
+    try:
+        await asyncio.wait_for(notifications.listening.wait(), timeout=5)
         yield
     finally:
         task.cancel()
@@ -33,9 +44,13 @@ async def eventually(rooms: UnpromptedRooms, room_id: str, *, expected: bool) ->
         await asyncio.sleep(0.01)
 
 
-async def test_a_switch_on_one_replica_reaches_the_other_cache(redis: Redis) -> None:
-    one, two = UnpromptedRooms(TagStore(redis), redis), UnpromptedRooms(TagStore(redis), redis)
-    async with listening(one), listening(two):
+async def test_a_switch_on_one_replica_reaches_the_other_cache(redis_url: str) -> None:
+    async with (
+        replica(redis_url) as (one, hub_one, _),
+        replica(redis_url) as (two, hub_two, _),
+        listening(hub_one),
+        listening(hub_two),
+    ):
         assert not await two.enabled("r1")  # now cached on two
         await one.switch("r1", enabled=True)
         assert await one.enabled("r1")  # the replica that switched sees it at once
@@ -45,17 +60,18 @@ async def test_a_switch_on_one_replica_reaches_the_other_cache(redis: Redis) -> 
         await eventually(one, "r1", expected=False)
 
 
-async def test_reads_are_cached_only_while_listening(redis: Redis) -> None:
-    store = TagStore(redis)
-    rooms = UnpromptedRooms(store, redis)
-    assert not await rooms.enabled("r1")
-    await redis.sadd(keys.unprompted_rooms(), "r1")  # a write whose notice nobody hears
-    assert await rooms.enabled("r1")  # not listening: nothing was cached, Redis is read again
-    async with listening(rooms):
-        assert await rooms.enabled("r1")
-        await redis.srem(keys.unprompted_rooms(), "r1")  # again without a notice: the cached set answers
-        assert await rooms.enabled("r1")
-        await store.set_unprompted("r2", enabled=True)  # any notice drops the whole cached set
-        await eventually(rooms, "r1", expected=False)
-        assert await rooms.enabled("r2")
-    assert not rooms.listening.is_set()
+async def test_reads_are_cached_only_while_listening(redis_url: str) -> None:
+    async with replica(redis_url) as (rooms, notifications, client):
+        assert not await rooms.enabled("r1")
+        await client.sadd(keys.unprompted_rooms(), "r1")  # a write whose notice nobody hears
+        assert await rooms.enabled("r1")  # not listening: nothing was cached, Redis is read again
+        async with listening(notifications):
+            assert await rooms.enabled("r1")
+            await client.srem(
+                keys.unprompted_rooms(), "r1"
+            )  # again without a notice: the cached value answers
+            assert await rooms.enabled("r1")
+            await client.publish(keys.unprompted_changed(), "r1")  # the notice drops it
+            await eventually(rooms, "r1", expected=False)
+        await client.sadd(keys.unprompted_rooms(), "r1")
+        assert await rooms.enabled("r1")  # listening stopped: nothing cached any more

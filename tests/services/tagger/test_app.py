@@ -294,3 +294,97 @@ async def test_small_talk_to_the_bot_gets_no_i_dont_know(bus: Bus, run_service: 
         assert (await send(bus, message("问"))).text.startswith("想问什么")
         await bus.consumer_settled("tagger")
     assert thanks.id not in {say.reply_to for say in bus.commands(SayText)}
+
+
+PARKING = Quote(
+    talker_name="Lily",
+    text="Parking for the meetup: the basement garage of the Jing'an office, entrance on Yuyuan Road, free after 6pm",
+    verified=True,
+    talker_id="lily",
+)
+
+
+def found_first(reply: str, tag_id: str, text: str) -> bool:
+    """The reply quotes the message (an answer) or offers it first ("did you mean")."""
+    lines = reply.splitlines()
+    return text in reply or (len(lines) > 1 and lines[1].startswith(f"#{tag_id} "))
+
+
+async def test_tagged_by_quote_and_asked_in_the_other_language(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        assert (await send(bus, message("标记", quote=MEETING))).text.startswith("已标记 #1")
+        assert (await send(bus, message("tag", quote=PARKING))).text.startswith("Tagged #2")
+        english = await send(bus, message("when is the weekly community meeting?", talker=BOB))
+        assert found_first(english.text, "1", MEETING.text)  # a Chinese message, asked in English (fallback)
+        chinese = await send(bus, message("聚会停车停哪里？", talker=BOB))
+        assert found_first(chinese.text, "2", PARKING.text)  # an English message, asked in Chinese
+
+
+async def test_keep_phrases_tag_the_quoted_message(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        assert (await send(bus, message("帮我记一下", quote=MEETING))).text.startswith("已标记 #1")
+        assert (await send(bus, message("save this", quote=REPO))).text.startswith("Tagged #2")
+        assert "#2" in (await send(bus, message("浏览"))).text
+
+
+async def test_tag_quotas_per_member_and_per_room(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service, max_tags_per_member=1, max_tags_per_room=2):
+        assert (await send(bus, message("标记", quote=MEETING))).text.startswith("已标记 #1")
+        refused = await send(bus, message("标记", quote=REPO))
+        assert refused.text.startswith("你在这个群已标记 1 条")
+        assert (await send(bus, message("标记 周会", quote=MEETING))).text.startswith(
+            "已更新 #1"
+        )  # an update
+        assert (await send(bus, message("标记", quote=REPO, talker=BOB))).text.startswith("已标记 #2")
+        full = await send(bus, message("tag", quote=PARKING, talker=CAROL))
+        assert full.text == "This room has reached its 2 tags. Ask an admin to delete some old ones first."
+
+
+async def test_an_admin_adds_a_question_and_answer_from_chat(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service):
+        refused = await send(bus, message("添加问答 问：周会几点？ 答：周四晚上8点", talker=BOB))
+        assert refused.text.startswith("抱歉")
+        usage = await send(bus, message("添加问答 周会几点", talker=OWNER))
+        assert usage.text == "用法：添加问答 问：<问题> 答：<答案>"
+        added = await send(
+            bus, message("添加问答 问：新人怎么申请仓库权限？ 答：找 Lily 开通 GitHub 权限", talker=OWNER)
+        )
+        assert added.text.startswith("已标记 #1")
+        english = await send(
+            bus,
+            message("add faq Q: where are the slides? A: in the shared drive, folder talks", talker=OWNER),
+        )
+        assert english.text.startswith("Tagged #2")
+        answer = await send(bus, message("新人怎么申请仓库权限", talker=BOB))
+        assert "找 Lily 开通 GitHub 权限" in answer.text
+        assert "Owner" in answer.text  # said by the admin who added it
+
+
+async def test_an_admin_tags_an_unanswered_question_with_the_answer_history_found(
+    bus: Bus, run_service: RunService
+) -> None:
+    from services.history.app import service as history
+
+    async with tagger(run_service), run_service(history):
+        now = datetime.now(UTC)
+        question = message("停车在哪里？", talker=ALICE, timestamp=now - timedelta(minutes=5))
+        assert (await send(bus, question)).text.startswith("我不知道")  # nothing tagged yet: QuestionUnanswered
+        answer = message(
+            "地下车库B2，入口在东门", talker=BOB, mentions_bot=False, timestamp=now - timedelta(minutes=4)
+        )
+        await bus.publish_event(answer)
+        await bus.consumer_settled("history")
+        listing = await send(bus, message("没答上的问题", talker=OWNER))
+        assert "停车在哪里" in listing.text
+        assert (await send(bus, message("标记 1", talker=BOB))).text.startswith("请引用")  # admins only
+        tagged = await send(bus, message("标记 1", talker=OWNER))
+        assert tagged.text.startswith("已标记 #1")
+        assert (await send(bus, message("标记 9", talker=OWNER))).text.startswith("没有第 9 个")
+        reply = await send(bus, message("停车在哪里", talker=CAROL))
+        assert "地下车库B2，入口在东门" in reply.text
+        assert "Bob" in reply.text  # attributed to who said it, known by id from the history
+
+
+async def test_tag_by_number_without_the_history_service_says_so(bus: Bus, run_service: RunService) -> None:
+    async with tagger(run_service, history_timeout_s=0.3):
+        assert (await send(bus, message("标记 1", talker=OWNER))).text.startswith("现在查不到没答上的问题")

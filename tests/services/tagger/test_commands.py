@@ -9,11 +9,14 @@ from services.tagger.commands import (
     BrowseRequest,
     ParseError,
     TagRequest,
+    keep_phrase_confidence,
     keywords_of,
     parse_browse,
     parse_delete,
+    parse_faq_pair,
     parse_tag,
     question_of,
+    tag_number,
 )
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -141,3 +144,48 @@ def test_parsers_never_crash(text: str) -> None:
     assert isinstance(parse_browse(text, NOW, ZONE), BrowseRequest | ParseError)
     assert isinstance(parse_delete(text), str | ParseError)
     assert isinstance(question_of(text, text), str)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "记一下",
+        "帮我记住这条",
+        "请收藏这个",
+        "存一下吧",
+        "记下来！",
+        "save this",
+        "please remember that one",
+        "Bookmark it",
+    ],
+)
+def test_keep_phrases_with_a_quote_ask_to_tag(body: str) -> None:
+    assert keep_phrase_confidence(body, quoted=True) >= 0.5
+
+
+@pytest.mark.parametrize(
+    "body", ["记一下明天开会", "你记得吗", "save the date for the meetup", "keep calm", "周会几点"]
+)
+def test_other_sentences_and_any_phrase_without_a_quote_are_not_keep_requests(body: str) -> None:
+    assert keep_phrase_confidence(body, quoted=True) == 0.0
+    assert keep_phrase_confidence("记一下", quoted=False) == 0.0
+
+
+@pytest.mark.parametrize(("args", "number"), [("3", 3), (" 12 ", 12), ("#4", 4), ("周会", None), ("", None)])
+def test_tag_number_is_a_bare_number(args: str, number: int | None) -> None:
+    assert tag_number(args) == number
+
+
+@pytest.mark.parametrize(
+    ("args", "pair"),
+    [
+        ("问：周会几点？ 答：周四晚8点", ("周会几点？", "周四晚8点")),
+        ("Q: when is the meeting? A: Thursday 8pm", ("when is the meeting?", "Thursday 8pm")),
+        ("q:where A:here", ("where", "here")),
+        ("问：只有问题", None),
+        ("答：只有答案", None),
+        ("随便说说", None),
+    ],
+)
+def test_faq_pairs(args: str, pair: tuple[str, str] | None) -> None:
+    assert parse_faq_pair(args) == pair

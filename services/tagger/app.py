@@ -74,7 +74,11 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
     # CC-CEDICT (~1 s to read) and the e5 model (~0.1 s) load at start, off the event loop.
     analysis = await asyncio.to_thread(shared_analysis, override=settings.override_dictionary)
     embedder = (
-        await asyncio.to_thread(E5Embedder, max_tokens=settings.embed_max_tokens) if settings.dense else None
+        await asyncio.to_thread(
+            E5Embedder, max_tokens=settings.embed_max_tokens, cache_size=settings.query_cache_size
+        )
+        if settings.dense
+        else None
     )
     # jieba loads its dictionary once (~0.4 s with its cache file, ~1 s without), and the first Chinese question its
     # word-frequency table (~0.15 s): both at start, off the event loop, not on the first member's question.
@@ -82,6 +86,8 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
     await asyncio.to_thread(
         KnowledgeIndex([Document(id="warm-up", text="预热 warm up")], analysis).search, "预热 问题"
     )
+    if embedder is not None:  # the engine's first inference allocates its buffers
+        await asyncio.to_thread(embedder.passage, "预热 warm up")
     store = TagStore(redis)
     knowledge = KnowledgeCache(store, analysis, max_cached=settings.max_cached_rooms)
     warmed = await knowledge.warm()
@@ -165,10 +171,9 @@ async def _store_tag(event: MessageReceived, ctx: Ctx, new: NewTag) -> None:
     now = ctx.now()
     snapshot = await ctx.deps.knowledge.snapshot(kb, now)
     over = quota.check(
-        snapshot.records.values(),
+        snapshot.counts,
         text=new.text,
         tagger_id=event.talker.id,
-        now=now,
         per_room=ctx.settings.max_tags_per_room,
         per_member=ctx.settings.max_tags_per_member,
     )

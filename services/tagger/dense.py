@@ -151,9 +151,10 @@ class E5Embedder:
                 self._queries.move_to_end(key)
                 return cached
             vector = np.asarray(self._model.query(self._cut(text)), dtype=np.float32)
-            self._queries[key] = vector
-            if len(self._queries) > self._cache_size:
-                self._queries.popitem(last=False)
+            if self._cache_size:
+                self._queries[key] = vector
+                if len(self._queries) > self._cache_size:
+                    self._queries.popitem(last=False)
             return vector
 
     def cached(self, text: str) -> FloatArray | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -279,6 +280,14 @@ class TextAnalysis:
         return Query(terms=terms, units=tuple(units.values()))
 
 
+Analysed = tuple[tuple[str, ...], bytes]
+"""A document's terms (interned: every cached analysis and index shares one copy of each) and their counts."""
+
+
+def analysed(terms: Counter[str]) -> Analysed:
+    return tuple(sys.intern(term) for term in terms), bytes(min(255, count) for count in terms.values())
+
+
 @dataclass(frozen=True)
 class Lexical:
     """The lexical side of one question: its analysis and BM25's ranking."""
@@ -303,7 +312,7 @@ class KnowledgeIndex:
         self,
         docs: Iterable[Document],
         analysis: TextAnalysis,
-        term_cache: dict[Document, Counter[str]] | None = None,
+        term_cache: dict[Document, Analysed] | None = None,
     ) -> None:
         """`term_cache` (shared between rebuilds) saves re-analysing documents that did not change."""
         self._analysis = analysis
@@ -312,24 +321,25 @@ class KnowledgeIndex:
         self._n = len(self._docs)
         self._term_ids: dict[str, int] = {}
         self._df: list[int] = []
-        analysed: list[tuple[array[int], list[int], int]] = []
+        rows: list[tuple[array[int], list[int], int]] = []
         total_length = 0
         for doc in self._docs:
-            terms = term_cache.get(doc) if term_cache is not None else None
-            if terms is None:
-                terms = analysis.document_terms(doc)
+            cached = term_cache.get(doc) if term_cache is not None else None
+            if cached is None:
+                cached = analysed(analysis.document_terms(doc))
                 if term_cache is not None:
-                    term_cache[doc] = terms
-            ids = [self._intern(term) for term in terms]
+                    term_cache[doc] = cached
+            names, counts = cached
+            ids = [self._intern(term) for term in names]
             order = sorted(range(len(ids)), key=ids.__getitem__)
-            tfs = list(terms.values())
+            tfs = list(counts)
             length = sum(tfs)
             total_length += length
-            analysed.append((array("i", [ids[i] for i in order]), [tfs[i] for i in order], length))
+            rows.append((array("i", [ids[i] for i in order]), [tfs[i] for i in order], length))
         avg = total_length / self._n if self._n else 1.0
         self._postings: list[tuple[array[int], array[float]]] = [(array("i"), array("f")) for _ in self._df]
         self._doc_terms: list[array[int]] = []
-        for index, (sorted_ids, tfs, length) in enumerate(analysed):
+        for index, (sorted_ids, tfs, length) in enumerate(rows):
             norm = K1 * (1 - B + B * length / avg)
             for term_id, tf in zip(sorted_ids, tfs, strict=True):
                 self._df[term_id] += 1
@@ -351,6 +361,11 @@ class KnowledgeIndex:
     @property
     def documents(self) -> Sequence[Document]:
         return self._docs
+
+    @property
+    def term_count(self) -> int:
+        """Distinct terms in the index."""
+        return len(self._df)
 
     def df(self, term: str) -> int:
         term_id = self._term_ids.get(term)

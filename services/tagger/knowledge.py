@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.tagger.decision import Decision, DecisionModel, decide, sure_without_dense
 from services.tagger.dense import DenseIndex, Embedder, LanguageMeans, language_means
-from services.tagger.index import Document, KnowledgeIndex, TextAnalysis
+from services.tagger.index import Analysed, Document, KnowledgeIndex, TextAnalysis
 from services.tagger.models import TagRecord
+from services.tagger.quota import TagCounts
 from services.tagger.retrieval import dense_index_of, rank
 from services.tagger.store import TagStore
 
@@ -31,8 +32,25 @@ from services.tagger.store import TagStore
 # room of 1,000 rebuilds in ~20 ms, of 5,000 in ~0.4 s, of 20,000 in ~0.6 s; a cold build of 1,000 in ~0.4 s).
 INLINE_NEW_DOCS = 200
 INLINE_TOTAL_DOCS = 2_000
-TERM_CACHE_LIMIT = 50_000  # documents whose analysis is kept between rebuilds (~3 KB each)
+TERM_CACHE_LIMIT = 50_000  # documents whose analysis is kept between rebuilds (~0.6 KB each, terms shared)
 DEFAULT_MAX_CACHED = 200
+
+
+class Records(Mapping[str, TagRecord]):
+    """A knowledge base's records kept as their stored JSON (~300 bytes each; a parsed record takes ~2 KB), parsed
+    when read: an answer reads one to three, browsing reads them all. Iterates in id order."""
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, tag_id: str) -> TagRecord:
+        return TagRecord.model_validate_json(self._raw[tag_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._raw, key=int))
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,8 @@ class Snapshot:
     version: int
     index: KnowledgeIndex
     dense: DenseIndex
-    records: dict[str, TagRecord]
+    records: Records
+    counts: TagCounts  # for the tag limits
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,10 @@ class Answer:
     decision: Decision
     records: tuple[TagRecord, ...]  # the records behind decision.candidates, same order
     embedded: bool  # whether the question had to be embedded (not sure from the lexical side alone)
+
+
+def _number(record: TagRecord) -> int:
+    return int(record.id)
 
 
 class KnowledgeCache:
@@ -63,7 +86,7 @@ class KnowledgeCache:
         self._analysis = analysis
         self._max_cached = max_cached
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()  # least recently used first
-        self._terms: dict[Document, Counter[str]] = {}  # only touched on the event loop
+        self._terms: dict[Document, Analysed] = {}  # only touched on the event loop
         # kb -> (lock, tasks holding or awaiting it); an entry exists only while someone builds that kb
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -88,17 +111,24 @@ class KnowledgeCache:
         async with self._building(kb):
             if (cached := self._cached(kb, version)) is not None:
                 return cached
-            records = await self._store.all(kb)
+            raw = await self._store.raw(kb)
             vectors = await self._store.vectors(kb)
+            records = sorted((TagRecord.model_validate_json(value) for value in raw.values()), key=_number)
             for record in records:  # a record stored before vectors had their own hash
-                if record.vector and record.id not in vectors:
-                    vectors[record.id] = record.vector
-            records = [
-                record.model_copy(update={"vector": None}) if record.vector else record for record in records
-            ]
+                if record.vector:
+                    vectors.setdefault(record.id, record.vector)
+                    raw[record.id] = record.model_copy(update={"vector": None}).model_dump_json(
+                        exclude_defaults=True
+                    )
             index, dense = await self._build([record.document() for record in records], vectors)
             del vectors  # the strings are not kept: the dense index holds the vectors as int8
-            snapshot = Snapshot(version=version, index=index, dense=dense, records={r.id: r for r in records})
+            snapshot = Snapshot(
+                version=version,
+                index=index,
+                dense=dense,
+                records=Records(raw),
+                counts=TagCounts.of(records, now or datetime.now(UTC)),
+            )
             self._remember(kb, snapshot)
             self._forget_unused(index.documents)
             return snapshot
@@ -191,11 +221,8 @@ class KnowledgeCache:
             )
             floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
             decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
-        records = tuple(
-            snapshot.records[candidate.doc_id]
-            for candidate in decision.candidates
-            if not snapshot.records[candidate.doc_id].expired(now)
-        )
+        chosen = (snapshot.records[candidate.doc_id] for candidate in decision.candidates)
+        records = tuple(record for record in chosen if not record.expired(now))
         return Answer(decision=decision, records=records, embedded=embedded)
 
     def _forget_unused(self, live: Sequence[Document]) -> None:

@@ -23,6 +23,9 @@ class TaggerSettings(QunSettings):
     embed_max_tokens: int = Field(
         32, ge=8, le=512, description="A tagged message is cut to this many tokens before embedding (cost)"
     )
+    query_cache_size: int = Field(
+        4_096, ge=0, description="Recent question vectors kept per replica (0: embed every question afresh)"
+    )
     override_dictionary: bool = Field(
         True,
         description="Use the small hand-written bilingual dictionary (data/synonyms.yaml) on top of CC-CEDICT",

@@ -128,6 +128,12 @@ class TagStore:
         records = [TagRecord.model_validate_json(value) for value in raw.values()]
         return sorted(records, key=lambda record: int(record.id))
 
+    async def raw(self, kb: str) -> dict[str, str]:
+        """Tag id → the stored record JSON (parse with TagRecord.model_validate_json)."""
+        return {
+            str(tag_id): str(value) for tag_id, value in (await self._redis.hgetall(keys.tags(kb))).items()
+        }
+
     async def vectors(self, kb: str) -> dict[str, str]:
         """Tag id → packed vector, for the tags that have one."""
         return {

@@ -368,7 +368,9 @@ async def test_an_admin_tags_an_unanswered_question_with_the_answer_history_foun
     async with tagger(run_service), run_service(history):
         now = datetime.now(UTC)
         question = message("停车在哪里？", talker=ALICE, timestamp=now - timedelta(minutes=5))
-        assert (await send(bus, question)).text.startswith("我不知道")  # nothing tagged yet: QuestionUnanswered
+        assert (await send(bus, question)).text.startswith(
+            "我不知道"
+        )  # nothing tagged yet: QuestionUnanswered
         answer = message(
             "地下车库B2，入口在东门", talker=BOB, mentions_bot=False, timestamp=now - timedelta(minutes=4)
         )

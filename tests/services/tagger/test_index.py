@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from services.tagger.engine import shared_analysis
-from services.tagger.index import Document, KnowledgeIndex
+from services.tagger.index import Analysed, Document, KnowledgeIndex, analysed
 
 DOCS = [
     Document("1", "每周四晚上 8 点在腾讯会议开社区周会，会议号 612-338-905", keywords=("周会",)),
@@ -64,10 +64,10 @@ def test_empty_index_and_empty_question() -> None:
 
 
 def test_term_cache_is_filled_and_reused() -> None:
-    cache: dict[Document, Counter[str]] = {}
+    cache: dict[Document, Analysed] = {}
     KnowledgeIndex(DOCS, shared_analysis(), cache)
     assert set(cache) == set(DOCS)
-    poisoned = {doc: Counter({"w:zzz": 1}) for doc in DOCS}
+    poisoned = {doc: analysed(Counter({"w:zzz": 1})) for doc in DOCS}
     assert KnowledgeIndex(DOCS, shared_analysis(), poisoned).search("zzz")[0].coverage == 1.0
 
 

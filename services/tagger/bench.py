@@ -169,8 +169,9 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
     with its cached analyses, and the dense index."""
     import tracemalloc  # noqa: PLC0415 - only this measurement
 
-    from services.tagger.knowledge import KnowledgeCache  # noqa: PLC0415
+    from services.tagger.knowledge import KnowledgeCache, Records  # noqa: PLC0415
     from services.tagger.models import TagRecord, content_hash  # noqa: PLC0415
+    from services.tagger.quota import TagCounts  # noqa: PLC0415
 
     analysis = shared_analysis()
     analysis.analyzer.warm_up()
@@ -199,22 +200,26 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        records = [TagRecord.model_validate_json(raw) for raw in stored]
-        after_records = tracemalloc.get_traced_memory()[0]
+        # What KnowledgeCache.snapshot keeps: the records as stored JSON, the limits' counts, the lexical index
+        # with its cached analyses, the dense index (the parsed records and vector strings are dropped).
+        raw = {str(number): value for number, value in enumerate(stored)}
+        records = [TagRecord.model_validate_json(value) for value in raw.values()]
+        kept_records = Records(raw)
+        counts = TagCounts.of(records, now)
         cache = KnowledgeCache(None, analysis)  # type: ignore[arg-type]  # its build reads no store
         index, dense = asyncio.run(cache._build([record.document() for record in records], packed))
-        del packed
+        del packed, records
         gc.collect()
-        after_index = tracemalloc.get_traced_memory()[0]
+        after_all = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
     n = len(docs)
+    assert len(kept_records) == n
+    assert counts.live == n
     return {
         "n_tags": n,
-        "records_b": round((after_records - base) / n),
-        "indexes_b": round((after_index - after_records) / n),
+        "total_b": round((after_all - base) / n),
         "dense_b": round(dense.nbytes / n),
-        "total_b": round((after_index - base) / n),
         "lexical_terms": index.term_count,
     }
 

@@ -341,6 +341,27 @@ def leave_one_domain_out(
     )
 
 
+def dense_alone(rooms: Sequence[Room], vectors: Vectors, show: Callable[[str], None]) -> None:
+    """recall@1 of the e5 ranking alone, with raw vectors and centred on their language's mean."""
+    show("| vectors | all | same language | other language |\n|---|---|---|---|")
+    for label, means in (("raw e5", None), ("centred on the language mean", language_means())):
+        hits: dict[bool, list[bool]] = {True: [], False: []}
+        for room in rooms:
+            stored = {doc.id: vectors.passage(passage_text(doc.text, doc.keywords)) for doc in room.docs}
+            dense = dense_index_of(room.docs, stored, means)
+            for case in room.cases:
+                if case.expected is None:
+                    continue
+                query = dense.query(vectors.query(case.question), chinese=has_cjk(case.question))
+                ranked, _mean, _std = dense.search(query, 1)
+                hits[case.cross_lingual].append(room.docs[ranked[0][0]].id == case.expected)
+        every = hits[True] + hits[False]
+        show(
+            f"| {label} | {np.mean(every):.2f} ({len(every)}) | {np.mean(hits[False]):.2f} ({len(hits[False])}) "
+            f"| {np.mean(hits[True]):.2f} ({len(hits[True])}) |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -357,6 +378,9 @@ def main() -> None:
     vectors = Vectors()
     rooms = [load_domain(path) for path in sorted(DOMAINS.glob("*.yaml"))]
     oss = load_oss()
+    print("\n### e5 alone (the six kinds of groups, then the open-source room)\n")
+    dense_alone(rooms, vectors, print)
+    dense_alone(oss[:1], vectors, print)
     for override in (True, False):
         label = "with the override dictionary" if override else "without the override dictionary"
         observed = {room.name: observe(room, vectors, override=override) for room in rooms}

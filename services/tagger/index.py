@@ -14,15 +14,14 @@ comparable between questions.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
-import sys
-from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from services.tagger.lexicon import Lexicon, pinyin_bigrams
 from services.tagger.synonyms import MAX_PHRASE_WORDS, SynonymDictionary
@@ -47,7 +46,6 @@ MAX_UNIT_GLOSSES = 8
 COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms
 DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
-DENSE_POSTINGS = 2000  # longer posting lists only add to candidates that rarer terms found
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 UNCOVERED_BELOW = (
     0.5  # a question word found less surely than this (its characters only, by sound) is missing
@@ -280,12 +278,23 @@ class TextAnalysis:
         return Query(terms=terms, units=tuple(units.values()))
 
 
-Analysed = tuple[tuple[str, ...], bytes]
-"""A document's terms (interned: every cached analysis and index shares one copy of each) and their counts."""
+Analysed = tuple[bytes, bytes]
+"""A document's analysis as kept between rebuilds: its terms' 32-bit keys, sorted (uint32 bytes), and their counts
+(one byte each). Five bytes per term, no strings. Two terms sharing a key (about one pair among 90,000 distinct
+terms) only blur those two; a question's term meets an unrelated one in a tag about once in 500,000 tags."""
+
+KEY = np.uint32
+
+
+def _term_hash(term: str) -> int:
+    """A term's 32-bit key (from Python's string hash: stable within the process, which is all an index lives)."""
+    return hash(term) & 0xFFFFFFFF
 
 
 def analysed(terms: Counter[str]) -> Analysed:
-    return tuple(sys.intern(term) for term in terms), bytes(min(255, count) for count in terms.values())
+    pairs = sorted((_term_hash(term), min(255, count)) for term, count in terms.items())
+    hashes = np.asarray([key for key, _count in pairs], dtype=KEY)
+    return hashes.tobytes(), bytes(count for _key, count in pairs)
 
 
 @dataclass(frozen=True)
@@ -294,18 +303,21 @@ class Lexical:
 
     query: Query
     ranked: list[tuple[int, float]]  # (document number, BM25), best first
-    bm25: dict[int, float]  # every document BM25 scored
+    bm25: npt.NDArray[np.float64]  # BM25 of every document by number (0: none of the question's terms)
     subject: _Unit | None
     unknown_subject: bool
     chinese: bool = False  # the question is Chinese
+    hashes: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, dtype=KEY))  # of all_terms
 
 
 class KnowledgeIndex:
-    """Immutable BM25 index over a set of documents. Rebuild on change: at a few thousand tags that takes
-    milliseconds, and it keeps the index trivially consistent with Redis.
+    """Immutable BM25 index over a set of documents. Rebuild on change (re-analysing only new documents when given
+    the cache of earlier analyses), which keeps the index trivially consistent with Redis.
 
-    Compact by design (100,000 tags fit in ~100 MB): terms are interned to ints, postings are two flat arrays
-    per term, and each document keeps only its sorted term ids (for coverage of the top candidates).
+    Compact by design: a term is known by its 32-bit key (no strings kept), the postings of every term are one
+    slice of two flat arrays (document numbers and BM25 impacts, sorted by term hash, then document), and each
+    document's own sorted term hashes (for coverage of the candidates) are the very bytes its cached analysis
+    holds. A question is scored with numpy over the postings of its terms.
     """
 
     def __init__(
@@ -319,41 +331,31 @@ class KnowledgeIndex:
         self._docs: list[Document] = list(docs)
         self._positions: dict[str, int] | None = None
         self._n = len(self._docs)
-        self._term_ids: dict[str, int] = {}
-        self._df: list[int] = []
-        rows: list[tuple[array[int], list[int], int]] = []
-        total_length = 0
+        self._doc_terms: list[bytes] = []  # per document: its sorted term keys (uint32 bytes)
+        tfs: list[bytes] = []
         for doc in self._docs:
             cached = term_cache.get(doc) if term_cache is not None else None
             if cached is None:
                 cached = analysed(analysis.document_terms(doc))
                 if term_cache is not None:
                     term_cache[doc] = cached
-            names, counts = cached
-            ids = [self._intern(term) for term in names]
-            order = sorted(range(len(ids)), key=ids.__getitem__)
-            tfs = list(counts)
-            length = sum(tfs)
-            total_length += length
-            rows.append((array("i", [ids[i] for i in order]), [tfs[i] for i in order], length))
-        avg = total_length / self._n if self._n else 1.0
-        self._postings: list[tuple[array[int], array[float]]] = [(array("i"), array("f")) for _ in self._df]
-        self._doc_terms: list[array[int]] = []
-        for index, (sorted_ids, tfs, length) in enumerate(rows):
-            norm = K1 * (1 - B + B * length / avg)
-            for term_id, tf in zip(sorted_ids, tfs, strict=True):
-                self._df[term_id] += 1
-                doc_ids, impacts = self._postings[term_id]
-                doc_ids.append(index)
-                impacts.append(tf * (K1 + 1) / (tf + norm))
-            self._doc_terms.append(sorted_ids)
-
-    def _intern(self, term: str) -> int:
-        term_id = self._term_ids.get(term)
-        if term_id is None:
-            term_id = self._term_ids[term] = len(self._df)
-            self._df.append(0)
-        return term_id
+            self._doc_terms.append(cached[0])
+            tfs.append(cached[1])
+        lengths = np.asarray([len(counts) for counts in tfs], dtype=np.int64)
+        hashes = np.frombuffer(b"".join(self._doc_terms), dtype=KEY)
+        counts = np.frombuffer(b"".join(tfs), dtype=np.uint8).astype(np.float32)
+        docs_of = np.repeat(np.arange(self._n, dtype=np.int32), lengths)
+        doc_length = np.zeros(self._n, dtype=np.float64)
+        np.add.at(doc_length, docs_of, counts)
+        avg = float(doc_length.mean()) if self._n else 1.0
+        norm = (K1 * (1 - B + B * doc_length / (avg or 1.0))).astype(np.float32)
+        impacts = counts * (K1 + 1) / (counts + norm[docs_of]) if len(counts) else counts
+        order = np.lexsort((docs_of, hashes))  # by term, then document
+        sorted_hashes = hashes[order]
+        self._vocabulary, starts = np.unique(sorted_hashes, return_index=True)
+        self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int64)
+        self._post_docs = docs_of[order]
+        self._post_impacts = impacts[order].astype(np.float16)  # three digits: plenty to rank by
 
     def __len__(self) -> int:
         return self._n
@@ -365,11 +367,27 @@ class KnowledgeIndex:
     @property
     def term_count(self) -> int:
         """Distinct terms in the index."""
-        return len(self._df)
+        return len(self._vocabulary)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the postings and vocabulary arrays (documents' own term bytes are shared with the cache)."""
+        return int(
+            self._vocabulary.nbytes
+            + self._offsets.nbytes
+            + self._post_docs.nbytes
+            + self._post_impacts.nbytes
+        )
+
+    def _slot(self, term: str) -> int:
+        """The term's place in the vocabulary, -1 when no document has it."""
+        key = _term_hash(term)
+        at = int(np.searchsorted(self._vocabulary, key))
+        return at if at < len(self._vocabulary) and self._vocabulary[at] == key else -1
 
     def df(self, term: str) -> int:
-        term_id = self._term_ids.get(term)
-        return 0 if term_id is None else self._df[term_id]
+        slot = self._slot(term)
+        return 0 if slot < 0 else int(self._offsets[slot + 1] - self._offsets[slot])
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         """Lexical search alone: BM25 candidates re-scored by coverage."""
@@ -380,24 +398,30 @@ class KnowledgeIndex:
 
     def lexical(self, question: str, depth: int = RERANK_DEPTH) -> Lexical:
         query = self._analysis.query(question)
-        scores = self._bm25(query) if self._n else {}
-        ranked = heapq.nlargest(depth, scores.items(), key=lambda item: item[1])
+        scores = self._bm25(query)
+        scored = np.flatnonzero(scores)
+        if len(scored) > depth:
+            scored = scored[np.argpartition(-scores[scored], depth - 1)[:depth]]
+        top = sorted(((int(doc), float(scores[doc])) for doc in scored), key=lambda item: (-item[1], item[0]))
         # The question's weightiest word: rare here or unknown here, and a subject word, not phrasing.
         subject = max(query.units, key=self._unit_weight) if query.units else None
         return Lexical(
             query=query,
-            ranked=ranked,
+            ranked=top,
             bm25=scores,
             subject=subject,
             unknown_subject=subject is not None and not self._known(subject),
             chinese=has_cjk(question),
+            hashes=np.asarray(sorted({_term_hash(term) for term in query.all_terms}), dtype=KEY),
         )
 
     def hit(self, found: Lexical, doc: int) -> Hit:
         """How document number `doc` answers the question (any document, also one BM25 did not rank)."""
-        present = {term for term in found.query.all_terms if self._has(doc, term)}
+        mine = np.frombuffer(self._doc_terms[doc], dtype=KEY)
+        shared = set(np.intersect1d(found.hashes, mine, assume_unique=True).tolist())
+        present = {term for term in found.query.all_terms if _term_hash(term) in shared}
         coverage = self._coverage(found.query, present)
-        bm25 = found.bm25.get(doc, 0.0)
+        bm25 = float(found.bm25[doc]) if doc < len(found.bm25) else 0.0
         best = found.ranked[0][1] if found.ranked else 0.0
         document = self._docs[doc]
         uncovered = 0.0
@@ -426,39 +450,18 @@ class KnowledgeIndex:
             self._positions = {doc.id: number for number, doc in enumerate(self._docs)}
         return self._positions.get(doc_id)
 
-    def _bm25(self, query: Query) -> dict[int, float]:
-        """Term at a time, rarest first. A common term (long posting list) only adds to documents a rarer term
-        already found, checked through the candidates' own term lists when they are few: a question made of
-        common words still ranks, and no question walks 100,000 postings."""
-        known = [(self._term_ids[t], w) for t, w in query.terms.items() if t in self._term_ids]
-        known.sort(key=lambda item: self._df[item[0]])
-        scores: dict[int, float] = {}
-        for term_id, weight in known:
-            doc_ids, impacts = self._postings[term_id]
-            df = len(doc_ids)
+    def _bm25(self, query: Query) -> npt.NDArray[np.float64]:
+        """BM25 of every document (0 where no term of the question occurs), term at a time over the postings."""
+        scores = np.zeros(self._n, dtype=np.float64)
+        for term, weight in query.terms.items():
+            slot = self._slot(term)
+            if slot < 0:
+                continue
+            start, stop = int(self._offsets[slot]), int(self._offsets[slot + 1])
+            df = stop - start
             boost = weight * math.log(1 + (self._n - df + 0.5) / (df + 0.5))
-            if df <= DENSE_POSTINGS or not scores:
-                for doc, impact in zip(doc_ids, impacts, strict=True):
-                    scores[doc] = scores.get(doc, 0.0) + boost * impact
-            elif len(scores) * 8 < df:
-                for doc in scores:
-                    terms = self._doc_terms[doc]
-                    at = bisect_left(terms, term_id)
-                    if at < len(terms) and terms[at] == term_id:
-                        scores[doc] += boost * impacts[bisect_left(doc_ids, doc)]
-            else:
-                for doc, impact in zip(doc_ids, impacts, strict=True):
-                    if doc in scores:
-                        scores[doc] += boost * impact
+            scores[self._post_docs[start:stop]] += boost * self._post_impacts[start:stop].astype(np.float64)
         return scores
-
-    def _has(self, doc: int, term: str) -> bool:
-        term_id = self._term_ids.get(term)
-        if term_id is None:
-            return False
-        terms = self._doc_terms[doc]
-        at = bisect_left(terms, term_id)
-        return at < len(terms) and terms[at] == term_id
 
     def _smoothed_idf(self, term: str) -> float:
         df = self.df(term)

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
 from services.tagger.models import TagRecord, content_hash
 
 
@@ -20,22 +23,27 @@ def _key(digest: str) -> int:
 
 @dataclass(frozen=True)
 class TagCounts:
-    """What the limits need about a knowledge base's live tags."""
+    """What the limits need about a knowledge base's live tags (8 bytes a tag)."""
 
-    texts: frozenset[int] = frozenset()  # _key(content hash) of every live tag
+    texts: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # sorted keys
     by_tagger: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, records: Iterable[TagRecord], now: datetime) -> TagCounts:
         live = [record for record in records if not record.expired(now)]
         return cls(
-            texts=frozenset(_key(record.hash) for record in live),
+            texts=np.unique(np.asarray([_key(record.hash) for record in live], dtype=np.uint64)),
             by_tagger=Counter(record.tagger_id or "" for record in live),
         )
 
     @property
     def live(self) -> int:
         return len(self.texts)
+
+    def has(self, text: str) -> bool:
+        key = np.uint64(_key(content_hash(text)))
+        at = int(np.searchsorted(self.texts, key))
+        return at < len(self.texts) and self.texts[at] == key
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ def check(
     counts: TagCounts, *, text: str, tagger_id: str, per_room: int, per_member: int
 ) -> OverQuota | None:
     """None when the tag may be stored. Tagging a text again (an update) is always allowed."""
-    if _key(content_hash(text)) in counts.texts:
+    if counts.has(text):
         return None
     if counts.live >= per_room:
         return OverQuota(per_room, per_member=False)

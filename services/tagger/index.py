@@ -47,6 +47,8 @@ COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many m
 DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
 BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
+DENSE_POSTINGS = 2000  # longer posting lists only add to documents that rarer terms found
+DF_MEMO = 50_000  # document frequencies remembered per index (questions repeat their words)
 UNCOVERED_BELOW = (
     0.5  # a question word found less surely than this (its characters only, by sound) is missing
 )
@@ -356,6 +358,7 @@ class KnowledgeIndex:
         self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int64)
         self._post_docs = docs_of[order]
         self._post_impacts = impacts[order].astype(np.float16)  # three digits: plenty to rank by
+        self._df_memo: dict[str, int] = {}  # document frequencies of recently asked terms
 
     def __len__(self) -> int:
         return self._n
@@ -381,13 +384,20 @@ class KnowledgeIndex:
 
     def _slot(self, term: str) -> int:
         """The term's place in the vocabulary, -1 when no document has it."""
-        key = _term_hash(term)
+        key = KEY(_term_hash(term))  # a numpy scalar of the array's type: no conversion of the array
         at = int(np.searchsorted(self._vocabulary, key))
         return at if at < len(self._vocabulary) and self._vocabulary[at] == key else -1
 
     def df(self, term: str) -> int:
-        slot = self._slot(term)
-        return 0 if slot < 0 else int(self._offsets[slot + 1] - self._offsets[slot])
+        known = self._df_memo.get(term)
+        if known is None:
+            if len(self._df_memo) > DF_MEMO:
+                self._df_memo.clear()
+            slot = self._slot(term)
+            known = self._df_memo[term] = (
+                0 if slot < 0 else int(self._offsets[slot + 1] - self._offsets[slot])
+            )
+        return known
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         """Lexical search alone: BM25 candidates re-scored by coverage."""
@@ -451,16 +461,28 @@ class KnowledgeIndex:
         return self._positions.get(doc_id)
 
     def _bm25(self, query: Query) -> npt.NDArray[np.float64]:
-        """BM25 of every document (0 where no term of the question occurs), term at a time over the postings."""
+        """BM25 of every document (0 where no term of the question occurs), term at a time, rarest first. A common
+        term (a long posting list) only adds to the documents rarer terms found, looked up in its postings: a
+        question made of common words still ranks, and no question walks 100,000 postings."""
         scores = np.zeros(self._n, dtype=np.float64)
-        for term, weight in query.terms.items():
-            slot = self._slot(term)
-            if slot < 0:
-                continue
+        slots = [(slot, weight) for term, weight in query.terms.items() if (slot := self._slot(term)) >= 0]
+        slots.sort(key=lambda item: int(self._offsets[item[0] + 1] - self._offsets[item[0]]))
+        candidates: npt.NDArray[np.intp] | None = None
+        anything = False
+        for slot, weight in slots:
             start, stop = int(self._offsets[slot]), int(self._offsets[slot + 1])
             df = stop - start
             boost = weight * math.log(1 + (self._n - df + 0.5) / (df + 0.5))
-            scores[self._post_docs[start:stop]] += boost * self._post_impacts[start:stop].astype(np.float64)
+            docs, impacts = self._post_docs[start:stop], self._post_impacts[start:stop]
+            if df <= DENSE_POSTINGS or not anything:
+                scores[docs] += boost * impacts.astype(np.float64)
+                candidates, anything = None, True
+                continue
+            if candidates is None:
+                candidates = np.flatnonzero(scores)
+            at = np.minimum(np.searchsorted(docs, candidates), df - 1)
+            found = docs[at] == candidates
+            scores[candidates[found]] += boost * impacts[at[found]].astype(np.float64)
         return scores
 
     def _smoothed_idf(self, term: str) -> float:

@@ -27,3 +27,27 @@ def test_exact_and_inverted_file_search_find_the_nearest() -> None:
         assert ranked[0][1] > mean + 3 * std
         assert index.similarity(target, 5) is None
         assert len(index) == 2999
+
+
+def test_centring_on_the_language_mean_lets_meaning_beat_language() -> None:
+    from services.tagger.dense import LanguageMeans
+
+    rng = np.random.default_rng(5)
+    zh, en, topic_a, topic_b = (rng.standard_normal(384).astype(np.float32) for _ in range(4))
+    zh, en = 0.8 * zh / np.linalg.norm(zh), 0.8 * en / np.linalg.norm(en)  # the language component
+    topic_a, topic_b = 0.6 * topic_a / np.linalg.norm(topic_a), 0.6 * topic_b / np.linalg.norm(topic_b)
+    means = LanguageMeans(passage_zh=zh, passage_en=en, query_zh=zh, query_en=en)
+    documents = [pack(en + topic_a), pack(zh + topic_b)]  # English about a, Chinese about b
+    question = zh + topic_a  # Chinese, about a
+    raw = DenseIndex(documents)
+    assert raw.search(raw.query(question, chinese=True), 1)[0][0][0] == 1  # language wins without centring
+    centred = DenseIndex(documents, chinese=[False, True], means=means)
+    assert centred.search(centred.query(question, chinese=True), 1)[0][0][0] == 0
+
+
+def test_shipped_language_means_load() -> None:
+    from services.tagger.dense import language_means
+
+    means = language_means()
+    assert means.passage_zh.shape == (384,)
+    assert float(np.linalg.norm(means.passage_zh - means.passage_en)) > 0.05

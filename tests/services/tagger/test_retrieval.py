@@ -83,3 +83,16 @@ def test_no_candidates_means_empty_signals() -> None:
 def test_passage_text_puts_keywords_first() -> None:
     assert passage_text("text", ("k1", "k2")) == "k1 k2 text"
     assert passage_text("text", ()) == "text"
+
+
+def test_a_telling_word_the_best_candidate_lacks_is_signalled_in_the_same_language_only() -> None:
+    near_miss = rank(index(), "周会的录像在哪").signals  # the meeting message says nothing of a recording
+    assert near_miss.uncovered > 0.5
+    assert rank(index(), "周会几点开").signals.uncovered == 0.0
+    assert rank(index(), "停车免费吗 还有充电桩吗").signals.uncovered == 0.0  # across languages: not counted
+
+
+def test_the_dense_cosine_is_read_as_is_beside_its_z_score() -> None:
+    dense = DenseIndex(VECTORS)
+    signals = rank(index(), "parking", dense_index=dense, query_vector=unit(0.1, 1, 0)).signals
+    assert abs(signals.dense_cosine - float(unit(0.1, 1, 0) @ unit(0, 1, 0))) < 0.02

@@ -202,13 +202,15 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
         base = tracemalloc.get_traced_memory()[0]
         # What KnowledgeCache.snapshot keeps: the records as stored JSON, the limits' counts, the lexical index
         # with its cached analyses, the dense index (the parsed records and vector strings are dropped).
-        raw = {str(number): value for number, value in enumerate(stored)}
+        raw = {
+            str(number): value.encode().decode() for number, value in enumerate(stored)
+        }  # as read from Redis
         records = [TagRecord.model_validate_json(value) for value in raw.values()]
         kept_records = Records(raw)
         counts = TagCounts.of(records, now)
         cache = KnowledgeCache(None, analysis)  # type: ignore[arg-type]  # its build reads no store
         index, dense = asyncio.run(cache._build([record.document() for record in records], packed))
-        del packed, records
+        del packed, records, raw  # the snapshot keeps none of these
         gc.collect()
         after_all = tracemalloc.get_traced_memory()[0]
     finally:

@@ -37,11 +37,12 @@ DEFAULT_MAX_CACHED = 200
 
 
 class Records(Mapping[str, TagRecord]):
-    """A knowledge base's records kept as their stored JSON (~300 bytes each; a parsed record takes ~2 KB), parsed
-    when read: an answer reads one to three, browsing reads them all. Iterates in id order."""
+    """A knowledge base's records kept as their stored JSON in UTF-8 (~300 bytes each; a parsed record takes ~2 KB,
+    a Python string of Chinese text two bytes a character), parsed when read: an answer reads one to three, browsing
+    reads them all. Iterates in id order."""
 
     def __init__(self, raw: dict[str, str]) -> None:
-        self._raw = raw
+        self._raw = {tag_id: value.encode() for tag_id, value in raw.items()}
 
     def __getitem__(self, tag_id: str) -> TagRecord:
         return TagRecord.model_validate_json(self._raw[tag_id])

@@ -113,10 +113,10 @@ async def wait_consumer_idle(connection: NatsClient, durable: str, timeout: floa
     raise TimeoutError(f"{durable} did not drain in {timeout}s")
 
 
-def start_service(stack: Stack, module: str, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_service(stack: Stack, module: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own modules
-        [sys.executable, "-m", module], cwd=ROOT, env=stack.env(HTTP_PORT=str(port), **env)
+        [sys.executable, "-m", module], cwd=ROOT, env=stack.env(HTTP_PORT=str(port))
     )
     return process, port
 
@@ -327,7 +327,12 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         for name in ("eval_holdout.yaml", "eval_holdout2.yaml")
         for item in yaml.safe_load((EVAL_FILE.parent / name).read_text(encoding="utf-8"))["questions"]
     ][:20]
-    process, port = start_service(stack, "services.tagger", TAGGER_QUERY_CACHE_SIZE="0")
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own module; every question embedded afresh
+        [sys.executable, "-m", "services.tagger"],
+        cwd=ROOT,
+        env=stack.env(HTTP_PORT=str(port), TAGGER_QUERY_CACHE_SIZE="0"),
+    )
     sent: dict[str, float] = {}
     latencies: list[float] = []
 

@@ -60,7 +60,18 @@ class Stack:
     workdir: Path
 
     def env(self, **extra: str) -> dict[str, str]:
-        return child_env(NATS_URL=self.nats.url, REDIS_URL=self.redis.url, QUN_LOG_LEVEL="WARNING", **extra)
+        return child_env(
+            NATS_URL=self.nats.url,
+            REDIS_URL=self.redis.url,
+            QUN_LOG_LEVEL="WARNING",
+            # The bench measures the plumbing's speed: the reply budgets that protect the account stay out of it.
+            QUN_QUOTA_MEMBER_PER_MIN="1000000",
+            QUN_QUOTA_MEMBER_PER_HOUR="1000000",
+            QUN_QUOTA_ROOM_PER_MIN="1000000",
+            QUN_QUOTA_SERVICE_PER_MIN="1000000",
+            MODERATOR_PASSWORD_SECRET="bench-only-secret",  # noqa: S106 - a throwaway stack
+            **extra,
+        )
 
 
 async def raw_round_trip(connection: NatsClient, n: int = 2000) -> list[float]:
@@ -467,6 +478,82 @@ async def section_history(stack: Stack, connection: NatsClient, shared: dict[str
     ]
 
 
+async def section_claims(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
+    """What arbitration costs: with every answering service live, a keyword question (`问 …`, no claims) against the
+    same question in plain words (every service claims, the tagger's fallback answers), at a steady 50/s."""
+    from schemas import SayText  # noqa: PLC0415
+
+    room = Room(id="claims@chatroom", topic="claims", owner_id="owner", member_count=100)
+    question = "周会几点开"
+    processes = [
+        start_service(stack, module)
+        for module in ("services.tagger", "services.scheduler", "services.moderator", "services.history")
+    ]
+    sent: dict[str, float] = {}
+    latencies: dict[str, list[float]] = {"keyword": [], "claims": []}
+    kind_of: dict[str, str] = {}
+
+    async def on_reply(message: Any) -> None:
+        reply = SayText.model_validate_json(message.data)
+        if reply.reply_to in sent:
+            latencies[kind_of[reply.reply_to]].append(time.perf_counter() - sent.pop(reply.reply_to))
+
+    subscription = await connection.subscribe("qun.cmd.bot.say", cb=on_reply)
+    try:
+        for _, port in processes:
+            await wait_ready(port)
+        js, rate = connection.jetstream(), 50
+        for kind, body in (("warm", f"问 {question}"), ("warm", question)) * 10 + (
+            ("keyword", f"问 {question}"),
+            ("claims", question),
+        ) * 250:
+            event = chat_event(len(kind_of), body=body).model_copy(
+                update={"room": room, "mentions_bot": True}
+            )
+            kind_of[event.id] = kind if kind != "warm" else "keyword"
+            sent[event.id] = time.perf_counter()
+            await publish_event(js, event)
+            await asyncio.sleep(1 / rate)
+            if kind == "warm":
+                while event.id in sent:  # noqa: ASYNC110 - the reply arrives in a callback
+                    await asyncio.sleep(0.005)
+                latencies["keyword"].clear()
+        deadline = time.perf_counter() + 30
+        while sent and time.perf_counter() < deadline:  # noqa: ASYNC110 - replies arrive in a callback
+            await asyncio.sleep(0.05)
+    finally:
+        await subscription.unsubscribe()
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            process.wait(timeout=15)
+    keyword, claims = latencies["keyword"], latencies["claims"]
+    overhead = percentile(claims, 0.5) - percentile(keyword, 0.5)
+    return [
+        Row(
+            "claims: keyword question, 4 services live",
+            f"p50 {ms(percentile(keyword, 0.5))}, p99 {ms(percentile(keyword, 0.99))}",
+            "",
+            "",
+            {"samples": len(keyword)},
+        ),
+        Row(
+            "claims: same question in plain words",
+            f"p50 {ms(percentile(claims, 0.5))}, p99 {ms(percentile(claims, 0.99))}",
+            "",
+            "",
+            {"samples": len(claims), "unanswered": len(sent)},
+        ),
+        Row(
+            "claims: arbitration overhead (p50 difference)",
+            ms(overhead),
+            "reported, no aim",
+            "",
+            {"overhead_s": overhead, "raw_p50_s": shared["raw_p50"]},
+        ),
+    ]
+
+
 async def run(sections: list[Section]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="qunbus-bench-"))
     nats_server = await start_nats(workdir / "nats")
@@ -504,6 +591,7 @@ def main() -> None:
                 section_tagger_search,
                 section_gateway_pacing,
                 section_history,
+                section_claims,
                 section_throughput,
             ]
         )

@@ -150,6 +150,14 @@ async def drain_outbox(app: App) -> None:
 
 
 @service.background
+async def send_digests(app: App) -> None:
+    """Digests of the notices rooms' hourly budgets held back; any replica may run it (a lock per room)."""
+    while True:
+        await flows.send_digests_once(app)
+        await asyncio.sleep(app.settings.digest_poll_s)
+
+
+@service.background
 async def watch_room_changes(app: App) -> None:
     """Keep every replica's cached room status fresh (bindings and history switches changed anywhere)."""
     await app.deps.room_changes.listen()

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from services.github_sync.announced import AnnouncedNotices
 from services.github_sync.bindings import Bindings
+from services.github_sync.budget import NoticeBudget
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.github_client import (
     GitHubKitTracker,
@@ -42,6 +43,7 @@ class Deps:
     webhooks: WebhookReceiver
     room_bots: RoomBots
     announced: AnnouncedNotices
+    budget: NoticeBudget
     room_changes: RoomChanges
     room_statuses: RoomStatuses
     observed: ObservedMessages
@@ -89,6 +91,7 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             ),
             room_bots=room_bots,
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
+            budget=NoticeBudget(redis, settings.budget_policy()),
             room_changes=changes,
             room_statuses=RoomStatuses(bindings, history_switch, changes),
             observed=ObservedMessages(redis, room_bots, history),

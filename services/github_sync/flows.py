@@ -12,6 +12,7 @@ from services.github_sync import metrics, replies
 from services.github_sync.categories import ALL_CATEGORIES, parse_categories
 from services.github_sync.comments import ReplyRequest, render_comment, reply_to_notice
 from services.github_sync.deps import Deps
+from services.github_sync.digest import digest_id, digest_text, held_notice
 from services.github_sync.history import HistoryEntry
 from services.github_sync.notices import NoticeRef
 from services.github_sync.outbox import Attempt, Status
@@ -22,6 +23,7 @@ from services.github_sync.triggers import IssueTrigger, parse_trigger
 from services.github_sync.webhook import Verdict
 from services.github_sync.writes import NewComment, NewIssue, PendingWrite
 from services.shared import AppContext, Bilingual, Context
+from services.shared.commands import Lang
 
 Ctx: TypeAlias = Context[GithubSyncSettings, Deps]
 App: TypeAlias = AppContext[GithubSyncSettings, Deps]
@@ -210,27 +212,75 @@ async def _announce(app: App, attempt: Attempt) -> None:
 
 
 async def post_notices(app: App, verdict: Verdict) -> None:
+    """Each room's notice goes out now if its hourly budget allows, else it waits for the room's digest."""
     for room_notice in verdict.notices:
-        room_id = room_notice.room_id
-        prefs = await app.room(room_id)
-        if app.service in prefs.disabled_services:
+        room_id, notice = room_notice.room_id, room_notice.notice
+        speaker = await _speaker(app, room_id)
+        if speaker is None:
             continue
-        bot_id = await app.deps.room_bots.bot_for(room_id)
-        if bot_id is None:
-            log.warning(
-                "no bot seen in room %s yet: notice for %s not posted", room_id, room_notice.notice.repo
-            )
-            continue
+        bot_id, lang = speaker
+        held = held_notice(verdict.delivery_id or "", notice)
+        if not await app.deps.budget.admit(room_id, held, now=app.now()):
+            continue  # the digest will tell
         await app.say_to(
             bot_id,
             room_id=room_id,
-            text=Bilingual(zh=room_notice.notice.zh, en=room_notice.notice.en),
-            lang=prefs.lang or "zh",
+            text=Bilingual(zh=notice.zh, en=notice.en),
+            lang=lang,
             command_id=uuid.uuid5(_SAY_IDS, f"webhook/{verdict.delivery_id}/{room_id}").hex,
+            priority="notice",
+            deadline=app.now() + app.settings.notice_max_late,
         )
-        notice = room_notice.notice
         if notice.number is not None:  # only these can be quoted and answered (releases cannot)
             await app.deps.announced.remember(room_id, NoticeRef(repo=notice.repo, number=notice.number))
+
+
+async def _speaker(app: App, room_id: str) -> tuple[str, Lang] | None:
+    """The bot that speaks in the room and the room's language, or None when nobody should be told there."""
+    prefs = await app.room(room_id)
+    if app.service in prefs.disabled_services:
+        return None
+    bot_id = await app.deps.room_bots.bot_for(room_id)
+    if bot_id is None:
+        log.warning("no bot seen in room %s yet: GitHub notice not posted", room_id)
+        return None
+    return bot_id, prefs.lang or "zh"
+
+
+async def send_digests_once(app: App) -> int:
+    """Send the digests that are due (end of a burst, or the hour's budget renewed). Returns how many."""
+    budget, sent = app.deps.budget, 0
+    for room_id in await budget.due(now=app.now()):
+        token = await budget.lock(room_id)
+        if token is None:
+            continue  # another replica is sending it
+        try:
+            sent += await _send_digest(app, room_id)
+        finally:
+            await budget.unlock(room_id, token)
+    return sent
+
+
+async def _send_digest(app: App, room_id: str) -> int:
+    budget = app.deps.budget
+    held = await budget.held(room_id)
+    speaker = await _speaker(app, room_id) if held.total else None
+    if speaker is None:
+        await budget.drop(room_id)
+        return 0
+    bot_id, lang = speaker
+    digest = digest_id(room_id, held)
+    await app.say_to(
+        bot_id,
+        room_id=room_id,
+        text=digest_text(held),
+        lang=lang,
+        command_id=digest,
+        priority="notice",
+        deadline=app.now() + app.settings.notice_max_late,
+    )
+    await budget.digest_sent(room_id, held, digest, now=app.now())
+    return 1
 
 
 # --- admin commands -----------------------------------------------------------------------------------------

@@ -75,3 +75,23 @@ def outbox_result(job_id: str) -> str:
 def announced_notice(room_id: str, repo: RepoName, number: int) -> str:
     """STRING marker, with a TTL: the bot announced `repo#number` in that room, so a quote of it may be a reply."""
     return f"{_PREFIX}:room:{room_id}:announced:{repo.key}#{number}"
+
+
+def notice_window(room_id: str) -> str:
+    """HASH a room's notice budget: window start, messages sent in it, notices only counted, last digest id."""
+    return f"{_PREFIX}:room:{room_id}:notice-window"
+
+
+def notices_held(room_id: str) -> str:
+    """ZSET notices waiting for the room's digest (JSON lines), scored by arrival."""
+    return f"{_PREFIX}:room:{room_id}:notices-held"
+
+
+def digests_due() -> str:
+    """ZSET room id scored by when its digest should go out."""
+    return f"{_PREFIX}:notices:digests-due"
+
+
+def digest_lock(room_id: str) -> str:
+    """STRING held by the replica sending a room's digest."""
+    return f"{_PREFIX}:room:{room_id}:digest-lock"

@@ -469,7 +469,7 @@ EVENTS = [
 
 
 async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: Start) -> None:
-    async with start() as runtime:
+    async with start(notices_per_hour=20) as runtime:
         await room_seen(bus)
         for n, (fixture, _) in enumerate(EVENTS):
             response = await post(runtime, *signed(fixture, f"delivery-{n}"))
@@ -480,6 +480,51 @@ async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: S
         assert any(text.startswith(expected) for text in texts), expected
     assert {say.room_id for say in notices} == {ROOM.id}
     assert len(texts) == len(EVENTS)
+    assert {say.priority for say in notices} == {"notice"}
+    for say in notices:  # a notice hours late is noise: the gateway drops it after half an hour
+        assert say.deadline is not None
+        assert timedelta(minutes=29) < say.deadline - datetime.now(UTC) <= timedelta(minutes=30)
+
+
+def comment_delivery(n: int) -> tuple[bytes, dict[str, str]]:
+    data = json.loads((PAYLOADS / "issue_comment.created.json").read_text(encoding="utf-8"))
+    data["comment"]["id"] = 1000 + n
+    data["comment"]["body"] = f"comment number {n}"
+    body = json.dumps(data).encode()
+    return body, {
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": f"burst-{n}",
+        "X-Hub-Signature-256": sign(SECRET.encode(), body),
+    }
+
+
+async def test_thirty_comments_become_a_few_notices_and_one_digest(bus: Bus, start: Start) -> None:
+    """The room's hourly budget (6 here): 5 notices at once, the other 25 folded into one digest when the burst
+    ends."""
+    async with start(notices_per_hour=6, digest_quiet_s=120) as runtime:
+        await room_seen(bus)
+        for n in range(30):
+            assert (await post(runtime, *comment_delivery(n))).status_code == 200
+        notices = await bus.says(lambda say: say.text.startswith("[GitHub] acme/"), count=5)
+        await bus.consumer_settled("github-sync")
+        assert not [say for say in bus.commands(SayText) if "另有" in say.text]  # the burst has not ended
+        runtime.clock.offset = timedelta(seconds=121)
+        [digest] = await bus.says(lambda say: say.text.startswith("[GitHub] 另有"))
+        runtime.clock.offset = timedelta(minutes=30)
+        await post(runtime, *comment_delivery(30))  # the hour's 6 messages are used: it waits
+        runtime.clock.offset = timedelta(minutes=61)  # the budget renews: its digest goes out
+        [renewed] = await bus.says(lambda say: say.text.startswith("[GitHub] 另有 1 条"))
+    assert ["comment number" in say.text for say in notices] == [True] * 5
+    lines = digest.text.split("\n")
+    assert lines[0] == "[GitHub] 另有 25 条更新："
+    assert lines[1].startswith("· acme/widgets#42 bob-dev 评论了 Issue「")
+    assert lines[-1] == "……还有 17 条"
+    assert len(digest.text) <= 700
+    assert (digest.room_id, digest.priority) == (ROOM.id, "notice")
+    assert digest.deadline is not None
+    assert "comment number 30" not in renewed.text  # one line per notice: the title, not the comment
+    said = [say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]
+    assert len(said) == 5 + 1 + 1
 
 
 async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -> None:

@@ -120,16 +120,19 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
 
 @service.route("POST", "/github/webhook")
 async def github_webhook(request: Request, app: App) -> Response:
-    verdict = await app.deps.webhooks.receive(request.headers, request.body)
-    metrics.WEBHOOKS.labels(verdict.outcome).inc()
-    try:
-        await flows.post_notices(app, verdict)
-    except BaseException:
-        # Not posted: let GitHub's redelivery through instead of ignoring it as a duplicate.
-        if verdict.delivery_id is not None:
-            await app.deps.webhooks.forget(verdict.delivery_id)
-        raise
-    return Response.text(verdict.reason, verdict.status)
+    async with app.deps.webhooks.slot() as admitted:
+        if not admitted:
+            metrics.WEBHOOKS.labels("busy").inc()
+            return Response(503, b"busy, try again later", headers={"retry-after": "30"})
+        verdict = await app.deps.webhooks.receive(request.headers, request.body)
+        metrics.WEBHOOKS.labels(verdict.outcome).inc()
+        try:
+            await flows.post_notices(app, verdict)
+        except BaseException:
+            # Not posted: let GitHub's redelivery through instead of ignoring it as a duplicate.
+            await app.deps.webhooks.forget(verdict)
+            raise
+        return Response.text(verdict.reason, verdict.status)
 
 
 @service.background

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -88,6 +89,8 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
                 redis=redis,
                 bindings=bindings,
                 remember_for=settings.delivery_memory,
+                concurrency=settings.webhook_concurrency,
+                queue_wait=timedelta(seconds=settings.webhook_queue_wait_s),
             ),
             room_bots=room_bots,
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),

@@ -71,6 +71,7 @@ def _entry(event: MessageReceived) -> HistoryEntry:
         message_type=event.type,
         quote_name=event.quote.talker_name if event.quote else None,
         quote_text=event.quote.text if event.quote else None,
+        quote_verified=bool(event.quote and event.quote.verified and event.quote.talker_id),
         from_bot=event.from_self,
     )
 
@@ -129,15 +130,35 @@ async def _target_repo(room: Room, ctx: Ctx, trigger: IssueTrigger) -> RepoName 
 
 
 async def relay_reply(event: MessageReceived, room: Room, ctx: Ctx, reply: ReplyRequest) -> None:
-    if not await ctx.deps.announced.was_announced(room.id, reply.ref):
+    if not await is_answerable(event, room, ctx, reply):
         return  # not a notice the bot posted here (typed by hand, or long ago): just chat
-    if not await ctx.deps.bindings.covers(room.id, reply.ref.repo):
-        return  # a notice from a repository this room no longer follows: just chat
+    if ctx.settings.commenters == "admins" and not await ctx.is_admin():
+        await _reply(
+            ctx, replies.COMMENT_ADMINS_ONLY
+        )  # by contact id: a borrowed name or alias gains nothing
+        return
     body = render_comment(
-        reply.text, author=event.talker.name, room_topic=room.topic, room_id=room.id, lang=ctx.lang
+        reply.text,
+        author=event.talker.name,
+        author_id=event.talker.id,
+        room_topic=room.topic,
+        room_id=room.id,
+        lang=ctx.lang,
     )
     job = NewComment(repo=reply.ref.repo.full_name, number=reply.ref.number, body=body)
     await _submit(event, room, ctx, job)  # the loop answers once it is posted
+
+
+async def is_answerable(event: MessageReceived, room: Room, ctx: Ctx, reply: ReplyRequest) -> bool:
+    """The quote is a notice the bot posted in this room, about an item of a repository the room still follows.
+    A quote the gateway verified must be the bot's own message (by contact id); any quote must name an item the
+    bot announced here (typed quotes can be forged, but only to answer what could be answered anyway)."""
+    quote = event.quote
+    if quote is not None and quote.verified and quote.talker_id is not None and quote.talker_id != ctx.bot_id:
+        return False  # somebody else's message that merely looks like a notice
+    if not await ctx.deps.announced.was_announced(room.id, reply.ref):
+        return False
+    return await ctx.deps.bindings.covers(room.id, reply.ref.repo)
 
 
 # --- the write itself, through the outbox -------------------------------------------------------------------

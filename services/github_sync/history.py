@@ -26,6 +26,10 @@ class HistoryEntry(BaseModel):
     message_type: str = "text"
     quote_name: str | None = None
     quote_text: str | None = None
+    quote_verified: bool = Field(
+        default=False,
+        description="The gateway checked who said the quoted text; else it is the speaker's typing.",
+    )
     from_bot: bool = Field(default=False, description="Sent by the bot itself: never put in a transcript.")
 
 

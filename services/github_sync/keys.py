@@ -47,6 +47,11 @@ def webhook_delivery(delivery_id: str) -> str:
     return f"{_PREFIX}:delivery:{delivery_id}"
 
 
+def webhook_body(sha256: str) -> str:
+    """STRING marker of a handled delivery's body (SHA-256 of the signed bytes), with a TTL: replays are ignored."""
+    return f"{_PREFIX}:delivery-body:{sha256}"
+
+
 def outbox_jobs() -> str:
     """HASH job id → serialized pending GitHub write."""
     return f"{_PREFIX}:outbox:jobs"

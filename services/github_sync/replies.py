@@ -146,4 +146,8 @@ def notices_chosen(categories: frozenset[Category], unknown: Sequence[str]) -> B
     return Bilingual(zh=f"本群将收到：{kinds}{extra_zh}", en=f"This room will get: {kinds}{extra_en}")
 
 
+COMMENT_ADMINS_ONLY = Bilingual(
+    zh="本群只有管理员可以把回复转成 GitHub 评论。",
+    en="In this room only admins can turn a reply into a GitHub comment.",
+)
 ADMIN_ONLY = Bilingual(zh="只有管理员可以修改设置。", en="Only admins can change these settings.")

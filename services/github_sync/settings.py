@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -45,6 +46,17 @@ class GithubSyncSettings(QunSettings):
     history_max_messages: int = Field(200, ge=50, description="Messages kept per room at most")
     delivery_memory_days: float = Field(
         7.0, gt=0, description="How long a webhook delivery id is remembered to ignore redeliveries"
+    )
+    webhook_concurrency: int = Field(8, ge=1, description="Webhook deliveries worked on at once per replica")
+    webhook_queue_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="A delivery that waited this long for its turn gets 503 (GitHub gives up at 10 s)",
+    )
+    commenters: Literal["members", "admins"] = Field(
+        "members",
+        description="Who may turn a reply to a notice into a GitHub comment (decided by contact id): any member of "
+        "the room, or its admins only",
     )
     announced_memory_days: float = Field(
         30.0, gt=0, description="How long a posted notice can be answered by quoting it (a reply → a comment)"

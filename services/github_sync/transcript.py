@@ -42,16 +42,25 @@ def transcript_entries(entries: Sequence[HistoryEntry]) -> list[HistoryEntry]:
 
 
 def render_body(entries: Sequence[HistoryEntry], request: TranscriptRequest) -> str:
-    blocks = [_render_entry(entry, request.timezone) for entry in transcript_entries(entries)]
+    blocks = [_render_entry(entry, request) for entry in transcript_entries(entries)]
     footer = _footer(request, len(blocks))
     return "\n\n".join([*blocks, "---", footer]) + "\n" + origin_marker(request.room_id) + "\n"
 
 
-def _render_entry(entry: HistoryEntry, timezone: ZoneInfo) -> str:
-    when = entry.at.astimezone(timezone).strftime("%Y-%m-%d %H:%M")
+_UNVERIFIED = {"zh": "（引用，未核实）", "en": "(quote, not verified)"}
+
+
+def _render_entry(entry: HistoryEntry, request: TranscriptRequest) -> str:
+    when = entry.at.astimezone(request.timezone).strftime("%Y-%m-%d %H:%M")
     lines = [f"**{neutralise_inline(entry.speaker_name)}** · {when}"]
     if entry.quote_text is not None:
-        quoted = f"**{neutralise_inline(entry.quote_name or '')}**: {neutralise(entry.quote_text)}"
+        # A quote WeChat handed over as text may be typed by anyone: it is the speaker's, never the named person's.
+        who = neutralise_inline(entry.quote_name or "") if entry.quote_verified else _UNVERIFIED[request.lang]
+        quoted = (
+            f"**{who}**: {neutralise(entry.quote_text)}"
+            if entry.quote_verified
+            else f"*{who}* {neutralise(entry.quote_text)}"
+        )
         lines.append(as_block_quote(quoted))
         lines.append("")
     text = entry.text if entry.text.strip() else f"[{entry.message_type}]"

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from schemas import Contact, MessageReceived, Quote, SayText
 from services.github_sync.app import service
+from services.github_sync.comments import member_tag
 from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
 from services.shared import Runtime
@@ -136,7 +137,7 @@ async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github:
     assert "**Bob** · " in body
     assert f"登录页点了没反应 @{ZWJ}alice 看下 #{ZWJ}12" in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 复现了" in body
-    assert "> **Alice**: 谁来修？\n> 急\n\n我来修" in body
+    assert "> *（引用，未核实）* 谁来修？\n> 急\n\n我来修" in body  # typed by Bob: his, not Alice's
     assert body.index("登录页") < body.index("&lt;script") < body.index("我来修")
     assert "由 Alice 从微信群「开源交流群」的 3 条消息开单" in body
 
@@ -537,14 +538,44 @@ async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -
         tampered = await post(runtime, body.replace(b"Safari", b"Chrome"), headers)
         genuine = await post(runtime, body, headers)
         replayed = await post(runtime, body, headers)
+        new_ids = [
+            await post(runtime, body, {**headers, "X-GitHub-Delivery": f"fresh-{n}"}) for n in range(2)
+        ]
         await bus.says(lambda say: say.text.startswith("[GitHub]"))
         ping = await post(runtime, *signed("ping", "delivery-2"))
         await bus.consumer_settled("github-sync")
     assert [r.status_code for r in (unsigned, forged, tampered)] == [401, 401, 401]
     assert webhook_count("refused") - refused_before == 3
     assert (genuine.status_code, replayed.status_code, replayed.text) == (200, 200, "redelivery ignored")
+    assert [(r.status_code, r.text) for r in new_ids] == [(200, "replayed body ignored")] * 2
     assert (ping.status_code, ping.text) == (200, "pong")
     assert len([say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]) == 1
+
+
+def signed_raw(body: bytes) -> dict[str, str]:
+    return {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": "raw",
+        "X-Hub-Signature-256": sign(SECRET.encode(), body),
+    }
+
+
+async def test_deep_huge_or_oversized_bodies_are_refused_and_the_service_goes_on(
+    bus: Bus, start: Start
+) -> None:
+    """Before: a 100k-deep body escaped decoding (500 from the server); now the plumbing's JSON limits apply."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    digits = b'{"action": "opened", "n": ' + b"1" * 5000 + b"}"
+    oversized = b'{"pad": "' + b"x" * (1 << 20) + b'"}'
+    async with start() as runtime:
+        await room_seen(bus)
+        answers = [await post(runtime, body, signed_raw(body)) for body in (deep, digits, oversized)]
+        still = await post(runtime, *signed("issues.opened", "after"))
+        await bus.says(lambda say: say.text.startswith("[GitHub]"))
+    assert [r.status_code for r in answers] == [400, 400, 413]
+    assert "RecursionError" in answers[0].text
+    assert "ValueError" in answers[1].text
+    assert still.status_code == 200
 
 
 async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
@@ -592,7 +623,7 @@ async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fak
     [comment] = fake_github.comments("acme/widgets")
     assert (ack.text, ack.room_id, ack.mention_ids) == ("已评论到 acme/widgets#42", ROOM.id, [BOB.id])
     assert comment["body"].startswith(
-        f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」"
+        f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob（成员 {member_tag(ROOM.id, BOB.id)}），来自微信群「开源交流群」"
     )
     assert comment["issue_url"].endswith("/issues/42")
     assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the unrelated quote
@@ -622,6 +653,45 @@ async def test_a_forged_notice_quote_comments_nowhere(
         "真的回复"
     ]
     assert len(bus.commands(SayText)) == 2  # the notice, the genuine reply's ack
+
+
+async def test_who_may_comment_is_decided_by_contact_id_not_by_name(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """With comments for admins only: a member whose name and room alias are the owner's gains nothing; the owner
+    comments under any name."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    impostor = Contact(id="eve", name=OWNER.name, alias=OWNER.name)
+    borrowed = chat("我是群主", seconds=1, talker=impostor, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    owner = Contact(id=OWNER.id, name="换了个名字", alias="换了个名字")
+    genuine = chat("群主的回复", seconds=2, talker=owner, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    async with start(commenters="admins") as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, borrowed)
+        [refused] = await bus.says(replies_to(borrowed))
+        await say_all(bus, genuine)
+        [ack] = await bus.says(commented)
+    assert refused.text == "本群只有管理员可以把回复转成 GitHub 评论。"
+    [comment] = fake_github.comments("acme/widgets")
+    assert comment["body"].startswith(
+        f"群主的回复\n\n<sub>— 换了个名字（成员 {member_tag(ROOM.id, OWNER.id)}）"
+    )
+    assert ack.mention_ids == [OWNER.id]
+
+
+async def test_a_verified_quote_of_somebody_elses_message_is_no_notice(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """The gateway verified who said the quoted text: only the bot's own messages are notices."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    bobs = Quote(talker_name="Bob", text=NOTICE_42, verified=True, talker_id=BOB.id)
+    bots = Quote(talker_name="QunBot", text=NOTICE_42, verified=True, talker_id="bot")
+    async with start() as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, chat("copied", seconds=1, quote=bobs), chat("real", seconds=2, quote=bots))
+        await bus.says(commented)
+        await bus.consumer_settled("github-sync")
+    assert [c["body"].split("\n")[0] for c in fake_github.comments("acme/widgets")] == ["real"]
 
 
 async def test_the_comments_own_webhook_is_not_echoed_to_its_room(

@@ -45,9 +45,28 @@ def test_bot_messages_are_left_out() -> None:
 
 def test_quotes_are_markdown_quotes() -> None:
     body = render_body(
-        [entry(1, "agreed\nlet's ship", quote_name="Bob", quote_text="ship on Friday?\nor Monday")], REQUEST
+        [
+            entry(
+                1,
+                "agreed\nlet's ship",
+                quote_name="Bob",
+                quote_text="ship on Friday?\nor Monday",
+                quote_verified=True,
+            )
+        ],
+        REQUEST,
     )
     assert "> **Bob**: ship on Friday?\n> or Monday\n\nagreed\nlet's ship" in body
+
+
+def test_an_unverified_quote_is_the_speakers_typing_never_the_named_persons() -> None:
+    """Dave types a "quote" of Alice: the transcript shows it as Dave's, not as something Alice said."""
+    forged = entry(1, "see above", speaker="Dave", quote_name="Alice", quote_text="转账到 6222-…")
+    english = render_body([forged], REQUEST)
+    assert "> *(quote, not verified)* 转账到 6222-…\n\nsee above" in english
+    assert "Alice" not in english
+    chinese = render_body([forged], TranscriptRequest("dev@chatroom", "群", "Carol", SHANGHAI, "zh"))
+    assert "> *（引用，未核实）* 转账到 6222-…" in chinese
 
 
 def test_text_is_neutralised() -> None:

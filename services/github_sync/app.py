@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from schemas import ChatCommand, MessageReceived, Room
+from schemas import ChatCommand, HistoryQuery, MessageReceived, Room, SayText
 from services.github_sync import SERVICE_NAME, flows, metrics, replies
 from services.github_sync.deps import Deps, open_deps
 from services.github_sync.flows import App, Ctx
@@ -20,6 +20,7 @@ service: QunService[GithubSyncSettings, Deps] = QunService(
     version="0.1.0",
     settings=GithubSyncSettings,
     deps=open_deps,
+    publishes=(SayText, HistoryQuery),
     summary_zh="GitHub 同步：聊天记录开工单，仓库动态发到群里，引用动态回复即评论",
     summary_en="GitHub sync: issues from chat, repository news in the room, quoted replies become comments",
 )
@@ -105,8 +106,8 @@ async def unbind(event: MessageReceived, ctx: Ctx, args: str) -> None:
         name="github",
         keywords_zh=["仓库设置"],
         keywords_en=["github"],
-        usage_zh="仓库设置：查看本群的 GitHub 设置；仓库设置 通知 issues pulls…｜仓库设置 记录 开/关（管理员）",
-        usage_en="github: this room's GitHub settings; github notify issues pulls… | github history on/off (admins)",
+        usage_zh="仓库设置：查看本群的 GitHub 设置；仓库设置 通知 issues pulls…（管理员）",
+        usage_en="github: this room's GitHub settings; github notify issues pulls… (admins)",
     )
 )
 async def github_settings(event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -162,7 +163,7 @@ async def send_digests(app: App) -> None:
 
 @service.background
 async def watch_room_changes(app: App) -> None:
-    """Keep every replica's cached room status fresh (bindings and history switches changed anywhere)."""
+    """Keep every replica's cached room status fresh (bindings changed anywhere)."""
     await app.deps.room_changes.listen()
 
 

@@ -73,7 +73,7 @@ class Bindings:
         return RoomRepos(repos=tuple(sorted(repos.values())), globs=tuple(dict.fromkeys(globs)))
 
     async def follows_anything(self, room_id: str) -> bool:
-        """Whether the room follows any repository: rooms that follow nothing keep no history (cached per
+        """Whether the room follows any repository: rooms that follow nothing cost nothing per message (cached per
         process by room_status.RoomStatuses, which every message asks)."""
         if self._config.patterns_for_room(room_id):
             return True

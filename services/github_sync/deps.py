@@ -20,8 +20,7 @@ from services.github_sync.github_client import (
     UnconfiguredTracker,
     build_github,
 )
-from services.github_sync.history import HistoryStore, HistorySwitch
-from services.github_sync.observed import ObservedMessages
+from services.github_sync.legacy import drop_legacy_history
 from services.github_sync.outbox import Outbox
 from services.github_sync.room_bots import RoomBots
 from services.github_sync.room_status import RoomChanges, RoomStatuses
@@ -37,8 +36,6 @@ class Deps:
     config: GithubSyncConfig
     aliases: dict[str, str]
     bindings: Bindings
-    history: HistoryStore
-    history_switch: HistorySwitch
     outbox: Outbox
     tracker: IssueTracker
     webhooks: WebhookReceiver
@@ -47,7 +44,6 @@ class Deps:
     budget: NoticeBudget
     room_changes: RoomChanges
     room_statuses: RoomStatuses
-    observed: ObservedMessages
 
 
 @asynccontextmanager
@@ -55,11 +51,14 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
     config = GithubSyncConfig.load(settings.config)
     changes = RoomChanges(redis)
     bindings = Bindings(config, redis, changes)
-    history = HistoryStore(
-        redis, retention=settings.history_retention, max_entries=settings.history_max_messages
-    )
-    history_switch = HistorySwitch(config, redis, history, changes)
     room_bots = RoomBots(redis)
+    await drop_legacy_history(redis)
+    if without := config.rooms_without_history():
+        log.warning(
+            "`rooms: {history: false}` in GITHUB_SYNC_CONFIG is no longer read (the history service keeps the rooms' "
+            "messages; its admins switch it with `聊天记录 关`): %s",
+            ", ".join(without),
+        )
     if not settings.webhook_secret:
         log.warning("GITHUB_WEBHOOK_SECRET is not set: every webhook delivery will be refused")
     async with AsyncExitStack() as stack:
@@ -80,8 +79,6 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             config=config,
             aliases=label_aliases(config.labels),
             bindings=bindings,
-            history=history,
-            history_switch=history_switch,
             outbox=Outbox(redis, settings.outbox_policy()),
             tracker=tracker,
             webhooks=WebhookReceiver(
@@ -96,6 +93,5 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
             budget=NoticeBudget(redis, settings.budget_policy()),
             room_changes=changes,
-            room_statuses=RoomStatuses(bindings, history_switch, changes),
-            observed=ObservedMessages(redis, room_bots, history),
+            room_statuses=RoomStatuses(bindings, changes),
         )

@@ -7,18 +7,17 @@ import logging
 import uuid
 from typing import TypeAlias
 
-from schemas import MessageReceived, Room
+from schemas import HistoryPage, HistoryQuery, MessageReceived, Room
 from services.github_sync import metrics, replies
 from services.github_sync.categories import ALL_CATEGORIES, parse_categories
 from services.github_sync.comments import ReplyRequest, render_comment, reply_to_notice
 from services.github_sync.deps import Deps
 from services.github_sync.digest import digest_id, digest_text, held_notice
-from services.github_sync.history import HistoryEntry
 from services.github_sync.notices import NoticeRef
 from services.github_sync.outbox import Attempt, Status
 from services.github_sync.repos import RepoName
 from services.github_sync.settings import GithubSyncSettings
-from services.github_sync.transcript import TranscriptRequest, make_title, render_body, transcript_entries
+from services.github_sync.transcript import TranscriptRequest, make_title, render_body, transcript_messages
 from services.github_sync.triggers import IssueTrigger, parse_trigger
 from services.github_sync.webhook import Verdict
 from services.github_sync.writes import NewComment, NewIssue, PendingWrite
@@ -40,7 +39,7 @@ async def _reply(ctx: Ctx, text: Bilingual) -> None:
 
 
 async def observe(event: MessageReceived, ctx: Ctx) -> None:
-    """A message no command matched: maybe a trigger, maybe a reply to a notice; otherwise history."""
+    """A message no command matched: maybe a trigger, maybe a reply to a notice."""
     if event.room is None:
         if parse_trigger(event.body, mentions_bot=True, aliases=ctx.deps.aliases) is not None:
             await _reply(ctx, replies.ROOM_ONLY)
@@ -52,28 +51,12 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
         return  # the trigger itself never goes into a transcript
     status = await ctx.deps.room_statuses.of(event.room.id)  # from memory, after the room's first message
     if not status.follows:
-        # Nothing to keep, no notice to post or answer here (replies need a followed repository): no Redis at all.
+        # No notice to post or answer here (replies need a followed repository): no Redis at all.
         return
-    entry = _entry(event) if status.keeps_history else None
-    await ctx.deps.observed.note(event.room.id, ctx.bot_id, entry, now=ctx.now())
+    await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)  # written once a minute at most
     reply = reply_to_notice(event.quote.text if event.quote else None, event.body)
     if reply is not None:
         await relay_reply(event, event.room, ctx, reply)
-
-
-def _entry(event: MessageReceived) -> HistoryEntry:
-    return HistoryEntry(
-        event_id=event.id,
-        at=event.timestamp,
-        speaker_id=event.talker.id,
-        speaker_name=event.talker.name,
-        text=event.text,
-        message_type=event.type,
-        quote_name=event.quote.talker_name if event.quote else None,
-        quote_text=event.quote.text if event.quote else None,
-        quote_verified=bool(event.quote and event.quote.verified and event.quote.talker_id),
-        from_bot=event.from_self,
-    )
 
 
 # --- chat → issue -------------------------------------------------------------------------------------------
@@ -83,14 +66,11 @@ async def open_issue(event: MessageReceived, room: Room, ctx: Ctx, trigger: Issu
     repo = await _target_repo(room, ctx, trigger)
     if repo is None:
         return
-    if not await ctx.deps.history_switch.is_on(room.id):
-        await _reply(ctx, replies.NO_HISTORY)
+    page = await _history(event, room, ctx, trigger.count)
+    if page is None:
         return
-    now = ctx.now()
-    entries = transcript_entries(
-        await ctx.deps.history.last(room.id, trigger.count, until=event.timestamp, now=now)
-    )
-    if not entries:
+    messages = transcript_messages(page.messages, count=trigger.count, bot_id=ctx.bot_id, trigger_id=event.id)
+    if not messages:
         await _reply(ctx, replies.NOTHING_RECORDED)
         return
     request = TranscriptRequest(
@@ -102,14 +82,35 @@ async def open_issue(event: MessageReceived, room: Room, ctx: Ctx, trigger: Issu
     )
     job = NewIssue(
         repo=repo.full_name,
-        title=make_title(trigger.title, entries),
-        body=render_body(entries, request),
+        title=make_title(trigger.title, messages),
+        body=render_body(messages, request),
         label_words=trigger.label_words,
         aliases=ctx.deps.aliases,
     )
     # Told first, stored second: the loop's result can then never arrive before this.
-    await _reply(ctx, replies.filing(repo, len(entries), capped=trigger.count_capped))
+    await _reply(ctx, replies.filing(repo, len(messages), capped=trigger.count_capped))
     await _submit(event, room, ctx, job)
+
+
+async def _history(event: MessageReceived, room: Room, ctx: Ctx, count: int) -> HistoryPage | None:
+    """The room's latest messages up to the trigger, from the history service; None after telling the member why
+    there are none. One more than asked: the trigger itself may be among them."""
+    query = HistoryQuery(room_id=room.id, until=event.timestamp, last=True, limit=min(count + 1, 2000))
+    try:
+        page = await ctx.request(ctx.bot_id, query, timeout=ctx.settings.history_timeout_s)
+    except TimeoutError:
+        log.warning("no answer from the history service for room %s", room.id)
+        await _reply(ctx, replies.HISTORY_UNAVAILABLE)
+        return None
+    assert isinstance(page, HistoryPage)
+    if page.error:
+        log.warning("the history service could not answer for room %s: %s", room.id, page.error)
+        await _reply(ctx, replies.HISTORY_UNAVAILABLE)
+        return None
+    if not page.recording:
+        await _reply(ctx, replies.NO_HISTORY)
+        return None
+    return page
 
 
 async def _target_repo(room: Room, ctx: Ctx, trigger: IssueTrigger) -> RepoName | None:
@@ -331,21 +332,17 @@ async def unbind(room: Room, ctx: Ctx, args: str) -> None:
     await _reply(ctx, replies.unbound(repo, existed=await ctx.deps.bindings.unbind(room.id, repo)))
 
 
-_ON = {"on", "开", "开启", "打开"}
-_OFF = {"off", "关", "关闭"}
 _ALL = {"all", "全部", "所有"}
 
 
 async def room_settings(room: Room, ctx: Ctx, args: str) -> None:
-    """`github` shows the room's settings; `github history on|off` and `github notify ...` change them."""
+    """`github` shows the room's settings; `github notify ...` changes them."""
     words = args.lower().split()
+    if words and words[0] in {"history", "记录"}:
+        await _reply(ctx, replies.HISTORY_MOVED)  # the one history is the history service's: its switch too
+        return
     if words and not await ctx.is_admin():
         await _reply(ctx, replies.ADMIN_ONLY)
-        return
-    if len(words) == 2 and words[0] in {"history", "记录"} and words[1] in _ON | _OFF:
-        on = words[1] in _ON
-        await ctx.deps.history_switch.turn(room.id, on=on)
-        await _reply(ctx, replies.history_switched(on=on))
         return
     if len(words) >= 2 and words[0] in {"notify", "通知"}:
         chosen, unknown = (ALL_CATEGORIES, []) if words[1] in _ALL else parse_categories(words[1:])
@@ -355,5 +352,14 @@ async def room_settings(room: Room, ctx: Ctx, args: str) -> None:
             return
     bound = await ctx.deps.bindings.for_room(room.id)
     categories = await ctx.deps.bindings.chosen_categories(room.id) or ALL_CATEGORIES
-    history = await ctx.deps.history_switch.is_on(room.id)
-    await _reply(ctx, replies.status(bound.repos, bound.globs, categories, history))
+    await _reply(ctx, replies.status(bound.repos, bound.globs, categories, await _recording(room, ctx)))
+
+
+async def _recording(room: Room, ctx: Ctx) -> bool | None:
+    """Whether the history service keeps this room's messages; None when it does not answer."""
+    query = HistoryQuery(room_id=room.id, limit=1, last=True)
+    try:
+        page = await ctx.request(ctx.bot_id, query, timeout=ctx.settings.history_timeout_s)
+    except TimeoutError:
+        return None
+    return page.recording if isinstance(page, HistoryPage) and not page.error else None

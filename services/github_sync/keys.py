@@ -22,18 +22,19 @@ def room_categories(room_id: str) -> str:
     return f"{_PREFIX}:room:{room_id}:categories"
 
 
-def room_history_switch(room_id: str) -> str:
-    """STRING "on"/"off" set by an admin; absent means the configured default."""
-    return f"{_PREFIX}:room:{room_id}:history-switch"
+def legacy_history_keys() -> tuple[str, str]:
+    """SCAN patterns of the keys of github-sync's own history before the history service kept the one history:
+    a ZSET of messages and a STRING switch per room. Dropped once at start (see legacy.py)."""
+    return f"{_PREFIX}:room:*:history", f"{_PREFIX}:room:*:history-switch"
 
 
-def room_history(room_id: str) -> str:
-    """ZSET of serialized history entries scored by message time."""
-    return f"{_PREFIX}:room:{room_id}:history"
+def legacy_history_dropped() -> str:
+    """STRING marker: the legacy history keys were dropped."""
+    return f"{_PREFIX}:migrated:history-service"
 
 
 def rooms_changed() -> str:
-    """Pub/sub channel: a room's bindings or history switch changed; every replica drops its cached status."""
+    """Pub/sub channel: a room's bindings changed; every replica drops its cached status."""
     return f"{_PREFIX}:rooms:changed"
 
 

@@ -1,7 +1,7 @@
 """What github-sync does with a room's ordinary messages, cached per process: every message needs it, and only an
 admin's command (or a restart with a new config file) changes it.
 
-The writes that change it (bind, unbind, the history switch) publish the room id on a Redis channel in the same
+The writes that change it (bind, unbind) publish the room id on a Redis channel in the same
 transaction; every replica listens and drops that room from its cache, this one at once. While the listener is not
 subscribed (start-up, Redis lost) nothing is cached. The same pattern as the plumbing's `services/shared/rooms.py`.
 """
@@ -22,7 +22,6 @@ from services.github_sync import keys
 
 if TYPE_CHECKING:
     from services.github_sync.bindings import Bindings
-    from services.github_sync.history import HistorySwitch
 
 log = logging.getLogger("qunbus.github-sync")
 
@@ -75,15 +74,13 @@ class RoomChanges:
 @dataclass(frozen=True)
 class RoomStatus:
     follows: bool  # at least one repository, from the config file or bound in chat
-    keeps_history: bool  # follows one, and history is on
 
 
 class RoomStatuses:
     """`await statuses.of(room_id)`: answered from memory after the room's first message."""
 
-    def __init__(self, bindings: Bindings, switch: HistorySwitch, changes: RoomChanges) -> None:
+    def __init__(self, bindings: Bindings, changes: RoomChanges) -> None:
         self._bindings = bindings
-        self._switch = switch
         self._changes = changes
         self._cache: dict[str, RoomStatus] = {}
         self._generation = 0  # bumped by every invalidation: a read that raced one is not cached
@@ -93,8 +90,7 @@ class RoomStatuses:
         if (cached := self._cache.get(room_id)) is not None:
             return cached
         generation = self._generation
-        follows = await self._bindings.follows_anything(room_id)
-        status = RoomStatus(follows=follows, keeps_history=follows and await self._switch.is_on(room_id))
+        status = RoomStatus(follows=await self._bindings.follows_anything(room_id))
         if self._changes.listening.is_set() and generation == self._generation:
             self._cache[room_id] = status
         return status

@@ -42,8 +42,9 @@ class GithubSyncSettings(QunSettings):
 
     # --- GITHUB_SYNC_* ---------------------------------------------------------------------------------------
     config: Path | None = Field(None, description="YAML file: room ↔ repository bindings, label aliases")
-    history_retention_days: float = Field(7.0, gt=0, description="How long room messages are kept")
-    history_max_messages: int = Field(200, ge=50, description="Messages kept per room at most")
+    history_timeout_s: float = Field(
+        3.0, gt=0, description="How long to wait for the history service's answer (the room's last messages)"
+    )
     delivery_memory_days: float = Field(
         7.0, gt=0, description="How long a webhook delivery id is remembered to ignore redeliveries"
     )
@@ -139,10 +140,6 @@ class GithubSyncSettings(QunSettings):
     @property
     def notice_max_late(self) -> timedelta:
         return timedelta(seconds=self.notice_max_late_s)
-
-    @property
-    def history_retention(self) -> timedelta:
-        return timedelta(days=self.history_retention_days)
 
     @property
     def delivery_memory(self) -> timedelta:

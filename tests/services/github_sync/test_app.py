@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from services.github_sync.app import service
 from services.github_sync.comments import member_tag
 from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
+from services.history.app import service as history_service
 from services.shared import Runtime
 from services.shared.commands import match_command
 from tests.conftest import Bus, RunService
@@ -55,7 +56,8 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
     """`async with start(**overrides) as runtime:` — github-sync wired to the fake GitHub and a webhook port."""
 
     @asynccontextmanager
-    async def run(**overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+    async def run(*, history: bool = True, **overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+        """`history`: the history service runs beside it (transcripts come from there)."""
         settings: dict[str, Any] = {
             "github_token": TOKEN,
             "github_api_url": fake_github.url,
@@ -68,7 +70,11 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
             "http_port": free_port(),
             **overrides,
         }
-        async with run_service(service, **settings) as runtime, runtime.serving_http():
+        async with AsyncExitStack() as stack:
+            if history:
+                await stack.enter_async_context(run_service(history_service))
+            runtime = await stack.enter_async_context(run_service(service, **settings))
+            await stack.enter_async_context(runtime.serving_http())
             yield runtime
 
     return run
@@ -93,8 +99,14 @@ def chat(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> M
 
 
 async def say_all(bus: Bus, *events: MessageReceived) -> None:
-    for event in events:
+    """Publish the events; the last one (the trigger, in most tests) once the history service has kept the others,
+    as it has by the time a member typed the trigger."""
+    for event in events[:-1]:
         await bus.publish_event(event)
+    if len(events) > 1:
+        await bus.consumer_settled("history")
+    if events:
+        await bus.publish_event(events[-1])
 
 
 def replies_to(event: MessageReceived) -> Callable[[SayText], bool]:
@@ -259,14 +271,34 @@ async def test_several_repos_bound_asks_which(bus: Bus, start: Start, fake_githu
 
 
 async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
-    off = message("仓库设置 记录 关", talker=OWNER)
+    """Recording is the history service's switch (admins: `聊天记录 关`); github-sync's own is gone."""
+    off = message("聊天记录 关", talker=OWNER)
+    old_switch = message("仓库设置 记录 关", talker=OWNER)
     trigger = chat("以上开工单", seconds=10)
     async with start():
-        await say_all(bus, chat("secret", seconds=1), off)
-        await bus.says(replies_to(off))
-        await say_all(bus, chat("also secret", seconds=2), trigger)
+        for event in (off, old_switch):
+            await say_all(bus, event)
+            await bus.says(replies_to(event))
+        await say_all(bus, chat("secret", seconds=1), trigger)
         [reply] = await bus.says(replies_to(trigger))
-    assert "没有保存消息记录" in reply.text
+    assert reply.text == "本群没有保存聊天记录，无法开工单。管理员可以 @我 聊天记录 开。"
+    moved = [say.text for say in bus.commands(SayText) if say.reply_to == old_switch.id]
+    assert moved == ["聊天记录由群聊记录服务统一保存：管理员可以 @我 聊天记录 开/关。"]
+    assert fake_github.issues("acme/widgets") == []
+
+
+async def test_without_the_history_service_the_member_is_told(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    trigger = chat("以上开工单", seconds=10)
+    status = message("github", talker=BOB)
+    async with start(history=False):
+        await bus.publish_event(trigger)
+        [reply] = await bus.says(replies_to(trigger))
+        await bus.publish_event(status)
+        [shown] = await bus.says(replies_to(status))
+    assert reply.text == "聊天记录服务暂时没有响应，无法读取最近的消息，请稍后再试。"
+    assert "History: history service not answering" in shown.text
     assert fake_github.issues("acme/widgets") == []
 
 
@@ -287,6 +319,7 @@ async def test_a_slow_github_does_not_hold_up_the_room(
         slow.set()
         [done] = await bus.says(issue_opened)
     assert answer.text.startswith("Repositories: acme/widgets")
+    assert "History: on" in answer.text  # asked of the history service
     assert done.text == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
 
 
@@ -343,30 +376,30 @@ async def test_other_services_see_the_trigger_and_the_settings_keyword_as_ours(
     assert [body for body in questions if match_command(body, info.commands) is not None] == []
 
 
-async def test_rooms_that_follow_nothing_keep_no_history(bus: Bus, start: Start, redis: Redis) -> None:
+async def test_rooms_that_follow_nothing_cost_nothing_and_nothing_is_kept_twice(
+    bus: Bus, start: Start, redis: Redis
+) -> None:
     async with start():
         await say_all(bus, chat("private", seconds=1, room=OTHER_ROOM), chat("kept", seconds=2))
         await bus.consumer_settled("github-sync")
-    assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:history")
-    assert await redis.exists(f"github-sync:room:{ROOM.id}:history")
     assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:bot")  # no work at all for such rooms
     assert await redis.get(f"github-sync:room:{ROOM.id}:bot") == "bot"
+    assert await redis.keys("github-sync:room:*:history*") == []  # the one history is the history service's
 
 
-async def test_a_room_starts_keeping_history_once_bound(
-    bus: Bus, start: Start, fake_github: FakeGitHub
-) -> None:
-    """Whether a room follows anything is cached per process; binding it must take effect at once."""
+async def test_a_room_bound_in_chat_can_file_at_once(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    """Whether a room follows anything is cached per process; binding it must take effect at once. The history
+    is the room's, kept by the history service whether or not it followed a repository then."""
     bind = message("绑定 acme/widgets", room=OTHER_ROOM, talker=Contact(id="owner2", name="Owner 2"))
     trigger = chat("以上开工单", seconds=10, room=OTHER_ROOM)
     async with start():
-        await say_all(bus, chat("before: not kept", seconds=1, room=OTHER_ROOM), bind)
+        await say_all(bus, chat("before binding", seconds=1, room=OTHER_ROOM), bind)
         await bus.says(replies_to(bind))
-        await say_all(bus, chat("after: kept", seconds=2, room=OTHER_ROOM), trigger)
+        await say_all(bus, chat("after binding", seconds=2, room=OTHER_ROOM), trigger)
         await bus.says(issue_opened)
     [issue] = fake_github.issues("acme/widgets")
-    assert "after: kept" in issue["body"]
-    assert "before: not kept" not in issue["body"]
+    assert "after binding" in issue["body"]
+    assert "before binding" in issue["body"]
 
 
 # --- binding permissions ------------------------------------------------------------------------------------

@@ -5,14 +5,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
 from redis.asyncio import Redis
 
 from services.github_sync import keys
 from services.github_sync.bindings import Bindings
 from services.github_sync.config import GithubSyncConfig, StaticBinding
-from services.github_sync.history import HistoryStore, HistorySwitch
 from services.github_sync.repos import RepoName
 from services.github_sync.room_status import RoomChanges, RoomStatus, RoomStatuses
 
@@ -21,14 +19,13 @@ CONFIG = GithubSyncConfig(
 )
 WIDGETS = RepoName("acme", "widgets")
 QUIET = "quiet@chatroom"
-FOLLOWS = RoomStatus(follows=True, keeps_history=True)
-NOTHING = RoomStatus(follows=False, keeps_history=False)
+FOLLOWS = RoomStatus(follows=True)
+NOTHING = RoomStatus(follows=False)
 
 
 @dataclass
 class Replica:
     bindings: Bindings
-    switch: HistorySwitch
     statuses: RoomStatuses
     changes: RoomChanges
 
@@ -37,14 +34,11 @@ class Replica:
 async def replica(redis: Redis, *, listening: bool = True) -> AsyncIterator[Replica]:
     changes = RoomChanges(redis)
     bindings = Bindings(CONFIG, redis, changes)
-    switch = HistorySwitch(
-        CONFIG, redis, HistoryStore(redis, retention=timedelta(days=1), max_entries=10), changes
-    )
     listener = asyncio.create_task(changes.listen()) if listening else None
     if listening:
         await asyncio.wait_for(changes.listening.wait(), timeout=5)
     try:
-        yield Replica(bindings, switch, RoomStatuses(bindings, switch, changes), changes)
+        yield Replica(bindings, RoomStatuses(bindings, changes), changes)
     finally:
         if listener is not None:
             listener.cancel()
@@ -74,8 +68,6 @@ async def test_a_change_through_another_replica_reaches_this_one(redis: Redis) -
         await two.bindings.bind(QUIET, WIDGETS)
         assert await two.statuses.of(QUIET) == FOLLOWS  # the writer forgets at once
         await eventually(lambda: _is(one.statuses, QUIET, FOLLOWS))
-        await two.switch.turn(QUIET, on=False)
-        await eventually(lambda: _is(one.statuses, QUIET, RoomStatus(follows=True, keeps_history=False)))
         await two.bindings.unbind(QUIET, WIDGETS)
         await eventually(lambda: _is(one.statuses, QUIET, NOTHING))
 
@@ -90,8 +82,7 @@ async def test_nothing_is_cached_while_not_listening(redis: Redis) -> None:
 async def test_the_listener_stopping_empties_the_cache(redis: Redis) -> None:
     changes = RoomChanges(redis)
     bindings = Bindings(CONFIG, redis, changes)
-    switch = HistorySwitch(CONFIG, redis, HistoryStore(redis, retention=timedelta(days=1), max_entries=10))
-    statuses = RoomStatuses(bindings, switch, changes)
+    statuses = RoomStatuses(bindings, changes)
     listener = asyncio.create_task(changes.listen())
     await asyncio.wait_for(changes.listening.wait(), timeout=5)
     assert await statuses.of(QUIET) == NOTHING

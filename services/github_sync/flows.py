@@ -39,24 +39,17 @@ async def _reply(ctx: Ctx, text: Bilingual) -> None:
 
 
 async def observe(event: MessageReceived, ctx: Ctx) -> None:
-    """A message no command matched: maybe a trigger, maybe a reply to a notice."""
+    """A room message no command matched: maybe a trigger (`以上5条开工单`, `issue last 5`)."""
     if event.room is None:
-        if parse_trigger(event.body, mentions_bot=True, aliases=ctx.deps.aliases) is not None:
-            await _reply(ctx, replies.ROOM_ONLY)
-        return
+        return  # direct messages: the commands' `rooms_only` answers them
     trigger = parse_trigger(event.body, mentions_bot=event.mentions_bot, aliases=ctx.deps.aliases)
     if trigger is not None:
         await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
         await open_issue(event, event.room, ctx, trigger)
-        return  # the trigger itself never goes into a transcript
-    status = await ctx.deps.room_statuses.of(event.room.id)  # from memory, after the room's first message
-    if not status.follows:
-        # No notice to post or answer here (replies need a followed repository): no Redis at all.
         return
-    await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)  # written once a minute at most
-    reply = reply_to_notice(event.quote.text if event.quote else None, event.body)
-    if reply is not None:
-        await relay_reply(event, event.room, ctx, reply)
+    status = await ctx.deps.room_statuses.of(event.room.id)  # from memory, after the room's first message
+    if status.follows:  # else no notice goes there: no Redis at all
+        await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)  # written once a minute at most
 
 
 # --- chat → issue -------------------------------------------------------------------------------------------
@@ -130,13 +123,24 @@ async def _target_repo(room: Room, ctx: Ctx, trigger: IssueTrigger) -> RepoName 
 # --- chat → comment -----------------------------------------------------------------------------------------
 
 
-async def relay_reply(event: MessageReceived, room: Room, ctx: Ctx, reply: ReplyRequest) -> None:
-    if not await is_answerable(event, room, ctx, reply):
-        return  # not a notice the bot posted here (typed by hand, or long ago): just chat
+def _reply_request(event: MessageReceived) -> ReplyRequest | None:
+    return reply_to_notice(event.quote.text if event.quote else None, event.body)
+
+
+async def is_reply_to_notice(event: MessageReceived, ctx: Ctx) -> bool:
+    """The recogniser's question: a room message quoting a notice this room was sent, with something to say."""
+    reply = _reply_request(event)
+    return event.room is not None and reply is not None and await is_answerable(event, event.room, ctx, reply)
+
+
+async def comment(event: MessageReceived, room: Room, ctx: Ctx) -> None:
+    """Quote a notice + @bot: the reply becomes a comment on the issue or pull request."""
+    reply = _reply_request(event)
+    if reply is None or not await is_answerable(event, room, ctx, reply):
+        return  # the recogniser said yes a moment ago; the notice's memory just ran out
     if ctx.settings.commenters == "admins" and not await ctx.is_admin():
-        await _reply(
-            ctx, replies.COMMENT_ADMINS_ONLY
-        )  # by contact id: a borrowed name or alias gains nothing
+        # Decided by contact id: a borrowed name or alias gains nothing.
+        await _reply(ctx, replies.COMMENT_ADMINS_ONLY)
         return
     body = render_comment(
         reply.text,

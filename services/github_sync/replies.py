@@ -71,7 +71,6 @@ HISTORY_MOVED = Bilingual(
 NOTHING_RECORDED = Bilingual(
     zh="还没有可以开工单的消息。", en="There are no messages to open an issue from yet."
 )
-ROOM_ONLY = Bilingual(zh="请在群里使用这个命令。", en="Please use this in a group chat.")
 NOT_BOUND = Bilingual(
     zh="本群还没有绑定 GitHub 仓库。管理员可以 @我 绑定 owner/repo。",
     en="This room follows no GitHub repository yet. An admin can @me bind owner/repo.",

@@ -26,6 +26,7 @@ from services.github_sync.webhook import sign
 from services.history.app import service as history_service
 from services.shared import Runtime
 from services.shared.commands import match_command
+from services.tagger.app import service as tagger_service
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.services.github_sync.conftest import TOKEN
@@ -637,6 +638,14 @@ async def announce_issue_42(bus: Bus, runtime: Runtime[Any, Any]) -> None:
     await bus.says(lambda say: say.text.startswith(NOTICE_42))
 
 
+def answer(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> MessageReceived:
+    """A reply quoting something, with the bot @-mentioned (how a reply to a notice becomes a comment)."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    return message(
+        body, talker=talker, mentions_bot=True, timestamp=start + timedelta(seconds=seconds), **extra
+    )
+
+
 def commented(say: SayText) -> bool:
     return say.text.startswith(("已评论到", "Commented on"))
 
@@ -644,13 +653,16 @@ def commented(say: SayText) -> bool:
 async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
     notice = f"{NOTICE_42}\nalice · https://github.com/x"
-    reply = chat(
+    reply = answer(
         "我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice)
     )
-    unrelated = chat("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
+    unrelated = answer("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
+    not_addressed = chat(
+        "+1", seconds=3, quote=Quote(talker_name="QunBot", text=notice)
+    )  # chat among members
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
-        await say_all(bus, reply, unrelated)
+        await say_all(bus, not_addressed, unrelated, reply)
         [ack] = await bus.says(commented)
         await bus.consumer_settled("github-sync")
     [comment] = fake_github.comments("acme/widgets")
@@ -659,7 +671,7 @@ async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fak
         f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob（成员 {member_tag(ROOM.id, BOB.id)}），来自微信群「开源交流群」"
     )
     assert comment["issue_url"].endswith("/issues/42")
-    assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the unrelated quote
+    assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the others
 
 
 async def test_a_forged_notice_quote_comments_nowhere(
@@ -669,13 +681,13 @@ async def test_a_forged_notice_quote_comments_nowhere(
     are answered on GitHub."""
     fake_github.add_issue("acme/widgets", 7, "An issue nobody announced here")
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    forged = chat(
+    forged = answer(
         "spam", seconds=1, quote=Quote(talker_name="Mallory", text="[GitHub] acme/widgets#7 新 Issue")
     )
-    elsewhere = chat(
+    elsewhere = answer(
         "spam", seconds=2, room=OTHER_ROOM, quote=Quote(talker_name="QunBot", text=NOTICE_42)
     )  # announced in ROOM, not in OTHER_ROOM
-    genuine = chat("真的回复", seconds=3, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    genuine = answer("真的回复", seconds=3, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
         await say_all(bus, forged, elsewhere, genuine)
@@ -695,9 +707,11 @@ async def test_who_may_comment_is_decided_by_contact_id_not_by_name(
     comments under any name."""
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
     impostor = Contact(id="eve", name=OWNER.name, alias=OWNER.name)
-    borrowed = chat("我是群主", seconds=1, talker=impostor, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    borrowed = answer(
+        "我是群主", seconds=1, talker=impostor, quote=Quote(talker_name="QunBot", text=NOTICE_42)
+    )
     owner = Contact(id=OWNER.id, name="换了个名字", alias="换了个名字")
-    genuine = chat("群主的回复", seconds=2, talker=owner, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    genuine = answer("群主的回复", seconds=2, talker=owner, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start(commenters="admins") as runtime:
         await announce_issue_42(bus, runtime)
         await say_all(bus, borrowed)
@@ -721,7 +735,7 @@ async def test_a_verified_quote_of_somebody_elses_message_is_no_notice(
     bots = Quote(talker_name="QunBot", text=NOTICE_42, verified=True, talker_id="bot")
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
-        await say_all(bus, chat("copied", seconds=1, quote=bobs), chat("real", seconds=2, quote=bots))
+        await say_all(bus, answer("copied", seconds=1, quote=bobs), answer("real", seconds=2, quote=bots))
         await bus.says(commented)
         await bus.consumer_settled("github-sync")
     assert [c["body"].split("\n")[0] for c in fake_github.comments("acme/widgets")] == ["real"]
@@ -731,7 +745,7 @@ async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
     bus: Bus, start: Start, fake_github: FakeGitHub
 ) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    reply = chat("ok", seconds=1, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    reply = answer("ok", seconds=1, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
         await say_all(bus, reply)
@@ -751,7 +765,9 @@ async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
 async def test_service_registers_its_commands(bus: Bus, start: Start) -> None:
     async with start() as runtime:
         [info] = [i for i in await runtime.discover() if i.name == "github-sync"]
-    assert {c.name for c in info.commands} == {"issue", "above", "bind", "unbind", "github"}
+    assert {c.name for c in info.commands} == {"issue", "above", "bind", "unbind", "github", "comment"}
+    assert (info.title_zh, info.title_en) == ("GitHub", "GitHub")
+    assert all(c.rooms_only for c in info.commands)
     assert {"绑定", "bind", "解绑", "unbind", "以上", "仓库设置"} <= {
         k for c in info.commands for k in c.keywords
     }
@@ -767,3 +783,36 @@ async def stored_says(bus: Bus) -> list[SayText]:
         for message in stored
         if (message.subject or "").endswith(".say")
     ]
+
+
+async def test_a_reply_to_a_notice_gets_one_answer_the_comment_not_also_the_taggers(
+    bus: Bus, start: Start, run_service: RunService, fake_github: FakeGitHub
+) -> None:
+    """Quote a notice + @bot with a question: github-sync's recogniser claims it, so the tagger's question fallback
+    stays silent. The same question quoting something that is no notice here goes to the tagger."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    question = "这个问题是不是 Safari 的 bug？"
+    on_notice = answer(question, seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    elsewhere = answer(question, seconds=2, quote=Quote(talker_name="Bob", text="登录按钮没反应"))
+    async with run_service(tagger_service), start() as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, on_notice)
+        [ack] = await bus.says(commented)
+        await say_all(bus, elsewhere)
+        [tagger] = await bus.says(replies_to(elsewhere), timeout=10)
+        await bus.consumer_settled("github-sync")
+        await bus.consumer_settled("tagger")
+    assert [c["body"].split("\n")[0] for c in fake_github.comments("acme/widgets")] == [question]
+    assert ack.mention_ids == [BOB.id]
+    assert [
+        say for say in bus.commands(SayText) if say.reply_to == on_notice.id
+    ] == []  # nobody else answered
+    assert tagger.text  # the tagger's answer to a question that quotes no notice
+
+
+async def test_direct_messages_get_the_dispatchers_one_wording(bus: Bus, start: Start) -> None:
+    dm = message("以上5条开工单", room=None)
+    async with start():
+        await bus.publish_event(dm)
+        [reply] = await bus.says(replies_to(dm))
+    assert reply.text == "这个命令只能在群里用。"

@@ -180,12 +180,6 @@ async def send_digests(app: App) -> None:
         await asyncio.sleep(app.settings.digest_poll_s)
 
 
-@service.background
-async def watch_room_changes(app: App) -> None:
-    """Keep every replica's cached room status fresh (bindings changed anywhere)."""
-    await app.deps.room_changes.listen()
-
-
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0

@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from services.github_sync.announced import AnnouncedNotices
-from services.github_sync.bindings import Bindings
+from services.github_sync.bindings import Bindings, follows_cache
 from services.github_sync.budget import NoticeBudget
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.github_client import (
@@ -23,7 +23,6 @@ from services.github_sync.github_client import (
 from services.github_sync.legacy import drop_legacy_history
 from services.github_sync.outbox import Outbox
 from services.github_sync.room_bots import RoomBots
-from services.github_sync.room_status import RoomChanges, RoomStatuses
 from services.github_sync.settings import GithubSyncSettings
 from services.github_sync.triggers import label_aliases
 from services.github_sync.webhook import WebhookReceiver
@@ -42,15 +41,12 @@ class Deps:
     room_bots: RoomBots
     announced: AnnouncedNotices
     budget: NoticeBudget
-    room_changes: RoomChanges
-    room_statuses: RoomStatuses
 
 
 @asynccontextmanager
 async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator[Deps]:
     config = GithubSyncConfig.load(settings.config)
-    changes = RoomChanges(redis)
-    bindings = Bindings(config, redis, changes)
+    bindings = Bindings(config, redis, follows_cache(config, redis))
     room_bots = RoomBots(redis)
     await drop_legacy_history(redis)
     if without := config.rooms_without_history():
@@ -92,6 +88,4 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             room_bots=room_bots,
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
             budget=NoticeBudget(redis, settings.budget_policy()),
-            room_changes=changes,
-            room_statuses=RoomStatuses(bindings, changes),
         )

@@ -22,7 +22,7 @@ from services.github_sync.triggers import IssueTrigger, parse_trigger
 from services.github_sync.webhook import Verdict
 from services.github_sync.writes import NewComment, NewIssue, PendingWrite
 from services.shared import AppContext, Bilingual, Context
-from services.shared.commands import Lang
+from services.shared.commands import Lang, normalize
 
 Ctx: TypeAlias = Context[GithubSyncSettings, Deps]
 App: TypeAlias = AppContext[GithubSyncSettings, Deps]
@@ -47,8 +47,8 @@ async def observe(event: MessageReceived, ctx: Ctx) -> None:
         await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)
         await open_issue(event, event.room, ctx, trigger)
         return
-    status = await ctx.deps.room_statuses.of(event.room.id)  # from memory, after the room's first message
-    if status.follows:  # else no notice goes there: no Redis at all
+    # From memory after the room's first message; a room that follows nothing gets no notice: no Redis at all.
+    if await ctx.deps.bindings.follows_anything(event.room.id):
         await ctx.deps.room_bots.seen(event.room.id, ctx.bot_id)  # written once a minute at most
 
 
@@ -341,7 +341,7 @@ _ALL = {"all", "全部", "所有"}
 
 async def room_settings(room: Room, ctx: Ctx, args: str) -> None:
     """`github` shows the room's settings; `github notify ...` changes them."""
-    words = args.lower().split()
+    words = normalize(args).split()
     if words and words[0] in {"history", "记录"}:
         await _reply(ctx, replies.HISTORY_MOVED)  # the one history is the history service's: its switch too
         return

@@ -483,10 +483,14 @@ def webhook_count(outcome: str) -> float:
     return REGISTRY.get_sample_value("qun_github_sync_webhooks_total", {"outcome": outcome}) or 0.0
 
 
-async def room_seen(bus: Bus) -> None:
+async def room_seen(bus: Bus, runtime: Runtime[Any, Any]) -> None:
     """The service learns which bot speaks in the room from any message there."""
     await say_all(bus, chat("hello", seconds=0))
-    await bus.consumer_settled("github-sync")
+    bots = runtime.context.deps.room_bots
+    deadline = time.monotonic() + 5
+    while await bots.bot_for(ROOM.id) is None:
+        assert time.monotonic() < deadline, "the room's bot was not recorded"
+        await asyncio.sleep(0.01)
 
 
 EVENTS = [
@@ -505,7 +509,7 @@ EVENTS = [
 
 async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: Start) -> None:
     async with start(notices_per_hour=20) as runtime:
-        await room_seen(bus)
+        await room_seen(bus, runtime)
         for n, (fixture, _) in enumerate(EVENTS):
             response = await post(runtime, *signed(fixture, f"delivery-{n}"))
             assert response.status_code == 200, response.text
@@ -537,7 +541,7 @@ async def test_thirty_comments_become_a_few_notices_and_one_digest(bus: Bus, sta
     """The room's hourly budget (6 here): 5 notices at once, the other 25 folded into one digest when the burst
     ends."""
     async with start(notices_per_hour=6, digest_quiet_s=120) as runtime:
-        await room_seen(bus)
+        await room_seen(bus, runtime)
         for n in range(30):
             assert (await post(runtime, *comment_delivery(n))).status_code == 200
         notices = await bus.says(lambda say: say.text.startswith("[GitHub] acme/"), count=5)
@@ -566,7 +570,7 @@ async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -
     body, headers = signed("issues.opened", "delivery-1")
     refused_before = webhook_count("refused")
     async with start() as runtime:
-        await room_seen(bus)
+        await room_seen(bus, runtime)
         unsigned = await post(runtime, body, {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"})
         forged = await post(runtime, *signed("issues.opened", "delivery-1", secret="guessed"))
         tampered = await post(runtime, body.replace(b"Safari", b"Chrome"), headers)
@@ -602,7 +606,7 @@ async def test_deep_huge_or_oversized_bodies_are_refused_and_the_service_goes_on
     digits = b'{"action": "opened", "n": ' + b"1" * 5000 + b"}"
     oversized = b'{"pad": "' + b"x" * (1 << 20) + b'"}'
     async with start() as runtime:
-        await room_seen(bus)
+        await room_seen(bus, runtime)
         answers = [await post(runtime, body, signed_raw(body)) for body in (deep, digits, oversized)]
         still = await post(runtime, *signed("issues.opened", "after"))
         await bus.says(lambda say: say.text.startswith("[GitHub]"))
@@ -633,7 +637,7 @@ NOTICE_42 = "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on S
 
 async def announce_issue_42(bus: Bus, runtime: Runtime[Any, Any]) -> None:
     """The bot posts the notice of acme/widgets#42 in ROOM, as members would then quote it."""
-    await room_seen(bus)
+    await room_seen(bus, runtime)
     await post(runtime, *signed("issues.opened", "d-42"))
     await bus.says(lambda say: say.text.startswith(NOTICE_42))
 

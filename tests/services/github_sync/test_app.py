@@ -293,7 +293,7 @@ async def test_without_the_history_service_the_member_is_told(
 ) -> None:
     trigger = chat("以上开工单", seconds=10)
     status = message("github", talker=BOB)
-    async with start(history=False):
+    async with start(history=False, history_timeout_s=0.5):
         await bus.publish_event(trigger)
         [reply] = await bus.says(replies_to(trigger))
         await bus.publish_event(status)

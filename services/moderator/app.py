@@ -25,7 +25,14 @@ from services.moderator import admin, admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
-from services.moderator.invite_flow import set_password, try_password
+from services.moderator.front_desk_flow import (
+    answer_not_understood,
+    answer_small_talk,
+    answer_typo,
+    recognise_small_talk,
+    recognise_typo,
+)
+from services.moderator.invite_flow import recognise_password, set_password, try_password
 from services.moderator.observe import record_of, saw_leavers
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
@@ -37,7 +44,7 @@ from services.moderator.votekick import (
     parse_vote,
 )
 from services.moderator.welcome_flow import on_joined, sweep_welcomes
-from services.shared import QunService
+from services.shared import Intent, QunService
 from services.shared.commands import language_of
 
 service: QunService[ModeratorSettings, Stores] = QunService(
@@ -79,9 +86,8 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
 
 @service.on(MessageReceived)
 async def on_message(event: MessageReceived, ctx: Ctx) -> None:
-    """DMs may be a room password; room messages count for flood and may be ``@name [弱]`` votes."""
+    """Room messages count for flood and may be ``@name [弱]`` votes."""
     if event.room is None:
-        await try_password(event, ctx)
         return
     await observe_message(event, ctx)
     intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
@@ -117,6 +123,50 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
     await ctx.say(
         contact_id=event.contact.id, text=text.pick(language_of(event.hello) if event.hello else "zh")
     )
+
+
+# -- the front desk: nothing addressed to the bot goes unanswered --------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="hello",
+        usage_zh="打个招呼：@我 你好 / 谢谢",
+        usage_en="say hello: @me hi / thanks",
+        examples_zh=["你好", "在吗", "谢谢"],
+        examples_en=["hi", "thanks"],
+    )
+)
+async def hello(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await answer_small_talk(event, ctx, args)
+
+
+@service.recogniser("hello")
+def small_talk(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A hello, a bare mention, thanks or "ok", and nothing more."""
+    return recognise_small_talk(event)
+
+
+@command(
+    ChatCommand(
+        name="did-you-mean", usage_zh="打错命令时提示最接近的命令", usage_en="suggests the closest command"
+    )
+)
+async def did_you_mean(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await answer_typo(event, ctx, args)
+
+
+@service.recogniser("did-you-mean")
+async def typo(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A message that starts with something close to a live keyword (`提型`, `remnd`, `帮主`)."""
+    return await recognise_typo(event, ctx)
+
+
+@service.fallback(rank=0)
+async def not_understood(event: MessageReceived, ctx: Ctx) -> None:
+    """Whatever nobody else took, in rooms and direct messages: how to find out what I can do."""
+    await observe_message(event, ctx)
+    await answer_not_understood(event, ctx)
 
 
 # -- help -------------------------------------------------------------------------------------------------
@@ -172,6 +222,23 @@ async def unvote(event: MessageReceived, ctx: Ctx, args: str) -> None:
 
 
 # -- password invites ---------------------------------------------------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="join",
+        usage_zh="私聊我发进群密码，我就拉你进群",
+        usage_en="DM me a room's password and I add you to the room",
+    )
+)
+async def join(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await try_password(event, ctx)
+
+
+@service.recogniser("join")
+async def password(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A direct message that is a room's password (one answer: nobody else replies to it)."""
+    return Intent(0.95) if await recognise_password(event, ctx) else None
 
 
 @command(

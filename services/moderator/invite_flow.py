@@ -66,35 +66,44 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
     await ctx.reply(text)
 
 
-async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
-    """A direct message that is a room's password: add the sender, or @-mention them there. True if it was one.
-
-    Each contact has ``MODERATOR_PASSWORD_MAX_GUESSES`` guesses per window; once they are used up, their DMs are
-    not checked at all (they are told once, when the last one fails).
-    """
-    if event.room is not None or not could_be_password(event.body):
-        return False
-    talker = event.talker.id
-    limit = ctx.settings.password_max_guesses
-    guess = await ctx.deps.passwords.take_guess(
+async def _guess(event: MessageReceived, ctx: Ctx) -> int:
+    """Spend one of the sender's guesses on this DM (the same DM again gets its own number back): 1 to the limit,
+    0 when none is left."""
+    return await ctx.deps.passwords.take_guess(
         ctx.bot_id,
-        talker,
+        event.talker.id,
         event_id=event.id,
         now_ms=epoch_ms(ctx.now()),
         window_ms=int(ctx.settings.password_guess_window_s * 1000),
-        limit=limit,
+        limit=ctx.settings.password_max_guesses,
     )
+
+
+async def recognise_password(event: MessageReceived, ctx: Ctx) -> bool:
+    """Whether a direct message is for the password path: a room's password, or the last of the sender's guesses
+    (they are told their guesses ran out). Each checked DM spends a guess first, so nobody can try passwords
+    without limit; once the guesses are used up, DMs are not checked at all."""
+    if event.room is not None or event.type != "text" or not could_be_password(event.body):
+        return False
+    guess = await _guess(event, ctx)
     if guess == 0:
-        return False  # out of guesses: not even checked
+        return False
+    if await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body)) is not None:
+        return True
+    return guess == ctx.settings.password_max_guesses
+
+
+async def try_password(event: MessageReceived, ctx: Ctx) -> None:
+    """A direct message the recogniser took: add the sender to its room (or @-mention them there), or tell them
+    their guesses ran out."""
+    talker = event.talker.id
     room_id = await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body))
-    if room_id is None:
-        if guess == limit:
+    record = await ctx.deps.rooms.room(ctx.bot_id, room_id) if room_id is not None else None
+    if room_id is None or record is None:
+        if await _guess(event, ctx) == ctx.settings.password_max_guesses:
             await ctx.reply(too_many_guesses(ctx.settings.password_guess_window_s))
-        return False
-    await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)
-    record = await ctx.deps.rooms.room(ctx.bot_id, room_id)
-    if record is None:
-        return False
+        return
+    await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)  # a right guess is no guess
     if await ctx.deps.rooms.is_member(ctx.bot_id, room_id, talker):
         await ctx.say(room_id=room_id, text=HERE_YOU_ARE, mention_ids=[talker])
         text = already_member(record)
@@ -102,4 +111,3 @@ async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
         await ctx.send(AddToRoom(room_id=room_id, contact_id=talker))
         text = invited(record)
     await ctx.reply(text)
-    return True

@@ -29,13 +29,14 @@ async def test_password_invite_both_paths(bus: Bus, run_service: RunService, red
         await bus.publish_event(message("  芝麻开门请进来吧 ", room=None, talker=BOB))
         [nudge] = await bus.says(lambda s: s.room_id == ROOM.id and s.mention_ids == ["bob"])
         await bus.says(lambda s: s.contact_id == "bob" and "已经在" in s.text)
-        await bus.publish_event(message("wrong guess", room=None, talker=DAVE))
+        await bus.publish_event(message("wrongguess", room=None, talker=DAVE))
+        [wrong] = await bus.says(lambda s: s.contact_id == "dave")
         await bus.consumer_settled("moderator")
         stored = await _everything_in(redis_url)
     assert "私聊" in refused.text
     assert (added.room_id, added.contact_id) == (ROOM.id, "carol")
     assert nudge.text.startswith("👋")
-    assert not [s for s in bus.commands(SayText) if s.contact_id == "dave"]
+    assert "didn't understand" in wrong.text  # a wrong password gets the one answer to what nobody understood
     assert len(bus.commands(AddToRoom)) == 1
     assert "芝麻开门请进来吧" not in stored
     assert "sesame42" not in stored  # the one typed in the group was not stored either
@@ -69,7 +70,7 @@ async def test_password_guesses_run_out_and_the_guesser_is_told_once(
         ):
             await bus.publish_event(guess)
         await bus.publish_event(last_guess)
-        [notice] = await bus.says(lambda s: s.contact_id == "dave")
+        [notice] = await bus.says(lambda s: s.contact_id == "dave" and "passwords" in s.text)
         await bus.publish_event(message("wrongpass4", room=None, talker=DAVE))
         await bus.publish_event(
             message("open-sesame-42", room=None, talker=DAVE)
@@ -83,7 +84,9 @@ async def test_password_guesses_run_out_and_the_guesser_is_told_once(
     assert notice.reply_to == last_guess.id  # told on the last guess, not on the chat before
     assert notice.text.startswith("That's quite a few wrong passwords")  # in the language they wrote
     assert "1 hour" in notice.text
-    assert len([s for s in bus.commands(SayText) if s.contact_id == "dave"]) == 1
+    to_dave = [s.text for s in bus.commands(SayText) if s.contact_id == "dave"]
+    assert len(to_dave) == 6  # every DM got one answer: five "didn't understand", the notice once
+    assert [text for text in to_dave if "passwords" in text] == [notice.text]
     assert [a.contact_id for a in bus.commands(AddToRoom)] == [added.contact_id] == ["carol"]
     assert "wrongpass" not in stored
     assert "open-sesame-42" not in stored

@@ -14,9 +14,6 @@ from services.moderator.text_match import normalize
 from services.shared import Bilingual
 from services.shared.commands import Lang
 
-SELF_SERVICE = "moderator"
-"""The moderator carries the switch itself: switching it off in a room would leave nobody to switch it on."""
-
 _POLICY_WORDS = {
     "警告": FloodPolicy.WARN,
     "warn": FloodPolicy.WARN,
@@ -36,10 +33,27 @@ def mentioned_people(mention_ids: Sequence[str], bot_id: str) -> tuple[str, ...]
     return tuple(dict.fromkeys(m for m in mention_ids if m != bot_id))
 
 
-def service_name(args: str) -> str | None:
-    """``关闭 tagger`` -> ``tagger``; one word, compared case-insensitively."""
-    words = normalize(args).split()
-    return words[0] if len(words) == 1 else None
+@dataclass(frozen=True)
+class Switchable:
+    """A service an admin can name: by its name or either display name (`关闭 提醒`, `disable reminders`)."""
+
+    name: str
+    title_zh: str = ""
+    title_en: str = ""
+
+    def title(self, lang: Lang) -> str:
+        return (
+            (self.title_zh if lang == "zh" else self.title_en) or self.title_zh or self.title_en or self.name
+        )
+
+    def answers_to(self, wanted: str) -> bool:
+        return wanted in {normalize(n) for n in (self.name, self.title_zh, self.title_en) if n}
+
+
+def find_service(args: str, known: Sequence[Switchable]) -> Switchable | None:
+    """The service the admin named (case and width do not matter), or None."""
+    wanted = normalize(args)
+    return next((service for service in known if wanted and service.answers_to(wanted)), None)
 
 
 @dataclass(frozen=True)
@@ -152,11 +166,15 @@ def parse_zone(args: str) -> ZoneSetting | None:
 
 
 NEED_MENTION = Bilingual("请 @ 要设置的人。", "Please @mention the person.")
-CANNOT_SWITCH_SELF = Bilingual(
-    "moderator 负责开关其它服务，不能在这里关闭它。",
-    "The moderator holds the switches; it can't be switched off here.",
-)
-SWITCH_USAGE = Bilingual("用法：关闭 <服务名> / 开启 <服务名>", "Usage: disable <service> / enable <service>")
+
+
+def cannot_switch_self(me: Switchable) -> Bilingual:
+    return Bilingual(
+        f"「{me.title('zh')}」负责开关其它服务，不能关闭它。",
+        f"'{me.title('en')}' holds the switches; it can't be switched off.",
+    )
+
+
 FLOOD_USAGE = Bilingual(
     "用法：设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]，例如：设置刷屏 投票 10/60 500",
     "Usage: set flood warn|vote|remove [messages/seconds] [max length], e.g. set flood vote 10/60 500",
@@ -177,19 +195,26 @@ def admins_removed(count: int) -> Bilingual:
     return Bilingual(f"已取消管理员（{count} 人）。", f"Removed {count} room admin(s).")
 
 
-def unknown_service(name: str, known: Sequence[str]) -> Bilingual:
-    """The admin named a service that is not running."""
-    listed = ", ".join(known)
+def unknown_service(typed: str, known: Sequence[Switchable]) -> Bilingual:
+    """The admin named no service that runs (or nothing at all): the names that work."""
+    zh, en = "、".join(s.title("zh") for s in known), ", ".join(s.title("en") for s in known)
+    if not typed.strip():
+        return Bilingual(
+            f"用法：关闭 <服务> / 开启 <服务>。可以开关：{zh}",
+            f"Usage: disable/enable <service>. Services: {en}",
+        )
     return Bilingual(
-        f"没有正在运行的服务叫 {name}。现有：{listed}", f"No running service '{name}'. Running: {listed}"
+        f"没有叫「{typed.strip()}」的服务。可以开关：{zh}",
+        f"No service called '{typed.strip()}'. Services: {en}",
     )
 
 
-def switched(name: str, *, enabled: bool) -> Bilingual:
+def switched(service: Switchable, *, enabled: bool) -> Bilingual:
     """Confirmation of ``开启`` / ``关闭``."""
+    zh, en = service.title("zh"), service.title("en")
     if enabled:
-        return Bilingual(f"已在本群开启 {name}。", f"{name} is on for this room.")
-    return Bilingual(f"已在本群关闭 {name}。", f"{name} is off for this room.")
+        return Bilingual(f"已在本群开启「{zh}」。", f"'{en}' is on for this room.")
+    return Bilingual(f"已在本群关闭「{zh}」。", f"'{en}' is off for this room.")
 
 
 def welcome_set(template: str | None, unknown: Sequence[str]) -> Bilingual:

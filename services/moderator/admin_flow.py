@@ -45,21 +45,21 @@ async def enable_service(room: Room, event: MessageReceived, ctx: Ctx, args: str
 
 
 async def _switch(room: Room, ctx: Ctx, args: str, *, enabled: bool) -> None:
-    name = admin.service_name(args)
-    if name is None:
-        await ctx.reply(admin.SWITCH_USAGE)
+    # Running services that members see, plus ones switched off here (so one that is down can be switched back on).
+    live = [info for info in await ctx.discover() if not info.internal]
+    known = [admin.Switchable(info.name, info.title_zh, info.title_en) for info in live]
+    names = {info.name for info in live}
+    prefs = await ctx.room(room.id)
+    known += [admin.Switchable(name) for name in sorted(prefs.disabled_services - names)]
+    service = admin.find_service(args, known)
+    if service is not None and service.name == ctx.service:
+        await ctx.reply(admin.cannot_switch_self(service))
         return
-    if name == ctx.service:
-        await ctx.reply(admin.CANNOT_SWITCH_SELF)
+    if service is None:
+        await ctx.reply(admin.unknown_service(args, [s for s in known if s.name != ctx.service]))
         return
-    # Running services, plus ones switched off here (so a service that is down can still be switched back on).
-    prefs = await ctx.rooms.prefs(room.id)
-    known = sorted({info.name for info in await ctx.discover()} | prefs.disabled_services)
-    if name not in known:
-        await ctx.reply(admin.unknown_service(name, known))
-        return
-    await ctx.rooms.set_service_enabled(room.id, name, enabled=enabled)
-    await ctx.reply(admin.switched(name, enabled=enabled))
+    await ctx.rooms.set_service_enabled(room.id, service.name, enabled=enabled)
+    await ctx.reply(admin.switched(service, enabled=enabled))
 
 
 async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:

@@ -54,8 +54,10 @@ service: QunService[ModeratorSettings, Stores] = QunService(
     deps=open_stores,
     switchable=False,  # it holds the per-room switches: switching it off would leave nobody to switch it on
     publishes=(SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
-    summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群管理",
-    summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room admin",
+    title_zh="群管理",
+    title_en="room admin",
+    summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群设置",
+    summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room settings",
 )
 
 ChatHandler = Callable[[MessageReceived, Ctx, str], Awaitable[None]]
@@ -177,13 +179,14 @@ async def not_understood(event: MessageReceived, ctx: Ctx) -> None:
         name="help",
         keywords_zh=["帮助"],
         keywords_en=["help"],
-        usage_zh="帮助 [服务或命令]：列出正在运行的服务的命令",
-        usage_en="help [service or command]: the commands of the services running now",
+        usage_zh="帮助 [服务或命令]：我能做什么；帮助 管理：管理员命令",
+        usage_en="help [service or command]: what I can do; help admin: the admin commands",
     )
 )
 async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
     services = await ctx.discover()
-    await ctx.reply(help_text.details(args, services) if args else help_text.overview(services))
+    asker = help_text.Asker(lang=ctx.lang, admin=await ctx.is_admin(), in_room=event.room is not None)
+    await ctx.reply(help_text.details(args, services, asker) if args else help_text.overview(services, asker))
 
 
 # -- vote-kick ----------------------------------------------------------------------------------------------

@@ -54,10 +54,13 @@ def test_internal_services_and_services_without_keywords_are_not_member_facing()
 
 def test_hello_is_three_lines_at_most_and_names_the_live_services() -> None:
     text = hello(SERVICES, in_room=True)
-    assert len(text.zh.splitlines()) == 3 and len(text.en.splitlines()) == 3
+    assert len(text.zh.splitlines()) == 3
+    assert len(text.en.splitlines()) == 3
     assert "群管理、提醒、群记忆" in text.zh
-    assert "dingdong" not in text.en and "gateway" not in text.en
-    assert "@我" in text.zh and "@我" not in hello(SERVICES, in_room=False).zh
+    assert "dingdong" not in text.en
+    assert "gateway" not in text.en
+    assert "@我" in text.zh
+    assert "@我" not in hello(SERVICES, in_room=False).zh
 
 
 def test_did_you_mean_names_the_keyword_and_its_usage() -> None:

@@ -39,7 +39,9 @@ def top(body: str) -> tuple[str, float] | None:
 )
 def test_mistyped_keywords_are_found(body: str, keyword: str) -> None:
     found = top(body)
-    assert found is not None and found[0] == keyword and found[1] >= 0.5
+    assert found is not None
+    assert found[0] == keyword
+    assert found[1] >= 0.5
 
 
 @pytest.mark.parametrize(
@@ -60,7 +62,8 @@ def test_real_sentences_are_not_claimed(body: str) -> None:
 
 def test_nothing_alone_is_surer_than_a_keyword_with_arguments() -> None:
     alone, with_args = top("帮主"), top("提型 明天9点 开会")
-    assert alone is not None and with_args is not None
+    assert alone is not None
+    assert with_args is not None
     assert alone[1] > 0.7 >= with_args[1] - 0.0001
 
 

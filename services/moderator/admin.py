@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -58,12 +58,13 @@ def find_service(args: str, known: Sequence[Switchable]) -> Switchable | None:
 
 @dataclass(frozen=True)
 class FloodSetting:
-    """``设置刷屏 投票 10/60 500``: policy, optionally messages/seconds and a length limit."""
+    """``设置刷屏 投票 10/60 500 宽限30``: any of policy, N messages per S seconds, a length limit, a grace."""
 
-    policy: FloodPolicy
+    policy: FloodPolicy | None = None
     max_messages: int | None = None
     window_seconds: int | None = None
     max_length: int | None = None
+    grace_s: int | None = None
 
     def limits(self, current: FloodLimits) -> FloodLimits | None:
         """The limits to store (the given parts over ``current``), or None if none were given."""
@@ -76,21 +77,27 @@ class FloodSetting:
         )
 
 
+_GRACE = re.compile(r"^(?:宽限|grace)[=:]?(\d+)(?:秒|s)?$")
+
+
 def parse_flood_setting(args: str) -> FloodSetting | None:
-    """A policy word, then optionally ``N/S`` (N messages per S seconds) and a maximum length, in any order."""
-    words = normalize(args).split()
-    if not words or words[0] not in _POLICY_WORDS:
-        return None
-    setting = FloodSetting(policy=_POLICY_WORDS[words[0]])
-    for word in words[1:]:
-        rate = _RATE.match(word)
-        if rate and int(rate[1]) > 0 and int(rate[2]) > 0:
-            setting = FloodSetting(setting.policy, int(rate[1]), int(rate[2]), setting.max_length)
+    """In any order: a policy word, ``N/S`` (N messages per S seconds), a maximum length, ``宽限30`` / ``grace 30s``
+    (seconds after a warning before anything more happens). None if a word is unreadable or nothing is given."""
+    words = normalize(args).replace("宽限 ", "宽限").replace("grace ", "grace").split()
+    setting = FloodSetting()
+    for word in words:
+        rate, grace = _RATE.match(word), _GRACE.match(word)
+        if word in _POLICY_WORDS:
+            setting = replace(setting, policy=_POLICY_WORDS[word])
+        elif rate and int(rate[1]) > 0 and int(rate[2]) > 0:
+            setting = replace(setting, max_messages=int(rate[1]), window_seconds=int(rate[2]))
+        elif grace:
+            setting = replace(setting, grace_s=int(grace[1]))
         elif word.isdigit() and int(word) > 0:
-            setting = FloodSetting(setting.policy, setting.max_messages, setting.window_seconds, int(word))
+            setting = replace(setting, max_length=int(word))
         else:
             return None
-    return setting
+    return setting if words else None
 
 
 @dataclass(frozen=True)
@@ -176,8 +183,9 @@ def cannot_switch_self(me: Switchable) -> Bilingual:
 
 
 FLOOD_USAGE = Bilingual(
-    "用法：设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]，例如：设置刷屏 投票 10/60 500",
-    "Usage: set flood warn|vote|remove [messages/seconds] [max length], e.g. set flood vote 10/60 500",
+    "用法：设置刷屏 [警告|投票|踢出] [条数/秒数] [最大字数] [宽限秒数]，例如：设置刷屏 投票 10/60 500 宽限30",
+    "Usage: set flood [warn|vote|remove] [messages/seconds] [max length] [grace seconds], "
+    "e.g. set flood vote 10/60 500 grace 30",
 )
 THRESHOLD_USAGE = Bilingual(
     "用法：设置踢人票数 <票数>，或「默认」按群人数决定。",
@@ -228,8 +236,8 @@ def welcome_set(template: str | None, unknown: Sequence[str]) -> Bilingual:
     return Bilingual(f"已设置欢迎语。{hint_zh}", f"Welcome message set.{hint_en}")
 
 
-def flood_set(policy: FloodPolicy, limits: FloodLimits) -> Bilingual:
-    """Confirmation of ``设置刷屏``."""
+def flood_set(policy: FloodPolicy, limits: FloodLimits, grace_s: int) -> Bilingual:
+    """Confirmation of ``设置刷屏``: the room's whole rule as it now stands."""
     names = {
         FloodPolicy.WARN: ("只警告", "warn only"),
         FloodPolicy.VOTE: ("警告后发起投票", "warn, then open a vote"),
@@ -237,9 +245,9 @@ def flood_set(policy: FloodPolicy, limits: FloodLimits) -> Bilingual:
     }[policy]
     return Bilingual(
         f"刷屏规则：{names[0]}；每 {limits.window_seconds} 秒最多 {limits.max_messages} 条，每条最多 "
-        f"{limits.max_length} 字。",
+        f"{limits.max_length} 字；警告后宽限 {grace_s} 秒。",
         f"Flood rule: {names[1]}; at most {limits.max_messages} messages per {limits.window_seconds} s, "
-        f"{limits.max_length} characters each.",
+        f"{limits.max_length} characters each; {grace_s} s of grace after a warning.",
     )
 
 

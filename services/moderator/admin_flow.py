@@ -71,7 +71,7 @@ async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -
 
 
 async def set_flood(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """``设置刷屏 投票 10/60 500``."""
+    """``设置刷屏 投票 10/60 500 宽限30`` (any part may be left out)."""
     setting = admin.parse_flood_setting(args)
     if setting is None:
         await ctx.reply(admin.FLOOD_USAGE)
@@ -79,8 +79,12 @@ async def set_flood(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> 
     config = await ctx.deps.rooms.config(ctx.bot_id, room.id)
     current = config.flood_limits or ctx.settings.flood_limits
     limits = setting.limits(current)
-    await ctx.deps.rooms.set_flood(ctx.bot_id, room.id, setting.policy, limits)
-    await ctx.reply(admin.flood_set(setting.policy, limits or current))
+    await ctx.deps.rooms.set_flood(ctx.bot_id, room.id, setting.policy, limits, setting.grace_s)
+    policy = setting.policy or config.flood_policy or ctx.settings.flood_policy
+    grace_s = next(
+        g for g in (setting.grace_s, config.flood_grace_s, ctx.settings.flood_grace_s) if g is not None
+    )
+    await ctx.reply(admin.flood_set(policy, limits or current, grace_s))
 
 
 async def set_kick_votes(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:

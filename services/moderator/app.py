@@ -317,8 +317,8 @@ room_command(
         "set-flood",
         ["设置刷屏策略", "设置刷屏"],
         ["set flood policy", "set flood"],
-        "设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]",
-        "set flood warn|vote|remove [messages/seconds] [max length]",
+        "设置刷屏 [警告|投票|踢出] [条数/秒数] [最大字数] [宽限秒数]",
+        "set flood [warn|vote|remove] [messages/seconds] [max length] [grace seconds]",
     ),
     admin_flow.set_flood,
 )

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from services.moderator.flood_store import FloodStore
 from services.moderator.message_store import MessageStore
 from services.moderator.password_store import PasswordStore
 from services.moderator.redis_types import StrRedis
@@ -26,7 +25,6 @@ class Stores:
     rooms: RoomDirectory
     votes: VoteStore
     welcome: WelcomeStore
-    flood: FloodStore
     messages: MessageStore
     passwords: PasswordStore
 
@@ -38,7 +36,6 @@ async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIte
         rooms=RoomDirectory(redis),
         votes=VoteStore(redis),
         welcome=WelcomeStore(redis),
-        flood=FloodStore(redis),
         messages=MessageStore(redis),
         passwords=PasswordStore(redis),
     )

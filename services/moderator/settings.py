@@ -46,6 +46,12 @@ class ModeratorSettings(QunSettings):
     flood_policy: FloodPolicy = Field(
         FloodPolicy.VOTE, description="After the warning: warn (nothing more), vote, or remove."
     )
+    flood_grace_s: int = Field(
+        30,
+        ge=0,
+        description="After a flood warning, messages sent within this time do not count: the member gets time to "
+        "read it before any vote or removal (per room: 设置刷屏 宽限60).",
+    )
     flood_strike_memory_s: float = Field(
         3600.0, gt=0, description="How long a warning is remembered: flooding again within it escalates."
     )

@@ -45,6 +45,10 @@ def test_services_are_named_by_name_or_either_display_name() -> None:
         ("remove 10/60", FloodSetting(FloodPolicy.REMOVE, 10, 60)),
         ("警告 500 10/60", FloodSetting(FloodPolicy.WARN, 10, 60, 500)),
         ("踢出 300", FloodSetting(FloodPolicy.REMOVE, None, None, 300)),
+        ("投票 宽限60", FloodSetting(FloodPolicy.VOTE, grace_s=60)),
+        ("宽限 45秒", FloodSetting(grace_s=45)),  # any part alone
+        ("grace 0s 10/60", FloodSetting(max_messages=10, window_seconds=60, grace_s=0)),
+        ("Grace=20", FloodSetting(grace_s=20)),
         ("", None),
         ("maybe", None),
         ("vote 0/60", None),

@@ -23,6 +23,7 @@ from schemas import (
 )
 from services.moderator import admin, admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
+from services.moderator.dm_flood import check_dm, dm_gate
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
 from services.moderator.front_desk_flow import (
@@ -63,10 +64,13 @@ service: QunService[ModeratorSettings, Stores] = QunService(
 ChatHandler = Callable[[MessageReceived, Ctx, str], Awaitable[None]]
 
 
-async def observe_message(event: MessageReceived, ctx: Ctx) -> None:
-    """What every room message updates: the room directory, its known members, the flood counters."""
+async def observe_message(event: MessageReceived, ctx: Ctx) -> bool:
+    """What every message updates — a room message: the room directory, its known members, the flood counters; a
+    direct message: its sender's count. False: answer nothing (the sender flooded the bot by direct message)."""
     if event.room is not None:
         await check_flood(event, ctx, event.room)
+        return True
+    return await check_dm(event, ctx)
 
 
 def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
@@ -74,8 +78,8 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
 
     def register(handler: ChatHandler) -> ChatHandler:
         async def observed(event: MessageReceived, ctx: Ctx, args: str) -> None:
-            await observe_message(event, ctx)
-            await handler(event, ctx, args)
+            if await observe_message(event, ctx):
+                await handler(event, ctx, args)
 
         service.command(spec)(observed)
         return handler
@@ -88,10 +92,11 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
 
 @service.on(MessageReceived)
 async def on_message(event: MessageReceived, ctx: Ctx) -> None:
-    """Room messages count for flood and may be ``@name [弱]`` votes."""
+    """Every message another service answered, or nobody: it counts for flood; in a room it may be a
+    ``@name [弱]`` vote."""
+    await observe_message(event, ctx)
     if event.room is None:
         return
-    await observe_message(event, ctx)
     intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
     if intent is not None:
         await handle_vote(event, ctx, intent)
@@ -143,10 +148,15 @@ async def hello(event: MessageReceived, ctx: Ctx, args: str) -> None:
     await answer_small_talk(event, ctx, args)
 
 
+async def _muted(event: MessageReceived, ctx: Ctx) -> bool:
+    """A direct message from a contact muted for flooding (or the one that mutes them): nothing to recognise."""
+    return event.room is None and (await dm_gate(event, ctx)).muted
+
+
 @service.recogniser("hello")
-def small_talk(event: MessageReceived, ctx: Ctx) -> Intent | None:
+async def small_talk(event: MessageReceived, ctx: Ctx) -> Intent | None:
     """A hello, a bare mention, thanks or "ok", and nothing more."""
-    return recognise_small_talk(event)
+    return None if await _muted(event, ctx) else recognise_small_talk(event)
 
 
 @command(
@@ -161,14 +171,14 @@ async def did_you_mean(event: MessageReceived, ctx: Ctx, args: str) -> None:
 @service.recogniser("did-you-mean")
 async def typo(event: MessageReceived, ctx: Ctx) -> Intent | None:
     """A message that starts with something close to a live keyword (`提型`, `remnd`, `帮主`)."""
-    return await recognise_typo(event, ctx)
+    return None if await _muted(event, ctx) else await recognise_typo(event, ctx)
 
 
 @service.fallback(rank=0)
 async def not_understood(event: MessageReceived, ctx: Ctx) -> None:
     """Whatever nobody else took, in rooms and direct messages: how to find out what I can do."""
-    await observe_message(event, ctx)
-    await answer_not_understood(event, ctx)
+    if await observe_message(event, ctx):
+        await answer_not_understood(event, ctx)
 
 
 # -- help -------------------------------------------------------------------------------------------------
@@ -241,6 +251,8 @@ async def join(event: MessageReceived, ctx: Ctx, args: str) -> None:
 @service.recogniser("join")
 async def password(event: MessageReceived, ctx: Ctx) -> Intent | None:
     """A direct message that is a room's password (one answer: nobody else replies to it)."""
+    if await _muted(event, ctx):
+        return None  # not even checked: flooding is no way to try passwords
     return Intent(0.95) if await recognise_password(event, ctx) else None
 
 

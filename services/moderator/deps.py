@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
+from services.moderator.dm_store import DmStore
 from services.moderator.message_store import MessageStore
 from services.moderator.password_store import PasswordStore
 from services.moderator.redis_types import StrRedis
@@ -27,6 +28,7 @@ class Stores:
     welcome: WelcomeStore
     messages: MessageStore
     passwords: PasswordStore
+    dms: DmStore
 
 
 @contextlib.asynccontextmanager
@@ -38,6 +40,7 @@ async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIte
         welcome=WelcomeStore(redis),
         messages=MessageStore(redis),
         passwords=PasswordStore(redis),
+        dms=DmStore(redis),
     )
 
 

@@ -52,6 +52,12 @@ class ModeratorSettings(QunSettings):
         description="After a flood warning, messages sent within this time do not count: the member gets time to "
         "read it before any vote or removal (per room: 设置刷屏 宽限60).",
     )
+    dm_mute_s: float = Field(
+        600.0,
+        gt=0,
+        description="A contact who sends the bot more direct messages than FLOOD_MAX_MESSAGES per FLOOD_WINDOW_S is "
+        "warned once, then gets no answer from the moderator for this long.",
+    )
     flood_strike_memory_s: float = Field(
         3600.0, gt=0, description="How long a warning is remembered: flooding again within it escalates."
     )

@@ -20,6 +20,7 @@ from schemas import (
     RoomLeft,
     RoomTopicChanged,
     SayText,
+    streams,
 )
 from services.moderator import admin, admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
@@ -33,7 +34,7 @@ from services.moderator.front_desk_flow import (
     recognise_small_talk,
     recognise_typo,
 )
-from services.moderator.invite_flow import recognise_password, set_password, try_password
+from services.moderator.invite_flow import recognise_password, set_password, try_password, wrong_password
 from services.moderator.observe import record_of, saw_leavers
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
@@ -55,6 +56,8 @@ service: QunService[ModeratorSettings, Stores] = QunService(
     deps=open_stores,
     switchable=False,  # it holds the per-room switches: switching it off would leave nobody to switch it on
     publishes=(SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
+    # ctx.erase_event(): direct messages that set or try a room password do not stay in the event stream.
+    nats_publish=(f"$JS.API.STREAM.MSG.DELETE.{streams.EVENTS.name}",),
     title_zh="群管理",
     title_en="room admin",
     summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群设置",
@@ -124,7 +127,8 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
     if not hello_has_keyword(event.hello, ctx.settings.friend_keywords):
         return
     await ctx.send(AcceptFriendship(friendship_id=event.friendship_id))
-    room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id)
+    invites = ctx.settings.password_invites
+    room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id) if invites else []
     records = [r for r in [await ctx.deps.rooms.room(ctx.bot_id, i) for i in room_ids] if r is not None]
     text = greeting(records)
     await ctx.say(
@@ -177,8 +181,9 @@ async def typo(event: MessageReceived, ctx: Ctx) -> Intent | None:
 @service.fallback(rank=0)
 async def not_understood(event: MessageReceived, ctx: Ctx) -> None:
     """Whatever nobody else took, in rooms and direct messages: how to find out what I can do."""
+    tried = await wrong_password(event, ctx)  # a direct message that could be a password is erased either way
     if await observe_message(event, ctx):
-        await answer_not_understood(event, ctx)
+        await answer_not_understood(event, ctx, wrong_password=tried)
 
 
 # -- help -------------------------------------------------------------------------------------------------

@@ -133,10 +133,17 @@ def did_you_mean(found: Sequence[Suggestion]) -> Bilingual:
     )
 
 
-def not_understood(reading: Reading, *, in_room: bool, text: bool = True) -> Bilingual:
+def not_understood(
+    reading: Reading, *, in_room: bool, text: bool = True, wrong_password: bool = False
+) -> Bilingual:
     """The last answer, when nobody understood: how to find out what I can do (and a weak guess, if any)."""
     if not text:
         zh, en = "我只看得懂文字消息 🙂", "I can only read text messages 🙂"
+    elif wrong_password:
+        zh, en = (
+            "这不是我认识的命令，也不是哪个群的进群密码。",
+            "That's no command I know, nor a room's password.",
+        )
     else:
         zh, en = "没太明白你的意思 🤔", "Sorry, I didn't understand that 🤔"
     weak = [s for s in reading.suggestions if s.confidence >= WEAK_SUGGESTION][:1]

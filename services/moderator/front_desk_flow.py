@@ -73,8 +73,10 @@ async def answer_typo(event: MessageReceived, ctx: Ctx, args: str) -> None:
         await _answer(event, ctx, not_understood(reading, in_room=event.room is not None))
 
 
-async def answer_not_understood(event: MessageReceived, ctx: Ctx) -> None:
+async def answer_not_understood(event: MessageReceived, ctx: Ctx, *, wrong_password: bool = False) -> None:
     """Whatever nobody else took: how to find out what I can do."""
     reading = await reading_of(event, ctx)
-    text = not_understood(reading, in_room=event.room is not None, text=event.type == "text")
+    text = not_understood(
+        reading, in_room=event.room is not None, text=event.type == "text", wrong_password=wrong_password
+    )
     await _answer(event, ctx, text)

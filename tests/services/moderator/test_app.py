@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from examples.dingdong.app import service as dingdong
-from schemas import AcceptFriendship, ChatCommand, ContactRef, FriendshipRequested, MessageReceived, new_id
+from schemas import (
+    AcceptFriendship,
+    ChatCommand,
+    Contact,
+    ContactRef,
+    FriendshipRequested,
+    MessageReceived,
+    SayText,
+    new_id,
+)
 from services.moderator.app import service as moderator
 from services.shared import Context, QunService, QunSettings
 from tests.conftest import Bus, RunService
-from tests.factories import message
+from tests.factories import ALICE, BOB, message
 
 
 def bells() -> QunService[QunSettings, None]:
@@ -67,3 +76,35 @@ async def test_friend_request_with_keyword_is_accepted_and_greeted(bus: Bus, run
     assert accepted.friendship_id == "fr-reader"
     assert greeting.contact_id == "reader"
     assert len(bus.commands(AcceptFriendship)) == 1
+
+
+async def test_names_and_aliases_gain_nothing_identity_is_the_contact_id(
+    bus: Bus, run_service: RunService
+) -> None:
+    """Mallory calls herself "Alice" and takes "Owner" as her room alias: votes, withdrawals, admin rights and
+    immunity still go by contact id."""
+    mallory = Contact(id="mallory", name="Alice", alias="Owner")
+    invites = {"password_invites": True, "password_secret": "test-secret-kept-outside-redis"}
+    async with run_service(moderator, **invites):
+        await bus.publish_event(message("[弱] @Dave", talker=ALICE, mentions_bot=False, mention_ids=["dave"]))
+        await bus.says(lambda s: "1/3" in s.text)
+        withdraw = message("[强] @Dave", talker=mallory, mentions_bot=False, mention_ids=["dave"])
+        await bus.publish_event(withdraw)  # "Alice" withdraws Alice's vote?
+        await bus.publish_event(message("[弱] @Dave", talker=BOB, mentions_bot=False, mention_ids=["dave"]))
+        [two] = await bus.says(lambda s: "2/3" in s.text)
+        admin_try = message("设置语言 英文", talker=mallory)  # the owner's name as alias: no admin rights
+        await bus.publish_event(admin_try)
+        against = message("踢 @Owner", talker=BOB, mentions_bot=False, mention_ids=["mallory"])
+        await bus.publish_event(against)  # her alias is the owner's name: no owner immunity
+        await bus.publish_event(message("设置进群密码 开源交流群 open-sesame-42", room=None, talker=mallory))
+        await bus.says(lambda s: s.contact_id == "mallory")
+        await bus.consumer_settled("moderator")
+    replies = {say.reply_to: say for say in bus.commands(SayText)}
+    assert replies[withdraw.id].text == "你还没有投过票。"
+    assert replies[withdraw.id].mention_ids == ["mallory"]
+    assert two.reply_to != withdraw.id  # Alice's vote still counted: Bob's made it 2/3
+    assert replies[admin_try.id].text.startswith("抱歉")
+    assert "1/3" in replies[against.id].text  # a vote like any other
+    assert [s.text for s in bus.commands(SayText) if s.contact_id == "mallory"] == [
+        "只有该群的管理员可以设置进群密码。"
+    ]

@@ -310,6 +310,3 @@ def zone_reset(default_zone: str) -> Bilingual:
         f"本群时区已恢复默认（{default_zone}）。",
         f"This room's time zone is back to the default ({default_zone}).",
     )
-
-
-ROOM_ONLY = Bilingual("请在群里 @我 使用这个命令。", "Use this command in the room, mentioning me.")

@@ -1,5 +1,5 @@
-"""Room-admin commands over the bus. The plumbing has already refused non-admins (``admin_only=True``); the
-room is given, since these commands only make sense in one."""
+"""Room-admin commands over the bus. The plumbing has already answered direct messages (``rooms_only``) and
+refused non-admins (``admin_only``); the room is given. The moderator is the one writer of room preferences."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ _RESET_WORDS = frozenset({"默认", "default"})
 
 
 async def add_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """``设为管理员 @x``: stored in the plumbing's per-room admins, which its admin check reads."""
+    """``设为管理员 @x``: stored in the room preferences, which the plumbing's admin check reads."""
     people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
     if not people:
         await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
-        await ctx.rooms.add_admin(room.id, person)
+        await ctx.deps.room_prefs.add_admin(room.id, person)
     await ctx.reply(admin.admins_added(len(people)))
 
 
@@ -30,7 +30,7 @@ async def remove_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str)
         await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
-        await ctx.rooms.remove_admin(room.id, person)
+        await ctx.deps.room_prefs.remove_admin(room.id, person)
     await ctx.reply(admin.admins_removed(len(people)))
 
 
@@ -58,7 +58,7 @@ async def _switch(room: Room, ctx: Ctx, args: str, *, enabled: bool) -> None:
     if service is None:
         await ctx.reply(admin.unknown_service(args, [s for s in known if s.name != ctx.service]))
         return
-    await ctx.rooms.set_service_enabled(room.id, service.name, enabled=enabled)
+    await ctx.deps.room_prefs.set_service_enabled(room.id, service.name, enabled=enabled)
     await ctx.reply(admin.switched(service, enabled=enabled))
 
 
@@ -103,7 +103,7 @@ async def set_language(room: Room, event: MessageReceived, ctx: Ctx, args: str) 
     if setting is None:
         await ctx.reply(admin.LANG_USAGE)
         return
-    await ctx.rooms.set_lang(room.id, setting.lang)
+    await ctx.deps.room_prefs.set_lang(room.id, setting.lang)
     # In the language just chosen ("auto": the command's own), never ctx.lang: that came from the room's setting
     # before this change, so a redelivered command would answer in other words and not be dropped as a duplicate.
     reply_lang = setting.lang or language_of(event.body)
@@ -116,7 +116,7 @@ async def set_timezone(room: Room, event: MessageReceived, ctx: Ctx, args: str) 
     if setting is None:
         await ctx.reply(admin.unknown_zone(args))
         return
-    await ctx.rooms.set_timezone(room.id, setting.zone)
+    await ctx.deps.room_prefs.set_timezone(room.id, setting.zone)
     if setting.zone is None:
         await ctx.reply(admin.zone_reset(ctx.settings.timezone))
     else:

@@ -22,7 +22,7 @@ from schemas import (
     SayText,
     streams,
 )
-from services.moderator import admin, admin_flow, help_text
+from services.moderator import admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
 from services.moderator.dm_flood import check_dm, dm_gate
 from services.moderator.flood_flow import check_flood
@@ -41,12 +41,14 @@ from services.moderator.vote_flow import handle_vote
 from services.moderator.votekick import (
     CAST_KEYWORDS_EN,
     CAST_KEYWORDS_ZH,
+    UNVOTE_USAGE,
+    VOTE_USAGE,
     WITHDRAW_KEYWORDS_EN,
     WITHDRAW_KEYWORDS_ZH,
     parse_vote,
 )
 from services.moderator.welcome_flow import on_joined, sweep_welcomes
-from services.shared import Intent, QunService
+from services.shared import Bilingual, Intent, QunService
 from services.shared.commands import language_of
 
 service: QunService[ModeratorSettings, Stores] = QunService(
@@ -215,12 +217,21 @@ async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
         usage_zh="踢 @某人 或 [弱] @某人：投票移出（不用 @我）",
         usage_en="vote kick @name: vote to remove someone (no need to mention me)",
         needs_mention=False,
+        rooms_only=True,
     )
 )
 async def vote_kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _vote(event, ctx, VOTE_USAGE)
+
+
+async def _vote(event: MessageReceived, ctx: Ctx, usage: Bilingual) -> None:
     intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
-    if intent is not None:  # "踢球去吗" starts with the keyword but is not a vote
+    if intent is not None:
         await handle_vote(event, ctx, intent)
+    elif (
+        event.mentions_bot
+    ):  # said to me, but no vote: how it goes ("踢球去吗" in passing is nobody's business)
+        await ctx.reply(usage, mention_ids=[event.talker.id])
 
 
 @command(
@@ -231,12 +242,11 @@ async def vote_kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
         usage_zh="[强] @某人：撤回投票",
         usage_en="unvote @name: withdraw your vote",
         needs_mention=False,
+        rooms_only=True,
     )
 )
 async def unvote(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
-    if intent is not None:
-        await handle_vote(event, ctx, intent)
+    await _vote(event, ctx, UNVOTE_USAGE)
 
 
 # -- password invites ---------------------------------------------------------------------------------------
@@ -281,21 +291,25 @@ RoomHandler = Callable[[Room, MessageReceived, Ctx, str], Awaitable[None]]
 
 
 def room_command(spec: ChatCommand, handler: RoomHandler) -> None:
-    """Register a command that only makes sense in a room (the handler gets the room)."""
+    """Register a room-admin command; the handler gets the room (the plumbing has answered a direct message)."""
 
-    async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
-        if event.room is None:
-            await ctx.reply(admin.ROOM_ONLY)
-            return
-        await handler(event.room, event, ctx, args)
+    async def in_room(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        if event.room is not None:  # always: rooms_only
+            await handler(event.room, event, ctx, args)
 
-    command(spec)(in_room_only)
+    command(spec)(in_room)
 
 
 def admin_only(name: str, zh: list[str], en: list[str], usage_zh: str, usage_en: str) -> ChatCommand:
-    """The plumbing refuses everyone but admins before the handler runs."""
+    """The plumbing answers a direct message and refuses everyone but admins before the handler runs."""
     return ChatCommand(
-        name=name, keywords_zh=zh, keywords_en=en, usage_zh=usage_zh, usage_en=usage_en, admin_only=True
+        name=name,
+        keywords_zh=zh,
+        keywords_en=en,
+        usage_zh=usage_zh,
+        usage_en=usage_en,
+        admin_only=True,
+        rooms_only=True,
     )
 
 

@@ -17,6 +17,7 @@ from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_store import VoteStore
 from services.moderator.welcome_store import WelcomeStore
 from services.shared import AppContext, Context
+from services.shared.rooms import RoomStore
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,14 @@ class Stores:
     messages: MessageStore
     passwords: PasswordStore
     dms: DmStore
+    room_prefs: RoomStore
+    """The room preferences every service reads (switches, language, time zone, room admins); only the moderator
+    writes them."""
 
 
 @contextlib.asynccontextmanager
 async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIterator[Stores]:
-    """The plumbing's ``deps`` factory."""
+    """The plumbing's ``deps`` factory (run before the instance listens)."""
     yield Stores(
         rooms=RoomDirectory(redis),
         votes=VoteStore(redis),
@@ -41,6 +45,7 @@ async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIte
         messages=MessageStore(redis),
         passwords=PasswordStore(redis),
         dms=DmStore(redis),
+        room_prefs=RoomStore(redis),  # here, before the service listens: it subscribes to change notices
     )
 
 

@@ -47,7 +47,7 @@ async def test_room_language_and_time_zone_are_set_by_admins(bus: Bus, run_servi
         [immune] = await bus.says(lambda s: "owner" in s.text)
         await bus.publish_event(message("设置时区 asia/tokyo", talker=OWNER))
         [tokyo] = await bus.says(lambda s: "Asia/Tokyo" in s.text)
-        zone_after_set = (await runtime.context.rooms.prefs(ROOM.id)).timezone
+        zone_after_set = (await runtime.context.room(ROOM.id)).timezone
         await bus.publish_event(message("set timezone Mars/Base", talker=OWNER))
         [unknown] = await bus.says(lambda s: "Mars/Base" in s.text)
         auto = message("设置语言 自动", talker=OWNER)
@@ -60,7 +60,7 @@ async def test_room_language_and_time_zone_are_set_by_admins(bus: Bus, run_servi
         [first, again] = await bus.says(lambda s: "每条消息" in s.text, count=2)
         await bus.publish_event(message("设置时区 默认", talker=OWNER))
         [reset] = await bus.says(lambda s: "默认" in s.text)
-        prefs = await runtime.context.rooms.prefs(ROOM.id)
+        prefs = await runtime.context.room(ROOM.id)
         default_zone = runtime.context.settings.timezone
         await bus.consumer_settled("moderator")
         stored = await bus.js.stream_info("QUN_CMD")
@@ -75,3 +75,19 @@ async def test_room_language_and_time_zone_are_set_by_admins(bus: Bus, run_servi
     assert (prefs.lang, prefs.timezone) == (None, None)
     assert first == again  # byte for byte, id included
     assert stored.state.messages == len(bus.commands(SayText)) - 1  # all but the redelivered confirmation
+
+
+async def test_room_commands_in_a_direct_message_get_the_plumbings_one_answer(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(moderator):
+        for body in ("关闭 提醒", "踢 @Bob", "设置时区 Asia/Tokyo"):
+            await bus.publish_event(message(body, room=None, talker=OWNER))
+        await bus.publish_event(message("踢球去吗", talker=ALICE))  # said to me: not a vote
+        await bus.publish_event(
+            message("踢球去吗", talker=BOB, mentions_bot=False)
+        )  # chat: nobody's business
+        await bus.says(count=4)
+        await bus.consumer_settled("moderator")
+    by_place = sorted((say.room_id or "", say.text) for say in bus.commands(SayText))
+    assert by_place == [("", "这个命令只能在群里用。")] * 3 + [(ROOM.id, "用法：踢 @某人（或 [弱] @某人）")]

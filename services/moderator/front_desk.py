@@ -102,8 +102,8 @@ def hello(services: Iterable[ServiceInfo], *, in_room: bool) -> Bilingual:
     hint = _help_hint(in_room)
     titles_zh = "、".join(info.title_zh or info.name for info in live[:6])
     titles_en = ", ".join(info.title_en or info.name for info in live[:6])
-    zh = ["你好 👋 我是这个群的助手。"]
-    en = ["Hi 👋 I'm this group's assistant."]
+    zh = ["你好 👋 我是这个群的助手。" if in_room else "你好 👋 我是群聊助手。"]
+    en = ["Hi 👋 I'm this group's assistant." if in_room else "Hi 👋 I'm a group chat assistant."]
     if live:
         zh.append(f"我能帮忙：{titles_zh}。")
         en.append(f"I can help with: {titles_en}.")

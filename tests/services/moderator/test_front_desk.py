@@ -61,6 +61,7 @@ def test_hello_is_three_lines_at_most_and_names_the_live_services() -> None:
     assert "gateway" not in text.en
     assert "@我" in text.zh
     assert "@我" not in hello(SERVICES, in_room=False).zh
+    assert hello(SERVICES, in_room=False).zh.startswith("你好 👋 我是群聊助手。")  # no "this group" in a DM
 
 
 def test_did_you_mean_names_the_keyword_and_its_usage() -> None:

@@ -9,6 +9,8 @@ not even counted until it ends. Other services' answers stay within the plumbing
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from schemas import MessageReceived
 from services.moderator.deps import Ctx, epoch_ms
 from services.moderator.dm_store import DmCount, DmSeen
@@ -52,4 +54,9 @@ async def check_dm(event: MessageReceived, ctx: Ctx) -> bool:
     if seen.struck:
         settings = ctx.settings
         await ctx.reply(warning(settings.flood_max_messages, settings.flood_window_s, settings.dm_mute_s))
+        await ctx.deps.dms.silence_everywhere(
+            bot_id=ctx.bot_id,
+            contact_id=event.talker.id,
+            until=event.timestamp + timedelta(seconds=settings.dm_mute_s),
+        )
     return not seen.muted

@@ -9,10 +9,12 @@ redelivery gets the same answer (the warning again, with the same command id, dr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.moderator import keys
 from services.moderator.redis_types import StrRedis
 from services.moderator.script_batch import BatchedScript
+from services.shared import quotas
 
 # KEYS: window, strikes (event id -> 1), muted-until. ARGV: event id, time (ms), window (ms), max messages,
 # may strike (1: not an admin, not stale), mute (ms). Returns {struck (1/0), muted (1/0)}.
@@ -55,7 +57,12 @@ class DmSeen:
 
 class DmStore:
     def __init__(self, redis: StrRedis) -> None:
+        self._redis = redis
         self._observe = BatchedScript(redis, _OBSERVE_DM)
+
+    async def silence_everywhere(self, *, bot_id: str, contact_id: str, until: datetime) -> None:
+        """After the warning: no service answers the contact's direct messages until the mute ends."""
+        await quotas.mute(self._redis, bot_id, None, contact_id, until)
 
     async def observe(
         self, *, bot_id: str, contact_id: str, event_id: str, now_ms: int, count: DmCount

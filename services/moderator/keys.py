@@ -66,7 +66,8 @@ def dm_strikes(bot_id: str, contact_id: str) -> str:
 
 
 def dm_muted_until(bot_id: str, contact_id: str) -> str:
-    """Time (ms) until which the moderator answers nothing from a contact who flooded it by direct message."""
+    """Time (ms) until which the moderator answers nothing from a contact who flooded it by direct message (the
+    plumbing's own mute key, honoured by every service, is set once the warning went out)."""
     return f"{PREFIX}:{bot_id}:dm:{contact_id}:muted-until"
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from schemas import ChatCommand, MessageReceived, SayText
-from services.shared import Context, Intent, QunService, QunSettings
+from services.shared import Context, Intent, QunService, QunSettings, quotas
 from tests.conftest import Bus, RunService
-from tests.factories import message
+from tests.factories import ALICE, BOB, message
 
 Ctx = Context[QunSettings, None]
 
@@ -183,3 +184,16 @@ async def test_a_speculative_fallback_speaks_only_when_it_wins(bus: Bus, run_ser
         await settle(bus, "reminders", "answers", "desk")
     replies = {say.reply_to: say.text for say in bus.commands(SayText)}
     assert replies == {"lost": "reminder: 下午四点提醒我接孩子", "won": "fallback: 周会是什么时候"}
+
+
+async def test_a_member_muted_for_flooding_gets_no_answer_from_any_service(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(answers()) as runtime:
+        until_ms = int((time.time() + 60) * 1000)
+        await runtime.redis.set(quotas.muted_until_key("bot", "dm:alice", "alice"), until_ms)
+        await bus.publish_event(message("问 一", room=None, talker=ALICE, id="muted"))
+        await bus.publish_event(message("问 二", room=None, talker=BOB, id="heard"))
+        await bus.says()
+        await settle(bus, "answers")
+    assert [say.reply_to for say in bus.commands(SayText)] == ["heard"]

@@ -31,9 +31,13 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+
+
 def language_of(text: str) -> Lang:
-    """Chinese if the text has any Chinese character, else English."""
-    return "zh" if _CJK.search(text) else "en"
+    """Chinese if the text has any Chinese character; English if it has Latin letters; else (a bare mention, an
+    emoji, digits) Chinese, the product's first language."""
+    return "en" if not _CJK.search(text) and _LATIN.search(text) else "zh"
 
 
 def _is_word_char(char: str) -> bool:

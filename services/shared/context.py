@@ -153,11 +153,6 @@ class AppContext(Generic[S, D]):
         """A room's preferences (services switched off, language, time zone, admins), cached per process."""
         return await self._rooms.prefs(room_id)
 
-    @property
-    def rooms(self) -> RoomStore:
-        """Transitional: room preference writes move to the moderator's own store; read with `room()`."""
-        return self._rooms
-
     async def discover(self, max_age_s: float = 0.0) -> list[ServiceInfo]:
         """Live services, one entry per name: the registry as this replica sees it (refreshed in the background
         and whenever a service starts or stops)."""

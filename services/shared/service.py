@@ -310,6 +310,7 @@ class QunService(Generic[S, D]):
             summary_zh=self.summary_zh,
             summary_en=self.summary_en,
             internal=self.internal,
+            switchable=self.switchable,
             claims=self.claims,
             commands=self.chat_commands,
         )

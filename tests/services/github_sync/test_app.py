@@ -329,7 +329,7 @@ async def test_transcript_times_are_in_the_rooms_time_zone(
 ) -> None:
     said = chat("支付失败", seconds=1)
     async with start() as runtime:
-        await runtime.context.rooms.set_timezone(ROOM.id, "America/New_York")
+        await runtime.rooms.set_timezone(ROOM.id, "America/New_York")
         await say_all(bus, said, chat("以上开工单", seconds=10))
         await bus.says(issue_opened)
     [issue] = fake_github.issues("acme/widgets")

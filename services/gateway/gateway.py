@@ -39,12 +39,14 @@ from services.gateway import qr, translate
 from services.gateway._wechaty_compat import wechaty, wechaty_puppet
 from services.gateway.bot import GatewayWechaty, PuppetEvent
 from services.gateway.executor import Executor
-from services.gateway.outbound import Delivery, Outbound, OutboundSettings
+from services.gateway.outbound import Outbound
 from services.gateway.pacing import RecentIds
 from services.gateway.reader import PuppetReader, enum_name
+from services.gateway.sender import Sender
 from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
 from services.shared import permissions, provision
+from services.shared.consumer import ConsumerPolicy, Delivery, PullConsumer, dead_letter_of
 
 log = logging.getLogger("qunbus.gateway")
 
@@ -53,6 +55,7 @@ DeadLetter = Callable[[DeadLettered], Awaitable[None]]
 
 _DRAIN_TIMEOUT_S = 2.0
 _STOP_TIMEOUT_S = 5.0
+_STOP_GRACE_S = 2.0
 _PROBE_TIMEOUT_S = 3.0
 
 
@@ -86,13 +89,14 @@ class Gateway:
         self.qr_status = "unknown"
         self.wechaty: GatewayWechaty | None = None
         self.outbound: Outbound | None = None
+        self.sender: Sender | None = None
+        self._consumer: PullConsumer | None = None
         self._publish: Publish | None = None
         self._dead_letter: DeadLetter | None = None
         self._nats: NatsClient | None = None
         self._tracer: Tracer = trace.get_tracer("qunbus.gateway")
         self._seen_messages = RecentIds(max_size=50_000, ttl_seconds=24 * 3600)
         self._outbound_task: asyncio.Task[None] | None = None
-        self._command_subscription: Any = None
         self._status_subscriptions: dict[str, Subscription] = {}
         self._ready_task: asyncio.Task[None] | None = None
         self._sent_before = 0  # counters of earlier logins, for the status reply
@@ -411,30 +415,52 @@ class Gateway:
         if self._nats is None or self._dead_letter is None:
             raise RuntimeError("the gateway is not attached to the bus")
         settings = self.settings
-        outbound = Outbound(
-            OutboundSettings(
-                bot_id=self.bot_id,
-                limits=settings.limits,
+        executor = Executor(puppet, reader, settings.max_message_chars)
+        sender = Sender(executor, settings.limits, self._tracer)
+        outbound = Outbound(self.bot_id, executor, sender, self.redis)
+        js = self._nats.jetstream()
+        # Bound before the loop starts: a consumer created now starts at new commands, so it must exist by login.
+        bound = [await self._bind_commands(js)]
+
+        async def bind() -> JetStreamContext.PullSubscription:
+            return bound.pop() if bound else await self._bind_commands(js)
+
+        consumer = PullConsumer(
+            consumer_name(self.bot_id),
+            bind,
+            outbound.handle,
+            self._dead_letter_delivery,
+            ConsumerPolicy(
                 max_in_flight=settings.max_in_flight,
+                batch=settings.max_in_flight,
                 max_deliver=settings.max_deliver,
                 retry_base_s=settings.retry_base_s,
                 keep_alive_s=settings.ack_wait_s / 3,
             ),
-            Executor(puppet, reader, settings.max_message_chars),
-            self.redis,
-            self._dead_letter,
-            self._tracer,
+            healthy=self._dependencies_answer,
         )
-        subscription = await self._bind_commands(self._nats.jetstream())
+        self.outbound, self.sender, self._consumer = outbound, sender, consumer
 
-        async def fetch(batch: int, timeout: float) -> list[Delivery]:
-            return list(await subscription.fetch(batch, timeout=timeout))
+        async def carry_out_commands() -> None:
+            async with asyncio.TaskGroup() as loops:
+                loops.create_task(consumer.run())
+                loops.create_task(sender.run())
 
-        self.outbound = outbound
-        self._command_subscription = subscription
-        self._outbound_task = asyncio.create_task(outbound.run(fetch), name=f"gateway-outbound-{self.bot_id}")
+        self._outbound_task = asyncio.create_task(
+            carry_out_commands(), name=f"gateway-outbound-{self.bot_id}"
+        )
         self._outbound_task.add_done_callback(_log_failure)
         log.info("executing commands from %s", subjects.all_commands(self.bot_id))
+
+    async def _dead_letter_delivery(self, delivery: Delivery, reason: str) -> None:
+        if self._dead_letter is None:
+            raise RuntimeError("the gateway is not attached to the bus")
+        log.error("dead-lettering command on %s: %s", delivery.subject, reason)
+        await self._dead_letter(dead_letter_of("gateway", delivery, reason))
+
+    async def _dependencies_answer(self) -> bool:
+        """After an outage: commands resume once Redis answers and NATS is connected again."""
+        return bool(await self.redis.ping()) and self._nats is not None and self._nats.is_connected
 
     async def _bind_commands(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         """Bind to `gateway-<bot_id>`. Provisioning creates it in production (the gateway's NATS user may not);
@@ -453,23 +479,20 @@ class Gateway:
         if self._ready_task is not None:
             self._ready_task.cancel()
             self._ready_task = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            # Parts already handed to WeChat finish; the rest goes back to JetStream for the next session.
+            await consumer.stop(grace_s=_STOP_GRACE_S)
         task, self._outbound_task = self._outbound_task, None
         if task is not None:
-            if self.outbound is not None:
-                self.outbound.close()
             task.cancel()
             _, pending = await asyncio.wait({task}, timeout=_STOP_TIMEOUT_S)
             if pending:
-                log.error("the command consumer did not stop within %.0fs", _STOP_TIMEOUT_S)
-        if self.outbound is not None:
-            await self.outbound.release()
-            self._sent_before += self.outbound.sent
-            self._waits_before += self.outbound.rate_limit_waits
-            self.outbound = None
-        subscription, self._command_subscription = self._command_subscription, None
-        if subscription is not None:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+                log.error("the command loop did not stop within %.0fs", _STOP_TIMEOUT_S)
+        if self.sender is not None:
+            self._sent_before += self.sender.sent
+            self._waits_before += self.sender.rate_limit_waits
+        self.outbound, self.sender = None, None
 
     # -- status ----------------------------------------------------------------------------------------------
 
@@ -482,15 +505,15 @@ class Gateway:
         return task is not None and not task.done()
 
     def status(self) -> GatewayStatus:
-        outbound = self.outbound
+        sender = self.sender
         return GatewayStatus(
             bot_id=self.bot_id,
             logged_in=self.logged_in,
             name=self.bot_name,
             rooms=self.rooms,
-            outbound_queue=outbound.queue_sizes() if outbound else {},
-            rate_limit_waits=self._waits_before + (outbound.rate_limit_waits if outbound else 0),
-            sent=self._sent_before + (outbound.sent if outbound else 0),
+            outbound_queue=sender.queue_sizes() if sender else {},
+            rate_limit_waits=self._waits_before + (sender.rate_limit_waits if sender else 0),
+            sent=self._sent_before + (sender.sent if sender else 0),
         )
 
     async def _answer_status(self, bot_id: str) -> None:

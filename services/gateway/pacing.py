@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -108,6 +109,16 @@ class Outbox(Generic[T]):
             queue = self._queues[conversation] = deque()
             self._turns.append(conversation)
         queue.append(item)
+
+    def remove(self, unwanted: Callable[[T], bool]) -> None:
+        """Drop every queued item for which `unwanted` is true (a command that failed or was handed back)."""
+        for conversation in list(self._queues):
+            kept = deque(item for item in self._queues[conversation] if not unwanted(item))
+            if kept:
+                self._queues[conversation] = kept
+            else:
+                del self._queues[conversation]
+                self._turns.remove(conversation)
 
     def __len__(self) -> int:
         return sum(len(queue) for queue in self._queues.values())

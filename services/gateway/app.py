@@ -55,7 +55,7 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
         async with puppet_source(settings) as puppet:
             gateway = Gateway(settings, redis, puppet)
             try:
-                with metrics.registered(metrics.GatewayCollector(gateway.status)):
+                with metrics.registered(metrics.GatewayCollector(gateway.status, gateway.unknown_outcomes)):
                     yield gateway
             finally:
                 await gateway.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 from schemas import AcceptFriendship, AddToRoom, ChangeRoomTopic, Command, RemoveFromRoom, SayText
 from services.gateway import puppet_service_calls
-from services.gateway.pacing import split_text
+from services.gateway.pacing import bounded_parts
 from services.gateway.parsing import render_mentions
 from services.gateway.reader import Puppet, PuppetReader
 
@@ -44,26 +44,49 @@ class Step:
         return self.index == self.total - 1
 
 
+def conversation_of(command: Command) -> str:
+    """The pacing key of a command: the room or contact it speaks in (friendships belong to none)."""
+    match command:
+        case SayText(room_id=room_id, contact_id=contact_id):
+            return str(room_id or contact_id)
+        case AddToRoom(room_id=room_id) | RemoveFromRoom(room_id=room_id) | ChangeRoomTopic(room_id=room_id):
+            return room_id
+    return FRIENDSHIPS
+
+
+def budget_kind(command: Command) -> str:
+    """The daily budget a command counts against ("" for none)."""
+    match command:
+        case SayText():
+            return "text"
+        case AddToRoom():
+            return "invite"
+        case AcceptFriendship():
+            return "friend"
+    return ""
+
+
 class Executor:
-    def __init__(self, puppet: Puppet, reader: PuppetReader, max_message_chars: int) -> None:
+    def __init__(
+        self, puppet: Puppet, reader: PuppetReader, max_message_chars: int, max_parts: int = 3
+    ) -> None:
         self.puppet = puppet
         self.reader = reader
         self.max_message_chars = max_message_chars
+        self.max_parts = max_parts
 
     async def plan(self, command: Command) -> list[Step]:
         match command:
             case SayText():
                 return await self._plan_say(command)
-            case AddToRoom() | RemoveFromRoom() | ChangeRoomTopic():
-                return [Step(command, command.room_id)]
-            case AcceptFriendship():
-                return [Step(command, FRIENDSHIPS)]
+            case AddToRoom() | RemoveFromRoom() | ChangeRoomTopic() | AcceptFriendship():
+                return [Step(command, conversation_of(command))]
         raise UnsupportedCommandError(f"no WeChat action for {type(command).__name__}")
 
     async def _plan_say(self, command: SayText) -> list[Step]:
-        conversation = command.room_id or command.contact_id
-        assert conversation is not None  # SayText validates that exactly one is set
-        chunks = split_text(command.text, self.max_message_chars) or [command.text]
+        conversation = conversation_of(command)
+        # At most `max_parts` messages: one long reply must not cost the account a burst of sends.
+        chunks = bounded_parts(command.text, self.max_message_chars, self.max_parts) or [command.text]
         if command.mention_ids and command.room_id:
             names = [await self.reader.display_name(command.room_id, who) for who in command.mention_ids]
             chunks[0] = render_mentions(names, chunks[0])

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +20,6 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 from redis.asyncio import Redis
@@ -38,15 +37,12 @@ from schemas import (
 from services.gateway import qr, translate
 from services.gateway._wechaty_compat import wechaty, wechaty_puppet
 from services.gateway.bot import GatewayWechaty, PuppetEvent
-from services.gateway.executor import Executor
+from services.gateway.command_loop import CommandLoop, Totals
 from services.gateway.outbound import Outbound
 from services.gateway.pacing import RecentIds
 from services.gateway.reader import PuppetReader, enum_name
-from services.gateway.sender import Sender
 from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
-from services.shared import permissions, provision
-from services.shared.consumer import ConsumerPolicy, Delivery, PullConsumer, dead_letter_of
 
 log = logging.getLogger("qunbus.gateway")
 
@@ -55,12 +51,7 @@ DeadLetter = Callable[[DeadLettered], Awaitable[None]]
 
 _DRAIN_TIMEOUT_S = 2.0
 _STOP_TIMEOUT_S = 5.0
-_STOP_GRACE_S = 2.0
 _PROBE_TIMEOUT_S = 3.0
-
-
-consumer_name = permissions.gateway_user
-"""`gateway-<bot_id>`: the durable consumer on QUN_CMD (and the NATS user) of one account's gateway."""
 
 
 def free_port() -> int:
@@ -88,9 +79,10 @@ class Gateway:
         self.qr_code: str | None = None
         self.qr_status = "unknown"
         self.wechaty: GatewayWechaty | None = None
-        self.outbound: Outbound | None = None
-        self.sender: Sender | None = None
-        self._consumer: PullConsumer | None = None
+        self.commands: CommandLoop | None = None
+        self._ending: asyncio.Task[None] | None = None
+        self.totals = Totals()
+        self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._publish: Publish | None = None
         self._dead_letter: DeadLetter | None = None
         self._nats: NatsClient | None = None
@@ -99,8 +91,6 @@ class Gateway:
         self._outbound_task: asyncio.Task[None] | None = None
         self._status_subscriptions: dict[str, Subscription] = {}
         self._ready_task: asyncio.Task[None] | None = None
-        self._sent_before = 0  # counters of earlier logins, for the status reply
-        self._waits_before = 0
 
     def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient, tracer: Tracer) -> None:
         """The bus, once the runtime is connected."""
@@ -159,6 +149,13 @@ class Gateway:
             await writer.wait_closed()
 
     async def _end_session(self) -> None:
+        """Idempotent and hard to interrupt: a shutdown cancels again and again, yet the commands must go back to
+        JetStream and the send lease be released. A second caller waits for the same ending."""
+        if self._ending is None or self._ending.done():
+            self._ending = asyncio.create_task(self._close_session(), name="gateway-session-end")
+        await asyncio.shield(self._ending)
+
+    async def _close_session(self) -> None:
         self.logged_in = False
         self.ready = False
         await self._stop_outbound()
@@ -414,85 +411,40 @@ class Gateway:
         await self._stop_outbound()
         if self._nats is None or self._dead_letter is None:
             raise RuntimeError("the gateway is not attached to the bus")
-        settings = self.settings
-        executor = Executor(puppet, reader, settings.max_message_chars)
-        sender = Sender(executor, settings.limits, self._tracer)
-        outbound = Outbound(self.bot_id, executor, sender, self.redis)
-        js = self._nats.jetstream()
-        # Bound before the loop starts: a consumer created now starts at new commands, so it must exist by login.
-        bound = [await self._bind_commands(js)]
-
-        async def bind() -> JetStreamContext.PullSubscription:
-            return bound.pop() if bound else await self._bind_commands(js)
-
-        consumer = PullConsumer(
-            consumer_name(self.bot_id),
-            bind,
-            outbound.handle,
-            self._dead_letter_delivery,
-            ConsumerPolicy(
-                max_in_flight=settings.max_in_flight,
-                batch=settings.max_in_flight,
-                max_deliver=settings.max_deliver,
-                retry_base_s=settings.retry_base_s,
-                keep_alive_s=settings.ack_wait_s / 3,
-            ),
-            healthy=self._dependencies_answer,
+        commands = CommandLoop(
+            self.settings,
+            self.bot_id,
+            instance=self.instance,
+            redis=self.redis,
+            nats=self._nats,
+            dead_letter=self._dead_letter,
+            tracer=self._tracer,
+            puppet=puppet,
+            reader=reader,
+            totals=self.totals,
         )
-        self.outbound, self.sender, self._consumer = outbound, sender, consumer
-
-        async def carry_out_commands() -> None:
-            async with asyncio.TaskGroup() as loops:
-                loops.create_task(consumer.run())
-                loops.create_task(sender.run())
-
-        self._outbound_task = asyncio.create_task(
-            carry_out_commands(), name=f"gateway-outbound-{self.bot_id}"
-        )
+        await commands.ensure_consumer()
+        self.commands = commands
+        self._outbound_task = asyncio.create_task(commands.run(), name=f"gateway-commands-{self.bot_id}")
         self._outbound_task.add_done_callback(_log_failure)
-        log.info("executing commands from %s", subjects.all_commands(self.bot_id))
-
-    async def _dead_letter_delivery(self, delivery: Delivery, reason: str) -> None:
-        if self._dead_letter is None:
-            raise RuntimeError("the gateway is not attached to the bus")
-        log.error("dead-lettering command on %s: %s", delivery.subject, reason)
-        await self._dead_letter(dead_letter_of("gateway", delivery, reason))
-
-    async def _dependencies_answer(self) -> bool:
-        """After an outage: commands resume once Redis answers and NATS is connected again."""
-        return bool(await self.redis.ping()) and self._nats is not None and self._nats.is_connected
-
-    async def _bind_commands(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
-        """Bind to `gateway-<bot_id>`. Provisioning creates it in production (the gateway's NATS user may not);
-        in development and tests the gateway creates it itself."""
-        settings = self.settings
-        spec = provision.gateway_consumer(self.bot_id, settings.max_deliver, settings.ack_wait_s)
-        try:
-            await js.consumer_info(spec.stream, spec.durable)
-        except NotFoundError:
-            log.warning("consumer %s is not provisioned; creating it", spec.durable)
-            await provision.ensure_consumer(js, spec)
-        # nats-py pulls into the connection's inbox prefix, which the plumbing set to the user's own.
-        return await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _stop_outbound(self) -> None:
         if self._ready_task is not None:
             self._ready_task.cancel()
             self._ready_task = None
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            # Parts already handed to WeChat finish; the rest goes back to JetStream for the next session.
-            await consumer.stop(grace_s=_STOP_GRACE_S)
-        task, self._outbound_task = self._outbound_task, None
+        task = self._outbound_task
         if task is not None:
             task.cancel()
             _, pending = await asyncio.wait({task}, timeout=_STOP_TIMEOUT_S)
             if pending:
                 log.error("the command loop did not stop within %.0fs", _STOP_TIMEOUT_S)
-        if self.sender is not None:
-            self._sent_before += self.sender.sent
-            self._waits_before += self.sender.rate_limit_waits
-        self.outbound, self.sender = None, None
+        self._outbound_task = None
+        self.commands = None
+
+    @property
+    def outbound(self) -> Outbound | None:
+        """What carries commands out while this process sends for the account (None otherwise)."""
+        return self.commands.outbound if self.commands is not None else None
 
     # -- status ----------------------------------------------------------------------------------------------
 
@@ -505,22 +457,53 @@ class Gateway:
         return task is not None and not task.done()
 
     def status(self) -> GatewayStatus:
-        sender = self.sender
+        totals, commands = self.totals, self.commands
+        stats = commands.stats() if commands is not None else None
+        outbound = commands.outbound if commands is not None else None
+        sender = commands.sender if commands is not None else None
+        daily_used = dict(totals.daily_used)
+        if stats is not None:
+            daily_used.update(stats.daily_used)
         return GatewayStatus(
             bot_id=self.bot_id,
             logged_in=self.logged_in,
             name=self.bot_name,
             rooms=self.rooms,
             outbound_queue=sender.queue_sizes() if sender else {},
-            rate_limit_waits=self._waits_before + (sender.rate_limit_waits if sender else 0),
-            sent=self._sent_before + (sender.sent if sender else 0),
+            rate_limit_waits=totals.rate_limit_waits + (stats.rate_limit_waits if stats else 0),
+            sent=totals.sent + (stats.sent if stats else 0),
+            sending=commands is not None and commands.sending,
+            held=commands.held() if commands is not None and self.logged_in else "",
+            dropped_stale=totals.dropped_stale + (outbound.dropped_stale if outbound else 0),
+            queue_by_priority=sender.queue.sizes_by_priority() if sender else {},
+            daily_used=daily_used,
+            daily_limits={
+                kind: limit for kind, limit in self.settings.daily_limits.as_dict().items() if limit
+            },
         )
+
+    def unknown_outcomes(self) -> int:
+        stats = self.commands.stats() if self.commands is not None else None
+        return self.totals.unknown_outcomes + (stats.unknown_outcomes if stats else 0)
+
+    async def refresh_daily_use(self) -> None:
+        """Today's use as Redis counts it (also what other processes sent), for the status reply."""
+        commands = self.commands
+        if commands is None:
+            return
+        with contextlib.suppress(Exception):  # the status answers from what it knows
+            used = await commands.budget.daily_used()
+            self.totals.daily_used = used
+            stats = commands.stats()
+            if stats is not None:
+                stats.daily_used = dict(used)
 
     async def _answer_status(self, bot_id: str) -> None:
         if self._nats is None or bot_id in self._status_subscriptions:
             return
 
         async def answer(message: Msg) -> None:
+            await self.refresh_daily_use()
             await message.respond(self.status().model_dump_json().encode())
 
         self._status_subscriptions[bot_id] = await self._nats.subscribe(

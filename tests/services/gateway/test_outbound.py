@@ -4,10 +4,12 @@ JetStream side (acks, retries, dead letters, pauses) is the shared consumer's an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from opentelemetry import trace
@@ -15,14 +17,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from schemas import SayText, subjects
+from services.gateway.budget import DailyLimits, SendBudget
 from services.gateway.executor import Executor
-from services.gateway.outbound import Outbound, progress_key
+from services.gateway.outbound import Outbound
 from services.gateway.pacing import PacingLimits
 from services.gateway.reader import PuppetReader
 from services.gateway.sender import Sender
 from services.shared.consumer import Delivery, Permanent, is_outage
 
 BOT = "wxid_bot"
+LEASE = "gw-1:1"
 FAST = PacingLimits(
     room_per_second=1000, room_burst=100, account_per_minute=60000, account_burst=100, jitter_seconds=0
 )
@@ -43,21 +47,22 @@ class RecordingPuppet:
         return f"m{len(self.sent)}"
 
 
-def delivery(subject: str, data: bytes, deliveries: int = 1) -> Delivery:
+def delivery(subject: str, data: bytes, deliveries: int = 1, age_s: float = 0.0) -> Delivery:
+    stored = datetime.now(UTC) - timedelta(seconds=age_s)
     raw = SimpleNamespace(
         subject=subject,
         data=data,
         headers={},
         metadata=SimpleNamespace(
-            num_delivered=deliveries, sequence=SimpleNamespace(stream=1), timestamp=datetime.now(UTC)
+            num_delivered=deliveries, sequence=SimpleNamespace(stream=1), timestamp=stored
         ),
     )
     return Delivery(cast(Any, raw))
 
 
-def say(text: str, room: str = "r1", **fields: Any) -> Delivery:
+def say(text: str, room: str = "r1", age_s: float = 0.0, **fields: Any) -> Delivery:
     command = SayText(room_id=room, text=text, **fields)
-    return delivery(subjects.command(BOT, SayText), command.model_dump_json().encode())
+    return delivery(subjects.command(BOT, SayText), command.model_dump_json().encode(), age_s=age_s)
 
 
 @pytest.fixture
@@ -72,11 +77,14 @@ class Harness:
         self.puppet = puppet
         self.redis = redis
         executor = Executor(puppet, PuppetReader(puppet), max_message_chars=20)
-        self.sender = Sender(executor, limits, trace.get_tracer("test"))
-        self.outbound = Outbound(BOT, executor, self.sender, redis)
+        self.budget = SendBudget(redis, BOT, limits, DailyLimits(), zone=ZoneInfo("Asia/Shanghai"))
+        self.sender = Sender(executor, self.budget, trace.get_tracer("test"), lease=lambda: LEASE)
+        self.outbound = Outbound(executor, self.sender, self.budget, max_command_age_s=600)
         self._loop: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Harness:
+        with contextlib.suppress(Exception):  # a harness on an unreachable Redis
+            await self.redis.set(self.budget.lease_key(), LEASE)
         self._loop = asyncio.create_task(self.sender.run())
         return self
 
@@ -95,7 +103,7 @@ async def test_handle_returns_once_wechat_accepted_the_command(redis: Redis) -> 
         await harness.outbound.handle(say("hello", id="c1"))
 
     assert harness.puppet.sent == [("r1", "hello", None)]
-    assert await redis.get(progress_key(BOT, "c1")) == "done"
+    assert (await harness.budget.progress("c1")).done
 
 
 async def test_a_repeated_command_id_is_carried_out_once(redis: Redis) -> None:
@@ -107,8 +115,8 @@ async def test_a_repeated_command_id_is_carried_out_once(redis: Redis) -> None:
 
 
 async def test_a_redelivered_split_text_resumes_after_the_parts_already_sent(redis: Redis) -> None:
-    await redis.set(progress_key(BOT, "cmd-split"), "1")
     async with Harness(redis, RecordingPuppet()) as harness:
+        await redis.hset(harness.budget.record_key("cmd-split"), "p0", "sent")
         # 20 characters a part: three parts, the first sent before.
         await harness.outbound.handle(
             say("line number one\nline number two\nline number six", id="cmd-split")
@@ -168,3 +176,23 @@ async def test_rooms_are_served_round_robin_under_the_rate_limit(redis: Redis) -
         await asyncio.gather(*busy, harness.outbound.handle(say("quiet", room="quiet")))
 
     assert harness.texts.index("quiet") < harness.texts.index("busy 3")
+
+
+async def test_a_command_older_than_the_age_limit_is_dropped_and_counted(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("yesterday's news", age_s=601))
+        await harness.outbound.handle(
+            say("too late", deadline=datetime.now(UTC) - timedelta(seconds=1))  # past its own deadline
+        )
+        await harness.outbound.handle(say("fresh", age_s=30))
+
+    assert harness.texts == ["fresh"]
+    assert harness.outbound.dropped_stale == 2
+
+
+async def test_a_very_long_reply_costs_at_most_three_messages(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("\n".join(f"line {n}" for n in range(1000))))
+
+    assert len(harness.texts) == 3
+    assert harness.texts[-1].endswith("(truncated)")

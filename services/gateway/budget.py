@@ -27,6 +27,9 @@ from services.gateway.pacing import PacingLimits
 KINDS = ("text", "file", "invite", "friend")
 """Daily budgets: texts, images and files, room invitations (adds), friend accepts."""
 
+MIN_WAIT_S = 0.001
+"""Shortest wait handed out: the clock must be able to move past it."""
+
 RECORD_TTL_S = 24 * 3600
 """How long a command's record is kept; commands older than GATEWAY_MAX_COMMAND_AGE_S are dropped anyway."""
 
@@ -67,16 +70,18 @@ local function level(key, rate, capacity)
 end
 local account_rate, account_capacity = tonumber(ARGV[4]), tonumber(ARGV[5])
 local room_rate, room_capacity = tonumber(ARGV[6]), tonumber(ARGV[7])
+-- A token is there when 1 is reached up to rounding (a wait of 1e-13 s cannot pass on a clock of 1.7e9 s).
+local whole = 1 - 1e-9
 local account, account_at = level(KEYS[2], account_rate, account_capacity)
-if account < 1 then
+if account < whole then
   return {'wait', 'account', tostring((1 - account) / account_rate)}
 end
 local room, room_at = level(KEYS[3], room_rate, room_capacity)
-if room < 1 then
+if room < whole then
   return {'wait', 'conversation', tostring((1 - room) / room_rate)}
 end
 local function take(key, tokens, at, rate, capacity)
-  redis.call('HSET', key, 'tokens', tostring(tokens - 1), 'at', tostring(at))
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens - 1), 'at', string.format('%.17g', at))
   -- Once full again the bucket carries no information: an absent key reads as full.
   redis.call('PEXPIRE', key, math.ceil((capacity - tokens + 1) / rate * 1000) + 60000)
 end
@@ -234,7 +239,7 @@ class SendBudget:
             case ["already", state]:
                 return Already(state)
             case ["wait", scope, seconds]:
-                return Wait(scope, float(seconds))
+                return Wait(scope, max(float(seconds), MIN_WAIT_S))
             case ["exhausted", used, limit, seconds]:
                 return Exhausted(int(used), int(limit), float(seconds))
             case ["lease"]:

@@ -37,7 +37,7 @@ from schemas import (
 from services.gateway import qr, translate
 from services.gateway._wechaty_compat import wechaty, wechaty_puppet
 from services.gateway.bot import GatewayWechaty, PuppetEvent
-from services.gateway.command_loop import CommandLoop, Totals
+from services.gateway.command_loop import CommandLoop, Totals, consumer_name
 from services.gateway.outbound import Outbound
 from services.gateway.pacing import RecentIds
 from services.gateway.reader import PuppetReader, enum_name
@@ -45,6 +45,8 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
 
 log = logging.getLogger("qunbus.gateway")
+
+__all__ = ["Gateway", "consumer_name", "free_port"]
 
 Publish = Callable[[str, bytes, str], Awaitable[None]]
 DeadLetter = Callable[[DeadLettered], Awaitable[None]]

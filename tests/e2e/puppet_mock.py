@@ -89,6 +89,8 @@ class SentMessage:
     listener_id: str | None
     text: str
     mention_ids: tuple[str, ...]
+    at: float
+    """When the peer received it (seconds since the epoch)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Observed:
                     listener_id=m["listenerId"],
                     text=m["text"],
                     mention_ids=tuple(m["mentionIds"]),
+                    at=m["timestamp"] / 1000,
                 )
                 for m in raw["sent"]
             ),

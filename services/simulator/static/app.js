@@ -475,9 +475,22 @@ async function refreshAdmin() {
   }
 }
 
+const narrow = window.matchMedia("(max-width: 980px)");
+
+/** On a narrow window a panel opens over the chat, just below its header, so the header's buttons stay usable. */
+function placePanel(panel) {
+  panel.style.top = narrow.matches ? `${document.querySelector(".chat-head").getBoundingClientRect().bottom}px` : "";
+}
+
+function togglePanel(id) {
+  const panel = $(id);
+  panel.hidden = !panel.hidden;
+  if (!panel.hidden) placePanel(panel);
+}
+
 function toggleAdmin() {
   const panel = $("admin-panel");
-  panel.hidden = !panel.hidden;
+  togglePanel("admin-panel");
   clearInterval(state.adminTimer);
   if (!panel.hidden) {
     refreshAdmin();
@@ -542,7 +555,13 @@ async function start() {
   $("quote-cancel").addEventListener("click", () => { state.quote = null; renderComposer(); });
   $("add-member").addEventListener("submit", addMember);
   $("dm-form").addEventListener("submit", directMessage);
-  $("toggle-members").addEventListener("click", () => { $("members-panel").hidden = !$("members-panel").hidden; });
+  $("toggle-members").addEventListener("click", () => togglePanel("members-panel"));
+  for (const button of document.querySelectorAll(".panel-close")) {
+    const id = button.dataset.closes;
+    button.addEventListener("click", () => (id === "admin-panel" ? toggleAdmin() : togglePanel(id)));
+  }
+  // On a narrow window a panel would cover the chat: it starts closed there.
+  if (narrow.matches) $("members-panel").hidden = true;
   $("toggle-admin").addEventListener("click", toggleAdmin);
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".mention-wrap")) $("mention-menu").hidden = true;

@@ -225,6 +225,45 @@ async def test_admin_panel_shows_not_connected_then_live_data(chat: PageUnderTes
     assert "rate_limit_waits" in await page.inner_text("#admin-outbound")
 
 
+async def boxes_overlap(page: Any, first: str, second: str) -> bool:
+    a, b = await page.locator(first).bounding_box(), await page.locator(second).bounding_box()
+    assert a is not None
+    assert b is not None
+    return bool(
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+async def test_on_a_phone_the_members_panel_does_not_cover_the_chat(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.reload()
+    await page.wait_for_selector("#connection.online")
+
+    assert await page.locator("#members-panel").is_hidden()
+    for part in ("#messages", "#input", "#send"):
+        box = await page.locator(part).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390 + 1, part  # nothing pushed off the screen
+    await send(page, "手机上也能聊")
+    await page.locator(".msg.mine .bubble", has_text="手机上也能聊").wait_for()
+    assert world.messages(room_id=OSS_ROOM_ID)[-1].text == "手机上也能聊"
+
+    # Opened on purpose, it lies below the header: the toggle stays usable.
+    await page.click("#toggle-members")
+    await page.locator("#members-panel .member").first.wait_for()
+    assert not await boxes_overlap(page, "#members-panel", ".chat-head")
+    await page.click("#members-panel .panel-close")
+    assert await page.locator("#members-panel").is_hidden()
+    await page.click("#toggle-members")
+    await page.click("#toggle-members")
+    assert await page.locator("#members-panel").is_hidden()
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The whole stack: the page, the simulator, the gateway on python-wechaty, the moderator and the tagger over NATS
 

@@ -32,6 +32,8 @@ from schemas import (
     GatewayStatus,
     LoggedIn,
     LoggedOut,
+    MessageReceived,
+    Quote,
     subjects,
 )
 from services.gateway import qr, translate
@@ -40,6 +42,8 @@ from services.gateway.bot import GatewayWechaty, PuppetEvent
 from services.gateway.command_loop import CommandLoop, Totals, consumer_name
 from services.gateway.outbound import Outbound
 from services.gateway.pacing import RecentIds
+from services.gateway.parsing import parse_text
+from services.gateway.quotes import QuoteRecord
 from services.gateway.reader import PuppetReader, enum_name
 from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
@@ -62,6 +66,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _current_names(reader: PuppetReader, room_id: str) -> Callable[[str], Awaitable[set[str]]]:
+    async def names(contact_id: str) -> set[str]:
+        contact = await reader.contact(contact_id, room_id)
+        return {contact.name, contact.alias or ""} - {""}
+
+    return names
+
+
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("%s stopped: commands are not carried out", task.get_name(), exc_info=task.exception())
@@ -82,6 +94,7 @@ class Gateway:
         self.qr_status = "unknown"
         self.wechaty: GatewayWechaty | None = None
         self.commands: CommandLoop | None = None
+        self.quotes = self._quote_record(settings.bot_id)
         self._ending: asyncio.Task[None] | None = None
         self.totals = Totals()
         self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
@@ -93,6 +106,12 @@ class Gateway:
         self._outbound_task: asyncio.Task[None] | None = None
         self._status_subscriptions: dict[str, Subscription] = {}
         self._ready_task: asyncio.Task[None] | None = None
+
+    def _quote_record(self, bot_id: str) -> QuoteRecord:
+        settings = self.settings
+        return QuoteRecord(
+            self.redis, bot_id, keep_days=settings.quote_record_days, per_room=settings.quote_record_per_room
+        )
 
     def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient, tracer: Tracer) -> None:
         """The bus, once the runtime is connected."""
@@ -245,6 +264,7 @@ class Gateway:
         if self.settings.bot_id not in {"pending", contact_id}:
             log.warning("logged in as %s, not the configured %s", contact_id, self.settings.bot_id)
         self.bot_id = contact_id
+        self.quotes = self._quote_record(contact_id)
         self.bot_name = await reader.contact_name(contact_id)
         self.logged_in = True
         self.ready = False
@@ -311,10 +331,64 @@ class Gateway:
         payload = await puppet.message_payload(message_id)
         facts = await reader.message_facts(payload, self.bot_id, self.bot_name, self._now())
         event = translate.message_received(facts, self.bot_id)
+        if event.room is not None and event.type == "text":
+            event = await self._with_checked_quote(event, facts, puppet, reader)
+            await self._remember(event)
         if not event.from_self or self.settings.publish_self:
             await self.publish(event)
         # Remembered only once published: a message whose publish failed is published when WeChat repeats it.
         self._seen_messages.add(message_id, now)
+
+    async def _with_checked_quote(
+        self, event: MessageReceived, facts: translate.MessageFacts, puppet: Any, reader: PuppetReader
+    ) -> MessageReceived:
+        """The quote verified against what was really said (typed quotes are forgeable); unverified when in doubt
+        or when Redis cannot be asked."""
+        room = event.room
+        assert room is not None
+        try:
+            if facts.quoted_message_id:
+                quote = await self._quote_by_id(facts.quoted_message_id, event.quote, puppet, reader, room.id)
+            elif event.quote is not None:
+                quote = await self.quotes.verify(room.id, event.quote, _current_names(reader, room.id))
+            else:
+                return event
+        except Exception:  # an unverified quote is the safe answer; the event still goes out
+            log.warning("could not check the quote of %s; left unverified", event.id, exc_info=True)
+            return event
+        return event.model_copy(update={"quote": quote})
+
+    async def _quote_by_id(
+        self, quoted_id: str, typed: Quote | None, puppet: Any, reader: PuppetReader, room_id: str
+    ) -> Quote:
+        """The puppet said which message is quoted: its talker and text come from WeChat, not from the typing."""
+        quoted = await puppet.message_payload(quoted_id)
+        talker_id = str(quoted.from_id)
+        text = parse_text(quoted.text or "", []).text
+        name = typed.talker_name if typed is not None else await reader.display_name(room_id, talker_id)
+        return Quote(
+            talker_name=name,
+            text=text,
+            verified=True,
+            talker_id=talker_id,
+            message_id=translate.event_id(self.bot_id, "message", quoted_id),
+        )
+
+    async def _remember(self, event: MessageReceived) -> None:
+        """Who said what, for verifying later quotes. Best effort: an event is never held back for it."""
+        assert event.room is not None
+        talker = event.talker
+        try:
+            await self.quotes.remember(
+                event.room.id,
+                talker_id=talker.id,
+                names=(talker.name, talker.alias),
+                text=event.text,
+                event_id=event.id,
+                at=event.timestamp.timestamp(),
+            )
+        except Exception:  # Redis away: that message cannot be verified when quoted, nothing more
+            log.warning("could not remember message %s for quote checks", event.id, exc_info=True)
 
     async def _on_room_join(self, payload: Any, reader: PuppetReader) -> None:
         room = await reader.room_or_id(payload.room_id)

@@ -85,6 +85,12 @@ class GatewaySettings(QunSettings):
     max_in_flight: int = Field(
         50, ge=1, description="Commands read ahead and not yet finished (the fair queue's horizon)."
     )
+    quote_record_days: float = Field(
+        7.0,
+        gt=0,
+        description="How long room messages are remembered (talker and text hash) to verify quotes.",
+    )
+    quote_record_per_room: int = Field(5000, ge=1, description="Room messages remembered at most per room.")
     retry_base_s: float = Field(2.0, gt=0, description="First retry delay of a failed command; doubles.")
     reconnect_min_s: float = Field(1.0, gt=0, description="First delay before reconnecting to the puppet.")
     reconnect_max_s: float = Field(60.0, gt=0, description="Longest delay between reconnection attempts.")

@@ -96,6 +96,8 @@ class MessageFacts:
     mention_ids: Sequence[str]
     bot_names: Sequence[str]
     """Every name the bot may be @-mentioned by here: its WeChat name and its alias in the room."""
+    quoted_message_id: str | None = None
+    """The WeChat id of the quoted message, when the puppet says it (most deliver only the typed form)."""
 
 
 def message_received(facts: MessageFacts, bot_id: str) -> MessageReceived:

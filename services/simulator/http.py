@@ -248,6 +248,7 @@ class SimulatorApp:
                 headers=parse_headers(scope),
                 body=await read_body(receive),
             )
+            refuse_cross_origin_writes(request)
             return await handler(request)
         except HttpError as error:
             return Response.json({"error": str(error)}, error.status)
@@ -432,6 +433,31 @@ class SimulatorApp:
                 frames.put_nowait(sse_frame("invitation", invitation_json(invitation)))
             case FriendshipRequested(request=request):
                 frames.put_nowait(sse_frame("friendship", friend_request_json(request)))
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: What a page on another site may send without asking first (no CORS preflight): refused as a write's body.
+_SIMPLE_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_cross_origin_writes(request: Request) -> None:
+    """Only this page, the terminal chat and programs may change the world; another site the user visits may not.
+
+    A browser tells where a request comes from (`Origin`, `Sec-Fetch-Site`): a write from another origin is refused.
+    A write's body must be JSON declared as such: a browser sends that cross-origin only after a preflight this server
+    never approves, while `text/plain` or form bodies could be posted from any page without one.
+    """
+    if request.method not in _WRITES:
+        return
+    headers = request.headers
+    origin = headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1].rstrip("/") != headers.get("host", ""):
+        raise HttpError(403, "cross-origin writes are refused")
+    if headers.get("sec-fetch-site") not in {None, "same-origin", "none"}:
+        raise HttpError(403, "cross-site writes are refused")
+    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type.startswith(_SIMPLE_TYPES) or (request.body and content_type != "application/json"):
+        raise HttpError(415, "a write's body must be JSON with content-type: application/json")
 
 
 def sse_frame(event: str, data: object, event_id: int | None = None) -> str:

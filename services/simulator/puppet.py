@@ -261,7 +261,7 @@ class SimulatorPuppet(Puppet):  # type: ignore[misc]  # wechaty_puppet ships no 
 def message_payload(message: ChatMessage) -> MessagePayload:
     """A world message as the puppet service describes it (room messages have no `to_id`)."""
     kind = MessageType.MESSAGE_TYPE_TEXT if message.kind == "text" else MessageType.MESSAGE_TYPE_UNSPECIFIED
-    return MessagePayload(
+    payload = MessagePayload(
         id=message.id,
         text=message.text,
         timestamp=int(message.timestamp),
@@ -271,3 +271,6 @@ def message_payload(message: ChatMessage) -> MessagePayload:
         to_id=message.to_id or "",
         mention_ids=list(message.mention_ids),
     )
+    # As a puppet that knows the quoted message does (the 2022 gRPC payload has no field for it).
+    payload.quote_id = message.quote_id
+    return payload

@@ -112,6 +112,8 @@ class ChatMessage:
     quote: QuotedText | None
     timestamp: float
     from_bot: bool
+    quote_id: str | None = None
+    """The id of the quoted message when it was picked in the chat (a quote typed by hand has none)."""
 
 
 @dataclass(frozen=True)
@@ -412,6 +414,7 @@ class SimulatorWorld:
             reply=reply,
             mention_ids=mentioned,
             quote=quote,
+            quote_id=quote_id,
         )
 
     def direct_message(self, contact_id: str, text: str) -> ChatMessage:
@@ -629,6 +632,7 @@ class SimulatorWorld:
         reply: str,
         mention_ids: tuple[str, ...] = (),
         quote: QuotedText | None = None,
+        quote_id: str | None = None,
     ) -> ChatMessage:
         message = ChatMessage(
             seq=len(self._log) + 1,
@@ -644,6 +648,7 @@ class SimulatorWorld:
             quote=quote,
             timestamp=self._clock(),
             from_bot=talker_id == self.bot_id and kind == "text",
+            quote_id=quote_id,
         )
         self._log.append(message)
         self._publish(MessagePosted(message))

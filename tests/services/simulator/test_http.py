@@ -127,7 +127,9 @@ async def test_errors_have_status_and_reason(
 
 async def test_bad_json_is_a_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        f"/api/rooms/{OSS_ROOM_ID}/messages", content=b"{not json", headers={"content-type": "application/json"}
+        f"/api/rooms/{OSS_ROOM_ID}/messages",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
 

@@ -13,6 +13,8 @@ limit afterwards: the token buckets over every interval, the daily budgets, stal
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import math
 import random
 import time
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 from opentelemetry import trace
 from redis.asyncio import Redis
 
-from schemas import AcceptFriendship, AddToRoom, Command, SayText
+from schemas import AcceptFriendship, AddToRoom, Command, SayText, SendFile
 from services.gateway.budget import DailyLimits, SendBudget
 from services.gateway.executor import Executor, Step, budget_kind
 from services.gateway.outbound import Outbound, expires_at
@@ -150,10 +152,20 @@ def day_of_traffic(rng: random.Random, rooms: int = 50, members: int = 2000) -> 
         at, room = rng.uniform(9 * 3600, 23 * 3600), rng.choice(room_ids)
         for n in range(30):
             add(at + n * 0.1, SayText(room_id=room, text=f"[GitHub] #{n} updated", priority="notice"))
+    picture = bytes(range(256)) * 40  # 10 KB standing in for a report chart
     for room in room_ids:  # the morning broadcast and the evening report picture, in every room
-        add(
-            9.5 * 3600 + rng.uniform(0, 2), SayText(room_id=room, text="📢 今晚8点直播", priority="broadcast")
+        broadcast = SayText(room_id=room, text="📢 今晚8点直播", priority="broadcast")
+        add(9.5 * 3600 + rng.uniform(0, 2), broadcast)
+        report = SendFile(
+            room_id=room,
+            name="日报.png",
+            mime_type="image/png",
+            size=len(picture),
+            sha256=hashlib.sha256(picture).hexdigest(),
+            data_base64=base64.b64encode(picture).decode(),
+            priority="notice",
         )
+        add(21 * 3600 + rng.uniform(0, 2), report)
     for n in range(40):
         add(rng.uniform(0, 24 * 3600), AcceptFriendship(friendship_id=f"fr{n}"))
     for _ in range(20):

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from schemas import DeadLettered, subjects
 from services.gateway.budget import SendBudget
 from services.gateway.executor import Executor
+from services.gateway.files import object_store_loader
 from services.gateway.lease import SendLease
 from services.gateway.outbound import Outbound
 from services.gateway.reader import PuppetReader
@@ -77,7 +78,14 @@ class CommandLoop:
         self._dead_letter = dead_letter
         self.tracer = tracer
         self.totals = totals
-        self.executor = Executor(puppet, reader, settings.max_message_chars, settings.max_parts)
+        self.executor = Executor(
+            puppet,
+            reader,
+            settings.max_message_chars,
+            settings.max_parts,
+            load_object=object_store_loader(self.js),
+            max_file_bytes=settings.max_file_bytes,
+        )
         self.budget = SendBudget(redis, bot_id, settings.limits, settings.daily_limits, zone=settings.zone)
         self.lease = SendLease(redis, self.budget.lease_key(), instance, settings.lease_ttl_s)
         self.sender: Sender | None = None

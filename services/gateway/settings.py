@@ -85,6 +85,9 @@ class GatewaySettings(QunSettings):
     max_in_flight: int = Field(
         50, ge=1, description="Commands read ahead and not yet finished (the fair queue's horizon)."
     )
+    max_file_bytes: int = Field(
+        25 * 1024 * 1024, ge=1, description="Larger images and files are refused (dead-lettered)."
+    )
     quote_record_days: float = Field(
         7.0,
         gt=0,

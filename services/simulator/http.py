@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Mutable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import uvicorn
 
@@ -60,6 +60,8 @@ KEEPALIVE_SECONDS = 15.0
 #: How long the admin panel waits for the launcher's data source.
 ADMIN_TIMEOUT_SECONDS = 3.0
 JSON_TYPE = "application/json; charset=utf-8"
+#: Image types the page shows inline (SVG is not one: it can carry script).
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -86,7 +88,10 @@ def room_json(room: RoomView) -> dict[str, Any]:
 
 
 def message_json(message: ChatMessage) -> dict[str, Any]:
-    return {**asdict(message), "mention_ids": list(message.mention_ids)}
+    data = {**asdict(message), "mention_ids": list(message.mention_ids)}
+    if message.file is not None:
+        data["file"] = {**asdict(message.file), "url": f"/api/files/{quote(message.id)}"}
+    return data
 
 
 def friend_request_json(request: FriendRequest) -> dict[str, Any]:
@@ -224,6 +229,7 @@ class SimulatorApp:
         add("GET", "/api/invitations", self.list_invitations)
         add("POST", "/api/invitations/{invitation_id}/accept", self.accept_invitation)
         add("GET", "/api/admin", self.admin)
+        add("GET", "/api/files/{message_id}", self.get_file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -365,6 +371,19 @@ class SimulatorApp:
     async def accept_invitation(self, request: Request) -> Response:
         member = self.world.accept_invitation(request.params["invitation_id"])
         return Response.json(member_json(member))
+
+    async def get_file(self, request: Request) -> Response:
+        """An image or file the bot sent. Images the page shows inline; anything else only downloads (a file
+        named .html must not run as this page's script)."""
+        sent, data = self.world.file_data(request.params["message_id"])
+        inline = sent.mime_type in INLINE_IMAGES
+        disposition = "inline" if inline else f"attachment; filename*=UTF-8''{quote(sent.name)}"
+        return Response(
+            200,
+            data,
+            sent.mime_type if inline else "application/octet-stream",
+            headers=(("content-disposition", disposition), ("x-content-type-options", "nosniff")),
+        )
 
     # ----------------------------------------------------------------------------------------------------------------
     # Admin panel

@@ -94,6 +94,18 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """An image or file the bot sent into the mock world, as the peer decoded it."""
+
+    room_id: str | None
+    listener_id: str | None
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Membership:
     """A member the bot removed from, added to, or invited into a room."""
 
@@ -119,6 +131,7 @@ class Observed:
     invited: tuple[Membership, ...]
     accepted_friendship_ids: tuple[str, ...]
     topics: tuple[TopicChange, ...]
+    files: tuple[SentFile, ...] = ()
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Observed:
@@ -142,6 +155,17 @@ class Observed:
             invited=memberships("invited"),
             accepted_friendship_ids=tuple(f["friendshipId"] for f in raw["acceptedFriendships"]),
             topics=tuple(TopicChange(room_id=t["roomId"], topic=t["topic"]) for t in raw["topics"]),
+            files=tuple(
+                SentFile(
+                    room_id=f["roomId"],
+                    listener_id=f["listenerId"],
+                    name=f["name"],
+                    media_type=f["mediaType"],
+                    size=f["size"],
+                    sha256=f["sha256"],
+                )
+                for f in raw.get("files", [])
+            ),
         )
 
 

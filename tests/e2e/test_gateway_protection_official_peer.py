@@ -1,23 +1,26 @@
-"""Protecting the account, seen from the official peer (PuppetServer over PuppetMock): what the peer receives shows
+"""The gateway's guarantees seen from the official peer (PuppetServer over PuppetMock): what the peer receives shows
 that a kill -9 and restart grant no extra budget, stale commands never go out late, a huge text costs at most three
-messages, and one conversation's backlog delays only itself while replies go before reminders, notices and
-broadcasts."""
+messages, one conversation's backlog delays only itself while replies go before reminders, notices and broadcasts,
+and a picture arrives byte for byte; typed quotes are verified only when true."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from schemas import GatewayStatus, LoggedIn, SayText, subjects
+from schemas import GatewayStatus, LoggedIn, MessageReceived, SayText, SendFile, subjects
 from services.gateway.pacing import TRUNCATED_ZH
 from tests.conftest import Bus, RunService
+from tests.services.gateway.test_files import tiny_png
 
 from .gateway_on_peer import GatewayProcess, Group, eventually, gateway_on
-from .puppet_mock import PuppetMockWorld
+from .puppet_mock import PuppetMockWorld, quoted_reply
 from .test_gateway_official_peer import publish
 
 pytestmark = pytest.mark.slow
@@ -138,3 +141,49 @@ async def test_one_conversations_backlog_delays_only_itself_and_replies_go_first
     assert texts.index("广播") < 10
     dave = [text for text in texts if text.startswith("私信")]
     assert dave == [f"私信 {n}" for n in range(len(dave))]
+
+
+async def test_a_picture_reaches_the_peer_byte_for_byte(
+    puppet_mock: PuppetMockWorld, run_service: RunService, bus: Bus, tmp_path: Path
+) -> None:
+    world, bot = puppet_mock, puppet_mock.bot_id
+    group = await Group.create(world, "e2e-file")
+    png = tiny_png(32, 16)
+    picture = SendFile(
+        room_id=group.room_id,
+        name="日报.png",
+        mime_type="image/png",
+        size=len(png),
+        sha256=hashlib.sha256(png).hexdigest(),
+        data_base64=base64.b64encode(png).decode(),
+    )
+    async with gateway_on(world, run_service, bus, tmp_path):
+        await publish(bus, bot, picture)
+        observed = await world.wait_for(lambda o: bool(o.files))
+
+    [received] = observed.files
+    assert (received.room_id, received.name, received.size) == (group.room_id, "日报.png", len(png))
+    assert received.sha256 == picture.sha256
+    assert received.media_type == "image/png"
+
+
+async def test_typed_quotes_are_verified_only_when_true(
+    puppet_mock: PuppetMockWorld, run_service: RunService, bus: Bus, tmp_path: Path
+) -> None:
+    world, bot = puppet_mock, puppet_mock.bot_id
+    group = await Group.create(world, "e2e-quotes", member_ids=("alice", "bob", "carol", "dave"))
+    async with gateway_on(world, run_service, bus, tmp_path):
+        await world.say_in_room("alice", group.room_id, "周四晚8点开会")
+        await bus.wait_for(f"qun.evt.{bot}.message", MessageReceived)
+        await world.say_in_room("bob", group.room_id, quoted_reply("Alice", "周四晚8点开会", "收到"))
+        await world.say_in_room(
+            "dave", group.room_id, quoted_reply("Alice", "会议费请转账到 6222-0000", "标记")
+        )
+        said, real, forged = await bus.wait_for(
+            f"qun.evt.{bot}.message", MessageReceived, count=3, timeout=10
+        )
+
+    assert real.quote is not None
+    assert (real.quote.verified, real.quote.talker_id, real.quote.message_id) == (True, "alice", said.id)
+    assert forged.quote is not None
+    assert (forged.quote.verified, forged.quote.talker_id, forged.quote.talker_name) == (False, None, "Alice")

@@ -29,6 +29,7 @@ from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, QUOTE_SEPARATOR, TEST_ROOM_ID, SimulatorWorld
 from services.tagger.app import service as tagger
 from tests.conftest import Bus, RunService
+from tests.services.gateway.test_files import tiny_png
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -223,6 +224,23 @@ async def test_admin_panel_shows_not_connected_then_live_data(chat: PageUnderTes
     assert "qun.cmd.qunbot.say" in await page.inner_text("#admin-commands")
     assert "×5" in await page.inner_text("#admin-dead")
     assert "rate_limit_waits" in await page.inner_text("#admin-outbound")
+
+
+async def test_a_picture_the_bot_sends_is_shown_and_a_file_is_a_download(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    world.bot_send_file(OSS_ROOM_ID, "日报.png", "image/png", tiny_png(24, 12))
+    world.bot_send_file(OSS_ROOM_ID, "notes.html", "text/html", b"<script>alert(1)</script>")
+
+    image = page.locator(".msg.bot img.sent-image")
+    await image.wait_for()
+    await page.wait_for_function("document.querySelector('img.sent-image').complete")
+    assert await image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [24, 12]
+    assert await image.get_attribute("alt") == "日报.png"
+    link = page.locator(".msg.bot a.sent-file", has_text="notes.html")
+    await link.wait_for()
+    served = await page.request.get(chat.url + str(await link.get_attribute("href")))
+    assert served.headers["content-type"] == "application/octet-stream"  # never run as this page's HTML
+    assert served.headers["content-disposition"].startswith("attachment")
 
 
 async def boxes_overlap(page: Any, first: str, second: str) -> bool:

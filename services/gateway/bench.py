@@ -5,8 +5,8 @@
 `soak`: "a day in a minute". 24 hours of a busy account — 50 rooms, 2,000 members asking questions (more in the
 morning and evening), reminders at the top of the hour, GitHub notice bursts, a morning broadcast, an evening
 report picture per room, friend requests and room adds — through the real `Outbound` / `Sender` / `SendBudget`,
-with a gateway restart at noon (everything in memory lost, unfinished commands redelivered) and a Redis restart at
-18:00 (killed while commands wait, restarted from its append-only file). Every send is checked against every
+with a gateway restart during the morning broadcast (everything in memory lost, unfinished commands redelivered) and
+a Redis restart during the evening reports (killed while commands wait, restarted from its append-only file). Every send is checked against every
 limit afterwards: the token buckets over every interval, the daily budgets, staleness, and each part at most once.
 """
 
@@ -310,8 +310,12 @@ class _Soak:
         self, kill: Callable[[], Awaitable[None]], start: Callable[[], Awaitable[None]]
     ) -> None:
         await kill()
-        await self.gateway.sender.step()  # what tries to send now fails as an outage, and waits
-        await self.settle()
+        for _ in range(100):  # the outage lasts until a send is attempted: it fails, and the commands wait
+            wait = await self.gateway.sender.step()
+            await self.settle()
+            if self.redeliver or wait is None:
+                break
+            self.clock.now += max(wait, 0.001)
         self.outage_failures = len(self.redeliver)
         await start()
 
@@ -321,7 +325,7 @@ class _Soak:
         upcoming = next(pending, None)
         while upcoming is not None or self.waiting or self.redeliver:
             for at in [at for at in sorted(events) if at <= self.clock.now]:
-                self.restarts.append(f"{names[at]} at {datetime.fromtimestamp(at, ZONE):%H:%M}")
+                self.restarts.append(f"{names[at]} at {datetime.fromtimestamp(at, ZONE):%H:%M:%S}")
                 await events.pop(at)()
             for arrival in self.redeliver:
                 await self.take(arrival)
@@ -354,7 +358,9 @@ async def soak(
     arrivals = [a for a in day_of_traffic(rng) if a.at < DAY_START + hours * 3600]
     clock = SimClock(DAY_START)
     driver = _Soak(redis, arrivals, clock)
-    noon, evening = DAY_START + 12 * 3600, DAY_START + 18 * 3600
+    # Both while commands wait: the morning broadcast to 50 rooms and the evening report pictures each take the
+    # account a few minutes.
+    noon, evening = DAY_START + 9.5 * 3600 + 30, DAY_START + 21 * 3600 + 30
 
     async def redis_restart() -> None:
         await driver.restart_redis(kill_redis, start_redis)

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from schemas import Command, GatewayStatus, SayText, subjects
 from services.gateway.app import make_service
 from services.gateway.gateway import Gateway
@@ -121,7 +123,11 @@ async def test_the_status_tells_lease_budgets_and_queues(run_service: RunService
         await publish(bus, SayText(room_id=chat.room, text="hi"))
         await eventually(lambda: bool(chat.world.bot_sent()))
         answer = await status(bus)
+        used = REGISTRY.get_sample_value("qun_gateway_daily_used", {"bot_id": BOT, "kind": "text"})
+        limit = REGISTRY.get_sample_value("qun_gateway_daily_limit", {"bot_id": BOT, "kind": "text"})
+        sending = REGISTRY.get_sample_value("qun_gateway_sending", {"bot_id": BOT})
 
+    assert (used, limit, sending) == (1.0, 100.0, 1.0)
     assert answer.sending
     assert answer.held == ""
     assert answer.daily_used["text"] == 1

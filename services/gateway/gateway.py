@@ -579,6 +579,9 @@ class Gateway:
             return
 
         async def answer(message: Msg) -> None:
+            commands = self.commands
+            if commands is not None and not commands.lease.held and commands.lease.other_holder:
+                return  # a standby: the process that sends for the account answers for it
             await self.refresh_daily_use()
             await message.respond(self.status().model_dump_json().encode())
 

@@ -51,6 +51,8 @@ class SendLease:
         self.ttl_ms = max(1, int(ttl_s * 1000))
         self.value = ""
         """`<holder>:<token>` while held, "" otherwise."""
+        self.other_holder = ""
+        """Who holds it while this process waits ("" when nobody is known to)."""
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
@@ -66,9 +68,10 @@ class SendLease:
         token = await self.redis.incr(f"{self.key}:fence")
         value = f"{self.holder}:{token}"
         if await self.redis.set(self.key, value, nx=True, px=self.ttl_ms):
-            self.value = value
+            self.value, self.other_holder = value, ""
             log.info("holding the send lease of %s (token %s)", self.key, token)
             return True
+        self.other_holder = str(await self.redis.get(self.key) or "")
         return False
 
     async def acquire(self) -> None:
@@ -78,9 +81,10 @@ class SendLease:
             try:
                 if await self.try_acquire():
                     return
-                if not told:
-                    holder = await self.redis.get(self.key)
-                    log.warning("another gateway process (%s) sends for this account; waiting", holder)
+                if not told and self.other_holder:
+                    log.warning(
+                        "another gateway process (%s) sends for this account; waiting", self.other_holder
+                    )
                     told = True
             except Exception as error:
                 if not is_outage(error):
@@ -101,7 +105,8 @@ class SendLease:
                 log.warning("cannot renew the send lease (%s); retrying", type(error).__name__)
                 continue
             if not kept:
-                log.error("the send lease was taken over by %s; stop sending", await self.redis.get(self.key))
+                self.other_holder = str(await self.redis.get(self.key) or "")
+                log.error("the send lease was taken over by %s; stop sending", self.other_holder)
                 self.value = ""
                 return
 

@@ -83,6 +83,7 @@ async def test_only_one_process_sends_and_the_second_takes_over(run_service: Run
                 await publish(bus, SayText(room_id=chat.room, text=f"first {n}"))
             await eventually(lambda: len(chat.world.bot_sent()) == 3)
             assert second.status().sent == 0
+            assert (await status(bus)).sending  # the standby leaves the status request to the sender
             await first.close()  # stops sending and releases the lease
             await eventually(lambda: second.outbound is not None)
             await publish(bus, SayText(room_id=chat.room, text="second"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 
 class Category(StrEnum):

@@ -22,7 +22,8 @@ from services.github_sync.triggers import IssueTrigger, parse_trigger
 from services.github_sync.webhook import Verdict
 from services.github_sync.writes import NewComment, NewIssue, PendingWrite
 from services.shared import AppContext, Bilingual, Context
-from services.shared.commands import Lang, normalize
+from services.shared.commands import Lang
+from services.shared.text import normalize
 
 Ctx: TypeAlias = Context[GithubSyncSettings, Deps]
 App: TypeAlias = AppContext[GithubSyncSettings, Deps]

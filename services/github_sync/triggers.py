@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from services.github_sync.repos import RepoName
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50

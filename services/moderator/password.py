@@ -26,8 +26,9 @@ CLEAR_WORDS = frozenset({"无", "关闭", "off", "none", "-"})
 
 
 def normalize_password(text: str) -> str:
-    """People type passwords on phones: width, case and spacing do not matter."""
-    return normalize(text)
+    """People type passwords on phones: width, case, spacing and a final stop do not matter (the gateway drops a
+    final `。!?` after a lone word, so the stored password must not depend on it either)."""
+    return normalize(text).rstrip("。.!?！？")
 
 
 def password_digest(password: str, *, secret: str, bot_id: str) -> str:

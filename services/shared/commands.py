@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from schemas import ChatCommand
+from services.shared.text import normalize
 
 Lang = Literal["zh", "en"]
 
@@ -24,11 +24,6 @@ class Bilingual:
 
     def pick(self, lang: Lang) -> str:
         return self.en if lang == "en" else self.zh
-
-
-def normalize(text: str) -> str:
-    """Full-width and half-width alike (NFKC), case-insensitive, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 _LATIN = re.compile(r"[A-Za-z]")

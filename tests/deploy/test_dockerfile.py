@@ -101,6 +101,8 @@ def test_no_secrets_are_baked_in() -> None:
         "tests/conftest.py",
         "tests/puppet_mock/node_modules/wechaty/package.json",
         "services/simulator/node_modules/x/index.js",
+        "examples/dice-ts/dist/main.js",
+        "examples/dice-ts/src/main.ts",
         "deploy/k8s/secrets/nats-users.env",
         ".env",
         "services/gateway/.env",

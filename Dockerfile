@@ -24,7 +24,7 @@ WORKDIR /opt/qunbus/src
 # The dependencies first (pinned by constraints.txt), so that a layer cache keeps them when only the code changed.
 COPY pyproject.toml constraints.txt ./
 RUN /opt/qunbus/venv/bin/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
-    && /opt/qunbus/venv/bin/pip install --quiet -c constraints.txt -r /tmp/requirements.txt
+    && /opt/qunbus/venv/bin/pip install --progress-bar off -c constraints.txt -r /tmp/requirements.txt
 COPY schemas ./schemas
 COPY services ./services
 COPY examples ./examples

@@ -312,7 +312,11 @@ def build(root: Path = ROOT, *, log: Path | None = None) -> Built:
         )
         code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False).returncode  # noqa: S603
     if code != 0:
-        tail = "\n".join(log.read_text().splitlines()[-40:])
+        lines = log.read_text().splitlines()
+        # pip explains a failed resolution far above the tail: bring its reasons forward.
+        reasons = ("conflict is caused by", "depends on", "user requested", "require a different python")
+        hints = [line for line in lines[:-40] if any(reason in line for reason in reasons)]
+        tail = "\n".join([*hints, *lines[-40:]])
         raise BuildFailedError(f"buildah bud failed (log: {log}):\n{tail}")
     _remove_older(tag)
     return Built(tag, time.monotonic() - started, cached=False, size_bytes=image_size(tag))

@@ -292,6 +292,7 @@ def build(root: Path = ROOT, *, log: Path | None = None) -> Built:
     tag = f"{IMAGE}:{input_hash(root, base_id)}"
     if image_exists(tag):
         return Built(tag, time.monotonic() - started, cached=True, size_bytes=image_size(tag))
+    _probe_run()
     log = log or STORE / "build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qunbus-build-") as tmp, log.open("w") as out:
@@ -320,6 +321,20 @@ def build(root: Path = ROOT, *, log: Path | None = None) -> Built:
         raise BuildFailedError(f"buildah bud failed (log: {log}):\n{tail}")
     _remove_older(tag)
     return Built(tag, time.monotonic() - started, cached=False, size_bytes=image_size(tag))
+
+
+def _probe_run() -> None:
+    """`buildah run` in chroot isolation needs mounts and chroot (root, or a privileged container): where they are
+    refused, buildah cannot build here at all."""
+    container = _run(buildah("from", "--pull-never", BASE_IMAGE)).stdout.strip()
+    try:
+        ran = _run(buildah("run", "--isolation", "chroot", container, "--", "python3", "-c", "pass"))
+    finally:
+        _run(buildah("rm", container))
+    if ran.returncode != 0:
+        refused = re.search(r"not permitted|permission denied", ran.stderr, flags=re.IGNORECASE)
+        error = ImageUnavailableError if refused else BuildFailedError
+        raise error(f"buildah run in the base image failed: {ran.stderr.strip()[-2000:]}")
 
 
 def _remove_older(keep: str) -> None:

@@ -4,7 +4,8 @@ Redis on the host network. A question gets its answer through the simulated WeCh
 
 The build is cached by a hash of its inputs, so only a changed tree is built again (a cold build, base image
 included, takes a few minutes). Skipped, loudly, only where buildah cannot run at all (not installed and not
-installable: no root or no apt-get); a failing build fails the test.
+installable: no root or no apt-get; or mounts and chroot refused, as in an unprivileged container); a failing
+build fails the test.
 """
 
 from __future__ import annotations

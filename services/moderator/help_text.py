@@ -84,11 +84,14 @@ def _service_line(info: ServiceInfo, commands: Sequence[ChatCommand], asker: Ask
     return line
 
 
-def _footer(asker: Asker, *, admin_hint: bool) -> list[str]:
+def _footer(asker: Asker, *, admin_hint: bool, example: str) -> list[str]:
+    """`example`: the display name of a service that is live, so the hint works when followed."""
     if asker.lang == "zh":
-        lines = ["详情：帮助 <服务或命令>，例如「帮助 提醒」"]
+        lines = [f"详情：帮助 <服务或命令>，例如「帮助 {example}」" if example else "详情：帮助 <服务或命令>"]
         return [*lines, "管理员命令：帮助 管理"] if admin_hint else lines
-    lines = ["Details: help <service or command>, e.g. `help reminders`"]
+    lines = [
+        f"Details: help <service or command>, e.g. `help {example}`" if example else "Details: help <topic>"
+    ]
     return [*lines, "Admin commands: help admin"] if admin_hint else lines
 
 
@@ -99,11 +102,14 @@ def overview(services: Iterable[ServiceInfo], asker: Asker) -> str:
         lines = ["我能做这些（群里请 @我）：" if asker.in_room else "我能做这些："]
     else:
         lines = ["What I can do (mention me in groups):" if asker.in_room else "What I can do:"]
+    listed: list[str] = []
     for info in member_facing(services):
         commands = [c for c in info.commands if _usable(c, asker) and not c.admin_only]
         if commands:
             lines.append(_service_line(info, commands, asker))
-    return _fit([*lines, *_footer(asker, admin_hint=asker.admin and asker.in_room)], lang)
+            listed.append(_title(info, lang))
+    footer = _footer(asker, admin_hint=asker.admin and asker.in_room, example=listed[0] if listed else "")
+    return _fit([*lines, *footer], lang)
 
 
 def admin_overview(services: Iterable[ServiceInfo], asker: Asker) -> str:

@@ -24,6 +24,7 @@ from schemas import LoggedIn
 from services.gateway.app import make_service as make_gateway
 from services.gateway.settings import GatewaySettings
 from services.moderator.app import service as moderator
+from services.scheduler.app import service as scheduler
 from services.simulator.http import serving
 from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, QUOTE_SEPARATOR, TEST_ROOM_ID, SimulatorWorld
@@ -289,7 +290,7 @@ async def test_on_a_phone_the_members_panel_does_not_cover_the_chat(chat: PageUn
 @pytest.mark.slow
 # The tagger's jieba.analyse leaves its idf.txt open when loaded (reported to the tagger's owner).
 @pytest.mark.filterwarnings("ignore:Exception ignored in.*jieba:pytest.PytestUnraisableExceptionWarning")
-async def test_full_stack_help_tag_ask_and_welcome(
+async def test_full_stack_help_tag_ask_remind_and_welcome(
     run_service: RunService, bus: Bus, request: pytest.FixtureRequest
 ) -> None:
     world = SimulatorWorld()
@@ -303,6 +304,7 @@ async def test_full_stack_help_tag_ask_and_welcome(
         run_service(make_gateway(simulated), **FAST_GATEWAY),
         run_service(moderator, welcome_window_s=0.2, welcome_tick_s=0.05),
         run_service(tagger),
+        run_service(scheduler),
         playwright_api.async_playwright() as playwright,
     ):
         await bus.wait_for(f"qun.evt.{world.bot_id}.login", LoggedIn)
@@ -329,6 +331,9 @@ async def test_full_stack_help_tag_ask_and_welcome(
 
             await send(page, "@QunBot 问 开会")
             await page.locator(".msg.bot .bubble", has_text="说过").wait_for()
+
+            await send(page, "@QunBot 20分钟后叫我去开会")  # in plain words, no keyword first
+            await page.locator(".msg.bot .bubble", has_text="已设置提醒").wait_for()
 
             await page.fill("#new-member", "新人小刘")
             await page.click("#add-member button")

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-deps lint typecheck pytest docs bench clean
+.PHONY: install demo test test-deps lint typecheck pytest docs bench manifests image clean
 
 install: $(STAMP)
 
@@ -39,6 +39,14 @@ docs: install
 
 bench: install
 	$(BIN)/python -m tools.bench
+
+# deploy/k8s from the services' declarations (a new package under services/ needs nothing else).
+manifests: install
+	$(BIN)/python -m tools.manifests
+
+# The image, built here without a registry or a Docker engine (buildah on a Debian base): tools/image.py.
+image: install
+	$(BIN)/python -m tools.image
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -6,7 +6,6 @@ Every payload is a frozen pydantic model. Unknown fields are ignored (adding a f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import uuid4
 
@@ -21,10 +20,6 @@ SubjectToken = Annotated[str, StringConstraints(pattern=r"^[^.*>\s]+$", min_leng
 
 def new_id() -> str:
     return uuid4().hex
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Payload(BaseModel):

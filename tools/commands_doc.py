@@ -30,7 +30,7 @@ def render() -> str:
         lines += [f"## {service.name}", "", service.summary_en or service.summary_zh, ""]
         lines += ["| keywords | usage | usage (中文) | who |", "|---|---|---|---|"]
         for command in service.chat_commands:
-            keywords = " / ".join(f"`{keyword}`" for keyword in command.keywords)
+            keywords = " / ".join(f"`{keyword}`" for keyword in command.keywords) or "(in plain words)"
             who = "admins" if command.admin_only else "everyone"
             if not command.needs_mention:
                 who += ", no @ needed"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,15 +37,28 @@ class Child:
     http_port: int
 
 
-def port_or_free(preferred: int, auto: bool) -> int:
+@dataclass(frozen=True)
+class Port:
+    number: int
+    note: str = ""
+    """Why it is not the usual one, for the banner ("" when it is)."""
+
+
+def choose_port(preferred: int, what: str, *, auto: bool = False) -> Port:
+    """`preferred` if it is free, else a free one with a note saying so (never someone else's server)."""
     if auto:
-        return free_port()
+        return Port(free_port())
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", preferred))
         except OSError:
-            return free_port()
-    return preferred
+            taken = True
+        else:
+            taken = False
+    if not taken:
+        return Port(preferred)
+    port = free_port()
+    return Port(port, f"port {preferred} ({what}) is taken by another program; using {port} instead")
 
 
 def services_present() -> list[str]:
@@ -96,20 +110,35 @@ def stop_children(children: list[Child]) -> None:
             child.process.kill()
 
 
-def banner(nats: Server, redis: Server, children: list[Child], simulator: bool) -> str:
+def banner(
+    nats: Server,
+    redis: Server,
+    children: list[Child],
+    simulator: Port | None,
+    notes: list[str],
+    *,
+    console_token: str = "",
+) -> str:
     lines = [
         "",
         "qunbus demo is running. Ctrl-C stops everything.",
+        *(f"  Note: {note}" for note in notes if note),
         f"  NATS   {nats.url}",
         f"  Redis  {redis.url}",
         *(f"  {child.name:<12} http://127.0.0.1:{child.http_port}/healthz" for child in children),
         "",
     ]
-    if simulator:
+    if simulator is not None:
+        url = f"http://127.0.0.1:{simulator.number}"
         lines += [
-            f"  Chat in the browser:   http://127.0.0.1:{SIMULATOR_PORT}/",
-            f"  Chat in the terminal:  .venv/bin/python -m services.simulator.chat_cli --url http://127.0.0.1:{SIMULATOR_PORT}",
+            f"  Chat in the browser:   {url}/",
+            f"  Chat in the terminal:  .venv/bin/python -m services.simulator.chat_cli --url {url}",
         ]
+    ops = next((child for child in children if child.name == "ops"), None)
+    if ops is not None and console_token:
+        lines.append(
+            f"  Operators' console:    http://127.0.0.1:{ops.http_port}/ops  (token {console_token})"
+        )
     lines += [
         f"  Publish by hand:       .venv/bin/python -m tools.say --nats {nats.url} ding",
         f"  (any NATS client: a MessageReceived JSON on qun.evt.{BOT_ID}.message; replies on qun.cmd.{BOT_ID}.>)",
@@ -120,15 +149,36 @@ def banner(nats: Server, redis: Server, children: list[Child], simulator: bool) 
 
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="qunbus-demo-"))
-    nats = await start_nats(workdir / "nats", port_or_free(4222, args.auto_ports))
-    redis = await start_redis(workdir / "redis", port_or_free(6379, args.auto_ports), persistent=True)
+    nats_port = choose_port(4222, "NATS", auto=args.auto_ports)
+    redis_port = choose_port(6379, "Redis", auto=args.auto_ports)
+    page_port = choose_port(
+        args.simulator_port or SIMULATOR_PORT,
+        "the simulator page",
+        auto=args.auto_ports and args.simulator_port is None,
+    )
+    notes = [nats_port.note, redis_port.note, page_port.note]
+    for note in notes:
+        if note:
+            print(f"Note: {note}", flush=True)
+    nats = await start_nats(workdir / "nats", nats_port.number)
+    redis = await start_redis(workdir / "redis", redis_port.number, persistent=True)
     children: list[Child] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        env = {"NATS_URL": nats.url, "REDIS_URL": redis.url, "QUN_ADMINS": "owner"}
+        console_token = secrets.token_urlsafe(12)
+        env = {
+            "NATS_URL": nats.url,
+            "REDIS_URL": redis.url,
+            "QUN_ADMINS": "owner",
+            # Secrets of this throwaway world only, made up at each start.
+            "MODERATOR_PASSWORD_INVITES": "true",
+            "MODERATOR_PASSWORD_SECRET": secrets.token_urlsafe(32),
+            "OPS_CONSOLE_TOKEN": console_token,
+            "OPS_CONSOLE_WRITE_TOKEN": console_token,
+        }
         await provision(
             QunSettings(nats_url=nats.url, redis_url=SecretStr(redis.url)), bot_ids=[SIMULATOR_BOT_ID]
         )
@@ -137,10 +187,15 @@ async def run(args: argparse.Namespace) -> None:
             ROOT / "services" / "gateway" / "__main__.py"
         ).exists()
         if simulator:
-            gateway_env = env | {"GATEWAY_PUPPET": "simulator", "SIMULATOR_PORT": str(SIMULATOR_PORT)}
+            gateway_env = env | {"GATEWAY_PUPPET": "simulator", "SIMULATOR_PORT": str(page_port.number)}
             children.append(start_child("services.gateway", gateway_env))
         await wait_ready(children)
-        print(banner(nats, redis, children, simulator), flush=True)
+        print(
+            banner(
+                nats, redis, children, page_port if simulator else None, notes, console_token=console_token
+            ),
+            flush=True,
+        )
         print(f"DEMO READY nats={nats.url} redis={redis.url}", flush=True)
         await stop.wait()
     finally:
@@ -154,6 +209,12 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--auto-ports", action="store_true", help="never use the default ports (tests)")
+    parser.add_argument(
+        "--simulator-port",
+        type=int,
+        default=None,
+        help=f"port of the simulator page (default {SIMULATOR_PORT}; a free one when it is taken)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

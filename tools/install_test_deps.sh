@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peers that only the tests need: Debian's Chromium and CJK fonts for the browser test. Installed when missing and
 # possible (root with apt-get); otherwise a loud warning, and the browser test skips saying why.
-# (The npm packages of the official puppet service are installed by its test fixture from the committed lock.)
+# (The npm packages of the official puppet service and of examples/dice-ts are installed by their test fixtures
+# from the committed locks; buildah and mmdebstrap for the image test by tools/image.py, when missing.)
 set -u
 if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
   exit 0

@@ -70,5 +70,7 @@ with warnings.catch_warnings():
     import wechaty_puppet_service
 
 _adopt_existing_loggers()
+# FileBox warns about its own deprecated `mimeType` property every time it is serialised, and logs every creation.
+logging.getLogger("FileBox").setLevel(logging.ERROR)
 
 __all__ = ["wechaty", "wechaty_dir", "wechaty_puppet", "wechaty_puppet_service"]

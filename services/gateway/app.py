@@ -9,9 +9,9 @@ login QR code on `/qr` of HTTP_PORT.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -26,6 +26,8 @@ from services.shared.http import Request, Response
 
 VERSION = "0.1.0"
 
+log = logging.getLogger("qunbus.gateway")
+
 PuppetSource = Callable[[GatewaySettings], AbstractAsyncContextManager[Any]]
 """Yields an in-process puppet for the session (or None for the puppet service in the settings)."""
 
@@ -38,13 +40,12 @@ async def configured_puppet(settings: GatewaySettings) -> AsyncIterator[Any]:
     # Imported only when asked for: a production gateway does not load the simulator.
     simulator = importlib.import_module("services.simulator.world")
     puppet_module = importlib.import_module("services.simulator.puppet")
+    http = importlib.import_module("services.simulator.http")
     world = simulator.SimulatorWorld()
-    server = asyncio.create_task(world.serve(settings.simulator_host, settings.simulator_port))
-    try:
+    # A taken port fails the start (rather than a gateway whose page is someone else's server).
+    async with http.serving(world, settings.simulator_host, settings.simulator_port) as url:
+        log.info("simulator page and API on %s", url)
         yield puppet_module.SimulatorPuppet(world)
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
 
 
 def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[GatewaySettings, Gateway]:
@@ -55,7 +56,7 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
         async with puppet_source(settings) as puppet:
             gateway = Gateway(settings, redis, puppet)
             try:
-                with metrics.registered(metrics.GatewayCollector(gateway.status)):
+                with metrics.registered(metrics.GatewayCollector(gateway.status, gateway.unknown_outcomes)):
                     yield gateway
             finally:
                 await gateway.close()
@@ -68,6 +69,8 @@ def make_service(puppet_source: PuppetSource = configured_puppet) -> QunService[
         summary_zh="连接微信：发布群消息与事件，执行发送与群管理命令",
         summary_en="The WeChat connection: publishes messages and events, carries out sends and room changes",
         switchable=False,
+        internal=True,
+        publishes=(),  # events, per account, with the gateway's own NATS user (permissions.gateway_permissions)
     )
 
     @service.on_start

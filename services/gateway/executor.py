@@ -3,14 +3,18 @@ paced on its own; a step is one puppet call."""
 
 from __future__ import annotations
 
+import base64
 import inspect
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from schemas import AcceptFriendship, AddToRoom, ChangeRoomTopic, Command, RemoveFromRoom, SayText
+from schemas import AcceptFriendship, AddToRoom, ChangeRoomTopic, Command, RemoveFromRoom, SayText, SendFile
 from services.gateway import puppet_service_calls
-from services.gateway.pacing import split_text
+from services.gateway._wechaty_compat import wechaty_puppet
+from services.gateway.files import FileBlob, LoadObject, file_of
+from services.gateway.pacing import bounded_parts
 from services.gateway.parsing import render_mentions
 from services.gateway.reader import Puppet, PuppetReader
 
@@ -38,32 +42,73 @@ class Step:
     total: int = 1
     text: str = ""
     mention_ids: tuple[str, ...] = ()
+    file: FileBlob | None = None
 
     @property
     def is_last(self) -> bool:
         return self.index == self.total - 1
 
 
+def conversation_of(command: Command) -> str:
+    """The pacing key of a command: the room or contact it speaks in (friendships belong to none)."""
+    match command:
+        case (
+            SayText(room_id=room_id, contact_id=contact_id) | SendFile(room_id=room_id, contact_id=contact_id)
+        ):
+            return str(room_id or contact_id)
+        case AddToRoom(room_id=room_id) | RemoveFromRoom(room_id=room_id) | ChangeRoomTopic(room_id=room_id):
+            return room_id
+    return FRIENDSHIPS
+
+
+def budget_kind(command: Command) -> str:
+    """The daily budget a command counts against ("" for none)."""
+    match command:
+        case SayText():
+            return "text"
+        case SendFile():
+            return "file"
+        case AddToRoom():
+            return "invite"
+        case AcceptFriendship():
+            return "friend"
+    return ""
+
+
 class Executor:
-    def __init__(self, puppet: Puppet, reader: PuppetReader, max_message_chars: int) -> None:
+    def __init__(
+        self,
+        puppet: Puppet,
+        reader: PuppetReader,
+        max_message_chars: int,
+        max_parts: int = 3,
+        *,
+        load_object: LoadObject | None = None,
+        max_file_bytes: int = 25 * 1024 * 1024,
+    ) -> None:
         self.puppet = puppet
         self.reader = reader
         self.max_message_chars = max_message_chars
+        self.max_parts = max_parts
+        self.load_object = load_object
+        self.max_file_bytes = max_file_bytes
 
     async def plan(self, command: Command) -> list[Step]:
         match command:
             case SayText():
                 return await self._plan_say(command)
-            case AddToRoom() | RemoveFromRoom() | ChangeRoomTopic():
-                return [Step(command, command.room_id)]
-            case AcceptFriendship():
-                return [Step(command, FRIENDSHIPS)]
+            case SendFile():
+                # Checked (size, SHA-256) before anything is sent: a file that cannot be right is dead-lettered.
+                blob = await file_of(command, self.load_object, self.max_file_bytes)
+                return [Step(command, conversation_of(command), file=blob)]
+            case AddToRoom() | RemoveFromRoom() | ChangeRoomTopic() | AcceptFriendship():
+                return [Step(command, conversation_of(command))]
         raise UnsupportedCommandError(f"no WeChat action for {type(command).__name__}")
 
     async def _plan_say(self, command: SayText) -> list[Step]:
-        conversation = command.room_id or command.contact_id
-        assert conversation is not None  # SayText validates that exactly one is set
-        chunks = split_text(command.text, self.max_message_chars) or [command.text]
+        conversation = conversation_of(command)
+        # At most `max_parts` messages: one long reply must not cost the account a burst of sends.
+        chunks = bounded_parts(command.text, self.max_message_chars, self.max_parts) or [command.text]
         if command.mention_ids and command.room_id:
             names = [await self.reader.display_name(command.room_id, who) for who in command.mention_ids]
             chunks[0] = render_mentions(names, chunks[0])
@@ -86,6 +131,8 @@ class Executor:
                 await self.puppet.message_send_text(
                     step.conversation, step.text, list(step.mention_ids) or None
                 )
+            case SendFile() if step.file is not None:
+                await self.puppet.message_send_file(step.conversation, file_box(step.file))
             case AddToRoom(room_id=room_id, contact_id=contact_id):
                 await self._add(room_id, contact_id)
             case RemoveFromRoom(room_id=room_id, contact_id=contact_id, reason=reason):
@@ -124,6 +171,30 @@ class Executor:
             await self.puppet.room_add(room_id, contact_id, invite_only=True)
             return
         raise UnsupportedCommandError("this puppet cannot send room invitations")
+
+
+class _FileBox(wechaty_puppet.FileBox):  # type: ignore[misc]  # python-wechaty ships no type information
+    def to_json_str(self) -> str:
+        """The JSON a 1.x puppet service reads (`type`, and the old `boxType`). python-wechaty's own serialiser
+        reads its deprecated `mimeType` property, which calls the deprecated `Logger.warn`."""
+        return json.dumps(
+            {
+                "type": 1,
+                "boxType": 1,
+                "name": self.name,
+                "base64": self.base64.decode(),
+                "mediaType": self.mediaType,
+                "metadata": {},
+            }
+        )
+
+
+def file_box(blob: FileBlob) -> Any:
+    """python-wechaty's FileBox (base64 inside), as the puppet service and in-process puppets take it."""
+    options = wechaty_puppet.file_box.FileBoxOptionsBase64(base64=base64.b64encode(blob.data), name=blob.name)
+    box = _FileBox(options)
+    box.mediaType = blob.mime_type
+    return box
 
 
 def describe(step: Step) -> dict[str, Any]:

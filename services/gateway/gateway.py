@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +20,6 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 from redis.asyncio import Redis
@@ -33,20 +32,25 @@ from schemas import (
     GatewayStatus,
     LoggedIn,
     LoggedOut,
+    MessageReceived,
+    Quote,
     subjects,
 )
 from services.gateway import qr, translate
 from services.gateway._wechaty_compat import wechaty, wechaty_puppet
 from services.gateway.bot import GatewayWechaty, PuppetEvent
-from services.gateway.executor import Executor
-from services.gateway.outbound import Delivery, Outbound, OutboundSettings
+from services.gateway.command_loop import CommandLoop, Totals, consumer_name
+from services.gateway.outbound import Outbound
 from services.gateway.pacing import RecentIds
+from services.gateway.parsing import parse_text
+from services.gateway.quotes import QuoteRecord
 from services.gateway.reader import PuppetReader, enum_name
 from services.gateway.settings import GatewaySettings
 from services.gateway.supervisor import Backoff, supervise
-from services.shared import permissions, provision
 
 log = logging.getLogger("qunbus.gateway")
+
+__all__ = ["Gateway", "consumer_name", "free_port"]
 
 Publish = Callable[[str, bytes, str], Awaitable[None]]
 DeadLetter = Callable[[DeadLettered], Awaitable[None]]
@@ -56,14 +60,18 @@ _STOP_TIMEOUT_S = 5.0
 _PROBE_TIMEOUT_S = 3.0
 
 
-consumer_name = permissions.gateway_user
-"""`gateway-<bot_id>`: the durable consumer on QUN_CMD (and the NATS user) of one account's gateway."""
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _current_names(reader: PuppetReader, room_id: str) -> Callable[[str], Awaitable[set[str]]]:
+    async def names(contact_id: str) -> set[str]:
+        contact = await reader.contact(contact_id, room_id)
+        return {contact.name, contact.alias or ""} - {""}
+
+    return names
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -85,18 +93,25 @@ class Gateway:
         self.qr_code: str | None = None
         self.qr_status = "unknown"
         self.wechaty: GatewayWechaty | None = None
-        self.outbound: Outbound | None = None
+        self.commands: CommandLoop | None = None
+        self.quotes = self._quote_record(settings.bot_id)
+        self._ending: asyncio.Task[None] | None = None
+        self.totals = Totals()
+        self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._publish: Publish | None = None
         self._dead_letter: DeadLetter | None = None
         self._nats: NatsClient | None = None
         self._tracer: Tracer = trace.get_tracer("qunbus.gateway")
         self._seen_messages = RecentIds(max_size=50_000, ttl_seconds=24 * 3600)
         self._outbound_task: asyncio.Task[None] | None = None
-        self._command_subscription: Any = None
         self._status_subscriptions: dict[str, Subscription] = {}
         self._ready_task: asyncio.Task[None] | None = None
-        self._sent_before = 0  # counters of earlier logins, for the status reply
-        self._waits_before = 0
+
+    def _quote_record(self, bot_id: str) -> QuoteRecord:
+        settings = self.settings
+        return QuoteRecord(
+            self.redis, bot_id, keep_days=settings.quote_record_days, per_room=settings.quote_record_per_room
+        )
 
     def attach(self, publish: Publish, dead_letter: DeadLetter, nats: NatsClient, tracer: Tracer) -> None:
         """The bus, once the runtime is connected."""
@@ -155,6 +170,13 @@ class Gateway:
             await writer.wait_closed()
 
     async def _end_session(self) -> None:
+        """Idempotent and hard to interrupt: a shutdown cancels again and again, yet the commands must go back to
+        JetStream and the send lease be released. A second caller waits for the same ending."""
+        if self._ending is None or self._ending.done():
+            self._ending = asyncio.create_task(self._close_session(), name="gateway-session-end")
+        await asyncio.shield(self._ending)
+
+    async def _close_session(self) -> None:
         self.logged_in = False
         self.ready = False
         await self._stop_outbound()
@@ -242,6 +264,7 @@ class Gateway:
         if self.settings.bot_id not in {"pending", contact_id}:
             log.warning("logged in as %s, not the configured %s", contact_id, self.settings.bot_id)
         self.bot_id = contact_id
+        self.quotes = self._quote_record(contact_id)
         self.bot_name = await reader.contact_name(contact_id)
         self.logged_in = True
         self.ready = False
@@ -308,10 +331,64 @@ class Gateway:
         payload = await puppet.message_payload(message_id)
         facts = await reader.message_facts(payload, self.bot_id, self.bot_name, self._now())
         event = translate.message_received(facts, self.bot_id)
+        if event.room is not None and event.type == "text":
+            event = await self._with_checked_quote(event, facts, puppet, reader)
+            await self._remember(event)
         if not event.from_self or self.settings.publish_self:
             await self.publish(event)
         # Remembered only once published: a message whose publish failed is published when WeChat repeats it.
         self._seen_messages.add(message_id, now)
+
+    async def _with_checked_quote(
+        self, event: MessageReceived, facts: translate.MessageFacts, puppet: Any, reader: PuppetReader
+    ) -> MessageReceived:
+        """The quote verified against what was really said (typed quotes are forgeable); unverified when in doubt
+        or when Redis cannot be asked."""
+        room = event.room
+        assert room is not None
+        try:
+            if facts.quoted_message_id:
+                quote = await self._quote_by_id(facts.quoted_message_id, event.quote, puppet, reader, room.id)
+            elif event.quote is not None:
+                quote = await self.quotes.verify(room.id, event.quote, _current_names(reader, room.id))
+            else:
+                return event
+        except Exception:  # an unverified quote is the safe answer; the event still goes out
+            log.warning("could not check the quote of %s; left unverified", event.id, exc_info=True)
+            return event
+        return event.model_copy(update={"quote": quote})
+
+    async def _quote_by_id(
+        self, quoted_id: str, typed: Quote | None, puppet: Any, reader: PuppetReader, room_id: str
+    ) -> Quote:
+        """The puppet said which message is quoted: its talker and text come from WeChat, not from the typing."""
+        quoted = await puppet.message_payload(quoted_id)
+        talker_id = str(quoted.from_id)
+        text = parse_text(quoted.text or "", []).text
+        name = typed.talker_name if typed is not None else await reader.display_name(room_id, talker_id)
+        return Quote(
+            talker_name=name,
+            text=text,
+            verified=True,
+            talker_id=talker_id,
+            message_id=translate.event_id(self.bot_id, "message", quoted_id),
+        )
+
+    async def _remember(self, event: MessageReceived) -> None:
+        """Who said what, for verifying later quotes. Best effort: an event is never held back for it."""
+        assert event.room is not None
+        talker = event.talker
+        try:
+            await self.quotes.remember(
+                event.room.id,
+                talker_id=talker.id,
+                names=(talker.name, talker.alias),
+                text=event.text,
+                event_id=event.id,
+                at=event.timestamp.timestamp(),
+            )
+        except Exception:  # Redis away: that message cannot be verified when quoted, nothing more
+            log.warning("could not remember message %s for quote checks", event.id, exc_info=True)
 
     async def _on_room_join(self, payload: Any, reader: PuppetReader) -> None:
         room = await reader.room_or_id(payload.room_id)
@@ -410,66 +487,40 @@ class Gateway:
         await self._stop_outbound()
         if self._nats is None or self._dead_letter is None:
             raise RuntimeError("the gateway is not attached to the bus")
-        settings = self.settings
-        outbound = Outbound(
-            OutboundSettings(
-                bot_id=self.bot_id,
-                limits=settings.limits,
-                max_in_flight=settings.max_in_flight,
-                max_deliver=settings.max_deliver,
-                retry_base_s=settings.retry_base_s,
-                keep_alive_s=settings.ack_wait_s / 3,
-            ),
-            Executor(puppet, reader, settings.max_message_chars),
-            self.redis,
-            self._dead_letter,
-            self._tracer,
+        commands = CommandLoop(
+            self.settings,
+            self.bot_id,
+            instance=self.instance,
+            redis=self.redis,
+            nats=self._nats,
+            dead_letter=self._dead_letter,
+            tracer=self._tracer,
+            puppet=puppet,
+            reader=reader,
+            totals=self.totals,
         )
-        subscription = await self._bind_commands(self._nats.jetstream())
-
-        async def fetch(batch: int, timeout: float) -> list[Delivery]:
-            return list(await subscription.fetch(batch, timeout=timeout))
-
-        self.outbound = outbound
-        self._command_subscription = subscription
-        self._outbound_task = asyncio.create_task(outbound.run(fetch), name=f"gateway-outbound-{self.bot_id}")
+        await commands.ensure_consumer()
+        self.commands = commands
+        self._outbound_task = asyncio.create_task(commands.run(), name=f"gateway-commands-{self.bot_id}")
         self._outbound_task.add_done_callback(_log_failure)
-        log.info("executing commands from %s", subjects.all_commands(self.bot_id))
-
-    async def _bind_commands(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
-        """Bind to `gateway-<bot_id>`. Provisioning creates it in production (the gateway's NATS user may not);
-        in development and tests the gateway creates it itself."""
-        settings = self.settings
-        spec = provision.gateway_consumer(self.bot_id, settings.max_deliver, settings.ack_wait_s)
-        try:
-            await js.consumer_info(spec.stream, spec.durable)
-        except NotFoundError:
-            log.warning("consumer %s is not provisioned; creating it", spec.durable)
-            await provision.ensure_consumer(js, spec)
-        # nats-py pulls into the connection's inbox prefix, which the plumbing set to the user's own.
-        return await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _stop_outbound(self) -> None:
         if self._ready_task is not None:
             self._ready_task.cancel()
             self._ready_task = None
-        task, self._outbound_task = self._outbound_task, None
+        task = self._outbound_task
         if task is not None:
-            if self.outbound is not None:
-                self.outbound.close()
             task.cancel()
             _, pending = await asyncio.wait({task}, timeout=_STOP_TIMEOUT_S)
             if pending:
-                log.error("the command consumer did not stop within %.0fs", _STOP_TIMEOUT_S)
-        if self.outbound is not None:
-            await self.outbound.release()
-            self._sent_before += self.outbound.sent
-            self._waits_before += self.outbound.rate_limit_waits
-            self.outbound = None
-        subscription, self._command_subscription = self._command_subscription, None
-        if subscription is not None:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+                log.error("the command loop did not stop within %.0fs", _STOP_TIMEOUT_S)
+        self._outbound_task = None
+        self.commands = None
+
+    @property
+    def outbound(self) -> Outbound | None:
+        """What carries commands out while this process sends for the account (None otherwise)."""
+        return self.commands.outbound if self.commands is not None else None
 
     # -- status ----------------------------------------------------------------------------------------------
 
@@ -482,22 +533,56 @@ class Gateway:
         return task is not None and not task.done()
 
     def status(self) -> GatewayStatus:
-        outbound = self.outbound
+        totals, commands = self.totals, self.commands
+        stats = commands.stats() if commands is not None else None
+        outbound = commands.outbound if commands is not None else None
+        sender = commands.sender if commands is not None else None
+        daily_used = dict(totals.daily_used)
+        if stats is not None:
+            daily_used.update(stats.daily_used)
         return GatewayStatus(
             bot_id=self.bot_id,
             logged_in=self.logged_in,
             name=self.bot_name,
             rooms=self.rooms,
-            outbound_queue=outbound.queue_sizes() if outbound else {},
-            rate_limit_waits=self._waits_before + (outbound.rate_limit_waits if outbound else 0),
-            sent=self._sent_before + (outbound.sent if outbound else 0),
+            outbound_queue=sender.queue_sizes() if sender else {},
+            rate_limit_waits=totals.rate_limit_waits + (stats.rate_limit_waits if stats else 0),
+            sent=totals.sent + (stats.sent if stats else 0),
+            sending=commands is not None and commands.sending,
+            held=commands.held() if commands is not None and self.logged_in else "",
+            dropped_stale=totals.dropped_stale + (outbound.dropped_stale if outbound else 0),
+            queue_by_priority=sender.queue.sizes_by_priority() if sender else {},
+            daily_used=daily_used,
+            daily_limits={
+                kind: limit for kind, limit in self.settings.daily_limits.as_dict().items() if limit
+            },
         )
+
+    def unknown_outcomes(self) -> int:
+        stats = self.commands.stats() if self.commands is not None else None
+        return self.totals.unknown_outcomes + (stats.unknown_outcomes if stats else 0)
+
+    async def refresh_daily_use(self) -> None:
+        """Today's use as Redis counts it (also what other processes sent), for the status reply."""
+        commands = self.commands
+        if commands is None:
+            return
+        with contextlib.suppress(Exception):  # the status answers from what it knows
+            used = await commands.budget.daily_used()
+            self.totals.daily_used = used
+            stats = commands.stats()
+            if stats is not None:
+                stats.daily_used = dict(used)
 
     async def _answer_status(self, bot_id: str) -> None:
         if self._nats is None or bot_id in self._status_subscriptions:
             return
 
         async def answer(message: Msg) -> None:
+            commands = self.commands
+            if commands is not None and not commands.lease.held and commands.lease.other_holder:
+                return  # a standby: the process that sends for the account answers for it
+            await self.refresh_daily_use()
             await message.respond(self.status().model_dump_json().encode())
 
         self._status_subscriptions[bot_id] = await self._nats.subscribe(

@@ -1,17 +1,27 @@
-"""Outbound pacing against bans: token buckets per conversation and per account, fair across rooms.
+"""Pure parts of the send path: the limits, the fair queue, cutting long texts, and recent ids.
 
-Pure and synchronous: every method takes `now` (seconds on a monotonic clock), so tests run instantly.
-`services.gateway.sender` drives it with a real clock.
+The token buckets themselves live in Redis (`services.gateway.budget`), so that restarts and a second gateway
+process never grant extra budget; this module decides the order in which parts are offered to them.
 """
 
 from __future__ import annotations
 
-import random
+import re
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, get_args
+
+from schemas.base import Priority
 
 T = TypeVar("T")
+
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+"""Send classes, most urgent first: replies to members, reminders, notices, broadcasts."""
+
+TRUNCATED_ZH = "…（内容过长，已截断）"
+TRUNCATED_EN = "…(truncated)"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,7 @@ class PacingLimits:
     account_per_minute: float = 20.0
     account_burst: int = 5
     jitter_seconds: float = 0.4
-    """Up to this much random delay before every send, so the rhythm does not look machine-made."""
+    """Up to this much random pause after every send, so the rhythm does not look machine-made."""
 
     def __post_init__(self) -> None:
         if self.room_per_second <= 0 or self.account_per_minute <= 0:
@@ -34,144 +44,103 @@ class PacingLimits:
             raise ValueError("jitter cannot be negative")
 
 
-class TokenBucket:
-    """Classic token bucket: `capacity` tokens, refilled at `rate` tokens per second."""
+class FairQueue(Generic[T]):
+    """Parts waiting to be sent, by priority class and conversation (room or contact id).
 
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self._tokens = capacity
-        self._updated = now
-
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self._updated)
-        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-        self._updated = max(self._updated, now)
-
-    def delay(self, now: float) -> float:
-        """Seconds until one token is available (0 when one is)."""
-        self._refill(now)
-        missing = 1.0 - self._tokens
-        return 0.0 if missing <= 1e-9 else missing / self.rate
-
-    def take(self, now: float) -> None:
-        self._refill(now)
-        self._tokens -= 1.0
-
-    def is_full(self, now: float) -> bool:
-        self._refill(now)
-        return self._tokens >= self.capacity
-
-
-@dataclass(frozen=True)
-class Ready(Generic[T]):
-    """Send this item now."""
-
-    conversation: str
-    item: T
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Nothing may be sent for `seconds` (or nothing is queued, then `seconds` is None)."""
-
-    seconds: float | None
-
-
-@dataclass
-class PacingStats:
-    sent: int = 0
-    rate_limit_waits: int = 0
-    """How often a queued message had to wait for a rate limit."""
-
-
-class Outbox(Generic[T]):
-    """Queues per conversation (room or contact id), released round-robin as the buckets allow.
-
-    Order within a conversation is kept; across conversations the one that waited longest goes first, so one
-    busy room cannot starve the others.
+    `candidates` offers, class by class (replies first), one head per conversation, conversations in turn: the one
+    served last goes to the back of its class. A conversation whose own bucket is empty is `defer`red and skipped
+    until then, so its backlog delays only itself. Order within one conversation and class is kept.
     """
 
-    def __init__(self, limits: PacingLimits | None = None, rng: random.Random | None = None) -> None:
-        self.limits = limits or PacingLimits()
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self.stats = PacingStats()
-        self._queues: dict[str, deque[T]] = {}
-        self._turns: deque[str] = deque()
-        self._conversation_buckets: dict[str, TokenBucket] = {}
-        self._account_bucket: TokenBucket | None = None
-        self._waiting = False
+    def __init__(self) -> None:
+        self._queues: dict[Priority, dict[str, deque[T]]] = {priority: {} for priority in PRIORITIES}
+        self._not_before: dict[str, float] = {}
 
-    def push(self, conversation: str, item: T) -> None:
-        queue = self._queues.get(conversation)
-        if queue is None:
-            queue = self._queues[conversation] = deque()
-            self._turns.append(conversation)
-        queue.append(item)
+    def push(self, priority: Priority, conversation: str, item: T) -> None:
+        self._queues[priority].setdefault(conversation, deque()).append(item)
 
-    def __len__(self) -> int:
-        return sum(len(queue) for queue in self._queues.values())
+    def candidates(self, now: float) -> Iterator[tuple[Priority, str]]:
+        """(class, conversation) whose head may be offered now, in serving order. Safe to `pop` while iterating
+        only the pair just yielded."""
+        for priority in PRIORITIES:
+            for conversation in list(self._queues[priority]):
+                if self._not_before.get(conversation, 0.0) <= now:
+                    yield priority, conversation
 
-    def queue_sizes(self) -> dict[str, int]:
-        return {conversation: len(queue) for conversation, queue in self._queues.items()}
+    def head(self, priority: Priority, conversation: str) -> T:
+        return self._queues[priority][conversation][0]
 
-    def jitter(self) -> float:
-        return self.rng.uniform(0.0, self.limits.jitter_seconds)
-
-    def _account(self, now: float) -> TokenBucket:
-        if self._account_bucket is None:
-            rate = self.limits.account_per_minute / 60.0
-            self._account_bucket = TokenBucket(rate, self.limits.account_burst, now)
-        return self._account_bucket
-
-    def _conversation(self, conversation: str, now: float) -> TokenBucket:
-        bucket = self._conversation_buckets.get(conversation)
-        if bucket is None:
-            bucket = TokenBucket(self.limits.room_per_second, self.limits.room_burst, now)
-            self._conversation_buckets[conversation] = bucket
-        return bucket
-
-    def next(self, now: float) -> Ready[T] | Wait:
-        """The next item to send, fairly, or how long to wait before asking again."""
-        if not self._turns:
-            return Wait(None)
-        account_delay = self._account(now).delay(now)
-        soonest: float | None = None
-        for conversation in self._turns:
-            delay = max(account_delay, self._conversation(conversation, now).delay(now))
-            if delay == 0.0:
-                self._waiting = False
-                return Ready(conversation, self._release(conversation, now))
-            soonest = delay if soonest is None else min(soonest, delay)
-        if not self._waiting:
-            # Count each stretch of waiting once, not every time the sender asks.
-            self._waiting = True
-            self.stats.rate_limit_waits += 1
-        return Wait(soonest)
-
-    def _release(self, conversation: str, now: float) -> T:
-        queue = self._queues[conversation]
+    def pop(self, priority: Priority, conversation: str) -> T:
+        """Take the head; the conversation goes to the back of its class."""
+        queues = self._queues[priority]
+        queue = queues.pop(conversation)
         item = queue.popleft()
-        self._turns.remove(conversation)
         if queue:
-            self._turns.append(conversation)  # back of the line: the others go first
-        else:
-            del self._queues[conversation]
-        self._conversation(conversation, now).take(now)
-        self._account(now).take(now)
-        self.stats.sent += 1
-        self._forget_idle_buckets(now)
+            queues[conversation] = queue  # dicts keep insertion order: this is the back of the line
         return item
 
-    def _forget_idle_buckets(self, now: float) -> None:
-        """A full bucket of an empty conversation holds no information; drop it to bound memory."""
-        idle = [
-            conversation
-            for conversation, bucket in self._conversation_buckets.items()
-            if conversation not in self._queues and bucket.is_full(now)
+    def defer(self, conversation: str, until: float) -> None:
+        self._not_before[conversation] = until
+
+    def soonest(self, now: float) -> float | None:
+        """Seconds until a deferred conversation with queued parts may be offered again (None: none deferred)."""
+        waits = [
+            self._not_before[conversation] - now
+            for queues in self._queues.values()
+            for conversation in queues
+            if self._not_before.get(conversation, 0.0) > now
         ]
-        for conversation in idle:
-            del self._conversation_buckets[conversation]
+        self._not_before = {c: t for c, t in self._not_before.items() if t > now}
+        return min(waits) if waits else None
+
+    def remove(self, unwanted: Callable[[T], bool]) -> None:
+        """Drop every queued item for which `unwanted` is true (a command that failed, went stale or was handed
+        back)."""
+        for queues in self._queues.values():
+            for conversation in list(queues):
+                kept = deque(item for item in queues[conversation] if not unwanted(item))
+                if kept:
+                    queues[conversation] = kept
+                else:
+                    del queues[conversation]
+
+    def __len__(self) -> int:
+        return sum(len(queue) for queues in self._queues.values() for queue in queues.values())
+
+    def sizes_by_conversation(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for queues in self._queues.values():
+            for conversation, queue in queues.items():
+                sizes[conversation] = sizes.get(conversation, 0) + len(queue)
+        return sizes
+
+    def sizes_by_priority(self) -> dict[str, int]:
+        return {
+            priority: total
+            for priority, queues in self._queues.items()
+            if (total := sum(len(queue) for queue in queues.values()))
+        }
+
+
+def truncation_marker(text: str) -> str:
+    return TRUNCATED_ZH if _CJK.search(text) else TRUNCATED_EN
+
+
+def bounded_parts(text: str, limit: int, max_parts: int) -> list[str]:
+    """`text` as at most `max_parts` WeChat messages of at most `limit` characters. A longer text is cut at a line
+    boundary (a space, or hard, when one line is too long) and ends with a clear marker in the text's language."""
+    parts = split_text(text, limit)
+    if len(parts) <= max_parts:
+        return parts
+    marker = truncation_marker(text)
+    kept, last = parts[: max_parts - 1], parts[max_parts - 1]
+    room = limit - len(marker) - 1
+    while len(last) > room:
+        cut = last.rfind("\n", 0, room + 1)
+        if cut <= 0:
+            cut = last.rfind(" ", 0, room + 1)
+        last = last[: cut if cut > 0 else room].rstrip()
+    return [*kept, f"{last}\n{marker}" if last else marker]
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -211,7 +180,7 @@ def _cut_line(line: str, limit: int) -> list[str]:
 
 
 class RecentIds:
-    """Ids seen recently (bounded by count and age): the dedupe of command and message ids."""
+    """Ids seen recently (bounded by count and age): the dedupe of message ids."""
 
     def __init__(self, max_size: int = 10_000, ttl_seconds: float = 3600.0) -> None:
         if max_size < 1:

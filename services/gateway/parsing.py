@@ -1,4 +1,4 @@
-"""Parsing WeChat message text once, for every service: quoted replies and the bot's @-mention.
+"""Parsing WeChat message text once, for every service: quoted replies, the bot's @-mention, the cleaned body.
 
 Pure functions over plain strings; the gateway feeds them the raw text and the names the bot goes by.
 """
@@ -9,8 +9,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-MENTION_SEPARATOR = "\u2005"
-"""WeChat ends an inserted @-mention with a four-per-em space (a typed one ends with a plain space)."""
+from services.shared.text import MENTION_SEPARATOR, clean_body, mention_pattern, strip_invisible, tidy
+
+__all__ = [
+    "MENTION_SEPARATOR",
+    "ParsedText",
+    "QuotedReply",
+    "mentions_of",
+    "parse_text",
+    "render_mentions",
+    "split_quote",
+]
 
 # The separator line between the quote and the reply: `- - - - - - - - - - - - - - -` (current clients)
 # or `------` (older ones). Three dashes at least, single spaces allowed between them.
@@ -50,33 +59,10 @@ def split_quote(raw: str) -> QuotedReply | None:
     return None
 
 
-def _mention_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """`@<name>` ended by the mention separator, a space, a line break or the end, with the blanks after it.
-
-    No space is needed before the `@`: Chinese text runs on (`你好@Bot\u2005在吗`). Longer names are tried
-    first so `@Bot Helper` is not read as `@Bot` followed by `Helper`.
-    """
-    unique = sorted({name.strip() for name in names if name and name.strip()}, key=len, reverse=True)
-    if not unique:
-        return None
-    alternatives = "|".join(re.escape(name) for name in unique)
-    return re.compile(rf"@(?:{alternatives})(?:[{MENTION_SEPARATOR} \t]+|(?=\r?\n)|\Z)")
-
-
 def mentions_of(text: str, names: Iterable[str]) -> int:
-    """How many times the text @-mentions one of these names."""
-    pattern = _mention_pattern(names)
-    return 0 if pattern is None else len(pattern.findall(text))
-
-
-def strip_mentions(text: str, names: Iterable[str]) -> str:
-    """The text without @-mentions of these names, trimmed.
-
-    A mention takes the blanks after it along, so `please @Bot do it` reads `please do it`.
-    """
-    pattern = _mention_pattern(names)
-    stripped = text if pattern is None else pattern.sub("", text)
-    return stripped.strip(f" \t\r\n{MENTION_SEPARATOR}")
+    """How many times the text @-mentions one of these names (invisible characters and odd widths aside)."""
+    pattern = mention_pattern(tidy(name) for name in names)
+    return 0 if pattern is None else len(pattern.findall(tidy(text)))
 
 
 @dataclass(frozen=True)
@@ -86,7 +72,8 @@ class ParsedText:
     text: str
     """As shown in WeChat, with any quote block removed."""
     body: str
-    """`text` without the bot's @-mention, trimmed. Commands are matched on it."""
+    """`text` cleaned once for every service (`services.shared.text.clean_body`): no invisible characters, NFKC,
+    single spaces, no @-mention of the bot, no `。！？` after a lone command word. Commands are matched on it."""
     quote: QuotedReply | None
     mentions_bot: bool
     """The text @-mentions the bot by one of its names (WeChat's mention ids may still say more)."""
@@ -99,11 +86,11 @@ def parse_text(raw: str, bot_names: Iterable[str]) -> ParsedText:
     alias in the room (WeChat inserts the room alias when one is set).
     """
     names = [name for name in bot_names if name]
-    quote = split_quote(raw)
+    quote = split_quote(raw) or split_quote(strip_invisible(raw))
     text = quote.reply if quote is not None else raw
     return ParsedText(
         text=text,
-        body=strip_mentions(text, names),
+        body=clean_body(text, names),
         quote=quote,
         mentions_bot=mentions_of(text, names) > 0,
     )

@@ -109,4 +109,5 @@ class PuppetReader:
             room=await self.room(room_id) if room_id else None,
             mention_ids=list(payload.mention_ids or []),
             bot_names=await self.bot_names(bot_id, bot_name, room_id),
+            quoted_message_id=getattr(payload, "quote_id", None) or None,
         )

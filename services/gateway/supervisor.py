@@ -7,10 +7,12 @@ runs the session through `supervise` instead (see `services.gateway.bot.GatewayW
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger("qunbus.gateway.supervisor")
 
@@ -41,7 +43,7 @@ Monotonic = Callable[[], float]
 
 async def supervise(
     session: Callable[[], Awaitable[None]],
-    cleanup: Callable[[], Awaitable[None]],
+    cleanup: Callable[[], Coroutine[Any, Any, None]],
     on_ended: Callable[[BaseException | None, float], Awaitable[None]],
     backoff: Backoff,
     *,
@@ -61,7 +63,7 @@ async def supervise(
         try:
             await session()
         except asyncio.CancelledError:
-            await cleanup()
+            await _uninterrupted(cleanup)
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the session means: reconnect
             error = exc
@@ -71,3 +73,14 @@ async def supervise(
         delay = backoff.next_delay()
         await on_ended(error, delay)
         await sleep(delay)
+
+
+async def _uninterrupted(cleanup: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `cleanup` to its end although the shutdown cancels again and again (the service runtime does, for tasks
+    that swallow a cancellation): unfinished commands must go back to JetStream while NATS is still connected, and
+    the send lease be released. The cleanup bounds its own waits."""
+    task = asyncio.create_task(cleanup())
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()

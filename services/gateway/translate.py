@@ -27,6 +27,7 @@ from schemas import (
     ScanUpdated,
 )
 from services.gateway.parsing import parse_text
+from services.shared.text import tidy
 
 _ID_NAMESPACE = uuid.UUID("6f1c7c53-5a0e-4c4e-9d5e-2f9b1f0a7e11")
 
@@ -95,6 +96,8 @@ class MessageFacts:
     mention_ids: Sequence[str]
     bot_names: Sequence[str]
     """Every name the bot may be @-mentioned by here: its WeChat name and its alias in the room."""
+    quoted_message_id: str | None = None
+    """The WeChat id of the quoted message, when the puppet says it (most deliver only the typed form)."""
 
 
 def message_received(facts: MessageFacts, bot_id: str) -> MessageReceived:
@@ -106,7 +109,7 @@ def message_received(facts: MessageFacts, bot_id: str) -> MessageReceived:
             quote = Quote(talker_name=parsed.quote.talker_name, text=parsed.quote.quoted_text)
     else:
         text = "" if facts.type in _MEDIA_TYPES else facts.raw_text
-        body, mentioned, quote = text.strip(), False, None
+        body, mentioned, quote = tidy(text), False, None
     return MessageReceived(
         id=event_id(bot_id, "message", facts.message_id),
         bot_id=bot_id,

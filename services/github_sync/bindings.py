@@ -1,8 +1,15 @@
-"""Which rooms follow which repositories: the YAML file plus bindings made in chat (kept in Redis)."""
+"""Which rooms follow which repositories: the YAML file plus bindings made in chat (kept in Redis).
+
+Every room message asks whether its room follows anything (rooms that follow nothing cost nothing), so that answer
+is cached per process in the plumbing's one invalidating cache (`services.shared.notify.Cached`, made in the deps
+factory): bind and unbind write and publish the room id on `github-sync:rooms:changed` in one transaction, and
+every replica drops its copy.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -11,7 +18,34 @@ from services.github_sync import keys
 from services.github_sync.categories import ALL_CATEGORIES, Category
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.repos import RepoName, is_glob
-from services.github_sync.room_status import RoomChanges
+from services.shared.notify import Cached, Notifications
+
+RoomFollows = Cached[str, bool]
+"""Room id -> whether it follows any repository, cached while the process listens for changes."""
+
+
+def follows_cache(config: GithubSyncConfig, redis: Redis) -> RoomFollows:
+    """The cache of whether rooms follow anything, on the process's notification hub (register before it listens)."""
+    return Cached(
+        keys.rooms_changed(),
+        Notifications.of(redis),
+        redis,
+        partial(_follows_anything, config, redis),
+        parse=str,
+    )
+
+
+async def _follows_anything(config: GithubSyncConfig, redis: Redis, room_id: str) -> bool:
+    if config.patterns_for_room(room_id):
+        return True
+    return bool(await _chat_bound(config, redis, room_id))
+
+
+async def _chat_bound(config: GithubSyncConfig, redis: Redis, room_id: str) -> list[RepoName]:
+    """Repositories bound in chat that the `allow` list still covers."""
+    stored = await redis.hgetall(keys.room_repos(room_id))
+    repos = [RepoName.parse(str(full_name)) for full_name in stored.values()]
+    return [repo for repo in repos if config.chat_binding_allowed(repo)]
 
 
 @dataclass(frozen=True)
@@ -30,16 +64,18 @@ class RoomRepos:
 
 
 class Bindings:
-    """Reads and changes bindings. No per-process cache here: every replica sees chat changes at once. Each change
-    is announced on `changes`, for the one cache that exists (room_status.py: whether a room follows anything).
+    """Reads and changes bindings. Only whether a room follows anything is cached (`follows`); everything else is
+    read from Redis, so every replica sees chat changes at once.
 
     A chat binding counts only while the YAML file's `allow` list covers its repository: the operator's token
     writes there, so the operator decides (removing a pattern silences the chat bindings it allowed)."""
 
-    def __init__(self, config: GithubSyncConfig, redis: Redis, changes: RoomChanges | None = None) -> None:
+    def __init__(self, config: GithubSyncConfig, redis: Redis, follows: RoomFollows | None = None) -> None:
         self._config = config
         self._redis = redis
-        self._changes = changes or RoomChanges(redis)  # announced even when nobody in this process caches
+        self._follows = follows or follows_cache(
+            config, redis
+        )  # changes announced even if nobody here caches
 
     async def bind(self, room_id: str, repo: RepoName) -> bool:
         """Bind in chat; False if the room already followed that repository."""
@@ -48,7 +84,7 @@ class Bindings:
             pipe.hsetnx(keys.room_repos(room_id), repo.key, repo.full_name)
             pipe.sadd(keys.repo_rooms(repo), room_id)
 
-        added, _ = await self._changes.write(room_id, add)
+        added, _ = await self._follows.write(room_id, add)
         return bool(added)
 
     async def unbind(self, room_id: str, repo: RepoName) -> bool:
@@ -58,7 +94,7 @@ class Bindings:
             pipe.hdel(keys.room_repos(room_id), repo.key)
             pipe.srem(keys.repo_rooms(repo), room_id)
 
-        removed, _ = await self._changes.write(room_id, remove)
+        removed, _ = await self._follows.write(room_id, remove)
         return bool(removed)
 
     async def for_room(self, room_id: str) -> RoomRepos:
@@ -73,19 +109,14 @@ class Bindings:
         return RoomRepos(repos=tuple(sorted(repos.values())), globs=tuple(dict.fromkeys(globs)))
 
     async def follows_anything(self, room_id: str) -> bool:
-        """Whether the room follows any repository: rooms that follow nothing keep no history (cached per
-        process by room_status.RoomStatuses, which every message asks)."""
-        if self._config.patterns_for_room(room_id):
-            return True
-        return bool(await self._chat_bound(room_id))
+        """Whether the room follows any repository: from memory after the room's first message."""
+        return await self._follows.get(room_id)
 
     def may_bind_in_chat(self, repo: RepoName) -> bool:
         return self._config.chat_binding_allowed(repo)
 
     async def _chat_bound(self, room_id: str) -> list[RepoName]:
-        stored = await self._redis.hgetall(keys.room_repos(room_id))
-        repos = [RepoName.parse(str(full_name)) for full_name in stored.values()]
-        return [repo for repo in repos if self.may_bind_in_chat(repo)]
+        return await _chat_bound(self._config, self._redis, room_id)
 
     async def covers(self, room_id: str, repo: RepoName) -> bool:
         """Whether `repo` is bound to the room, directly or through a glob."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.shared.text import normalize
+
 
 class Category(StrEnum):
     """A per-room notice filter. Names are what admins type and what the YAML file uses."""
@@ -44,7 +46,7 @@ def parse_categories(words: list[str]) -> tuple[frozenset[Category], list[str]]:
     found: set[Category] = set()
     unknown: list[str] = []
     for word in words:
-        category = _CATEGORY_WORDS.get(word.strip().lower())
+        category = _CATEGORY_WORDS.get(normalize(word))
         if category is None:
             unknown.append(word)
         else:

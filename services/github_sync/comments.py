@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from services.github_sync.neutralise import neutralise, neutralise_inline
@@ -23,14 +24,24 @@ def reply_to_notice(quoted_text: str | None, reply: str) -> ReplyRequest | None:
     return None if ref is None else ReplyRequest(ref=ref, text=reply.strip())
 
 
-def render_comment(reply: str, *, author: str, room_topic: str, room_id: str, lang: str) -> str:
-    """The reply, neutralised, attributed to the member's WeChat name."""
+def member_tag(room_id: str, contact_id: str) -> str:
+    """A short stand-in for a member's contact id, stable within a room: two members who show the same name sign
+    differently, and nobody can borrow another's by renaming. Opaque (WeChat ids are not public) and different in
+    every room."""
+    return hashlib.sha256(f"{room_id}\n{contact_id}".encode()).hexdigest()[:6]
+
+
+def render_comment(
+    reply: str, *, author: str, author_id: str, room_topic: str, room_id: str, lang: str
+) -> str:
+    """The reply, neutralised, signed with the member's WeChat name and the tag of their contact id."""
     who = neutralise_inline(author)
+    tag = member_tag(room_id, author_id)
     topic = neutralise_inline(room_topic)
     if lang == "zh":
         where = f"微信群「{topic}」" if topic else "微信群"
-        attribution = f"<sub>— {who}，来自{where}（qunbus github-sync 转发）</sub>"
+        attribution = f"<sub>— {who}（成员 {tag}），来自{where}（qunbus github-sync 转发）</sub>"
     else:
         where = f"the WeChat group “{topic}”" if topic else "a WeChat group"
-        attribution = f"<sub>— {who}, in {where} (relayed by qunbus github-sync)</sub>"
+        attribution = f"<sub>— {who} (member {tag}), in {where} (relayed by qunbus github-sync)</sub>"
     return f"{neutralise(reply)}\n\n{attribution}\n{origin_marker(room_id)}\n"

@@ -37,7 +37,11 @@ class StaticBinding(_Frozen):
 
 
 class RoomOptions(_Frozen):
-    history: bool = Field(default=True, description="Keep this room's recent messages (for chat → issue).")
+    history: bool = Field(
+        default=True,
+        description="No longer used: the history service keeps the rooms' messages (its admins switch it per "
+        "room). Accepted so that older files still load; a warning is logged at start.",
+    )
 
 
 class GithubSyncConfig(_Frozen):
@@ -75,6 +79,6 @@ class GithubSyncConfig(_Frozen):
                     rooms[room_id] = rooms.get(room_id, frozenset()) | binding.events
         return rooms
 
-    def history_enabled(self, room_id: str) -> bool:
-        options = self.rooms.get(room_id)
-        return True if options is None else options.history
+    def rooms_without_history(self) -> list[str]:
+        """Rooms an older file asked not to keep history for: the history service's switch decides now."""
+        return sorted(room_id for room_id, options in self.rooms.items() if not options.history)

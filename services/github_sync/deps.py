@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
 from services.github_sync.announced import AnnouncedNotices
-from services.github_sync.bindings import Bindings
+from services.github_sync.bindings import Bindings, follows_cache
+from services.github_sync.budget import NoticeBudget
 from services.github_sync.config import GithubSyncConfig
 from services.github_sync.github_client import (
     GitHubKitTracker,
@@ -18,11 +20,9 @@ from services.github_sync.github_client import (
     UnconfiguredTracker,
     build_github,
 )
-from services.github_sync.history import HistoryStore, HistorySwitch
-from services.github_sync.observed import ObservedMessages
+from services.github_sync.legacy import drop_legacy_history
 from services.github_sync.outbox import Outbox
 from services.github_sync.room_bots import RoomBots
-from services.github_sync.room_status import RoomChanges, RoomStatuses
 from services.github_sync.settings import GithubSyncSettings
 from services.github_sync.triggers import label_aliases
 from services.github_sync.webhook import WebhookReceiver
@@ -35,28 +35,26 @@ class Deps:
     config: GithubSyncConfig
     aliases: dict[str, str]
     bindings: Bindings
-    history: HistoryStore
-    history_switch: HistorySwitch
     outbox: Outbox
     tracker: IssueTracker
     webhooks: WebhookReceiver
     room_bots: RoomBots
     announced: AnnouncedNotices
-    room_changes: RoomChanges
-    room_statuses: RoomStatuses
-    observed: ObservedMessages
+    budget: NoticeBudget
 
 
 @asynccontextmanager
 async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator[Deps]:
     config = GithubSyncConfig.load(settings.config)
-    changes = RoomChanges(redis)
-    bindings = Bindings(config, redis, changes)
-    history = HistoryStore(
-        redis, retention=settings.history_retention, max_entries=settings.history_max_messages
-    )
-    history_switch = HistorySwitch(config, redis, history, changes)
+    bindings = Bindings(config, redis, follows_cache(config, redis))
     room_bots = RoomBots(redis)
+    await drop_legacy_history(redis)
+    if without := config.rooms_without_history():
+        log.warning(
+            "`rooms: {history: false}` in GITHUB_SYNC_CONFIG is no longer read (the history service keeps the rooms' "
+            "messages; its admins switch it with `聊天记录 关`): %s",
+            ", ".join(without),
+        )
     if not settings.webhook_secret:
         log.warning("GITHUB_WEBHOOK_SECRET is not set: every webhook delivery will be refused")
     async with AsyncExitStack() as stack:
@@ -77,8 +75,6 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
             config=config,
             aliases=label_aliases(config.labels),
             bindings=bindings,
-            history=history,
-            history_switch=history_switch,
             outbox=Outbox(redis, settings.outbox_policy()),
             tracker=tracker,
             webhooks=WebhookReceiver(
@@ -86,10 +82,10 @@ async def open_deps(settings: GithubSyncSettings, redis: Redis) -> AsyncIterator
                 redis=redis,
                 bindings=bindings,
                 remember_for=settings.delivery_memory,
+                concurrency=settings.webhook_concurrency,
+                queue_wait=timedelta(seconds=settings.webhook_queue_wait_s),
             ),
             room_bots=room_bots,
             announced=AnnouncedNotices(redis, remember_for=settings.announced_memory),
-            room_changes=changes,
-            room_statuses=RoomStatuses(bindings, history_switch, changes),
-            observed=ObservedMessages(redis, room_bots, history),
+            budget=NoticeBudget(redis, settings.budget_policy()),
         )

@@ -22,18 +22,19 @@ def room_categories(room_id: str) -> str:
     return f"{_PREFIX}:room:{room_id}:categories"
 
 
-def room_history_switch(room_id: str) -> str:
-    """STRING "on"/"off" set by an admin; absent means the configured default."""
-    return f"{_PREFIX}:room:{room_id}:history-switch"
+def legacy_history_keys() -> tuple[str, str]:
+    """SCAN patterns of the keys of github-sync's own history before the history service kept the one history:
+    a ZSET of messages and a STRING switch per room. Dropped once at start (see legacy.py)."""
+    return f"{_PREFIX}:room:*:history", f"{_PREFIX}:room:*:history-switch"
 
 
-def room_history(room_id: str) -> str:
-    """ZSET of serialized history entries scored by message time."""
-    return f"{_PREFIX}:room:{room_id}:history"
+def legacy_history_dropped() -> str:
+    """STRING marker: the legacy history keys were dropped."""
+    return f"{_PREFIX}:migrated:history-service"
 
 
 def rooms_changed() -> str:
-    """Pub/sub channel: a room's bindings or history switch changed; every replica drops its cached status."""
+    """Pub/sub channel: a room's bindings changed; every replica drops its cached status."""
     return f"{_PREFIX}:rooms:changed"
 
 
@@ -45,6 +46,11 @@ def room_bot(room_id: str) -> str:
 def webhook_delivery(delivery_id: str) -> str:
     """STRING marker of a handled X-GitHub-Delivery, with a TTL."""
     return f"{_PREFIX}:delivery:{delivery_id}"
+
+
+def webhook_body(sha256: str) -> str:
+    """STRING marker of a handled delivery's body (SHA-256 of the signed bytes), with a TTL: replays are ignored."""
+    return f"{_PREFIX}:delivery-body:{sha256}"
 
 
 def outbox_jobs() -> str:
@@ -75,3 +81,23 @@ def outbox_result(job_id: str) -> str:
 def announced_notice(room_id: str, repo: RepoName, number: int) -> str:
     """STRING marker, with a TTL: the bot announced `repo#number` in that room, so a quote of it may be a reply."""
     return f"{_PREFIX}:room:{room_id}:announced:{repo.key}#{number}"
+
+
+def notice_window(room_id: str) -> str:
+    """HASH a room's notice budget: window start, messages sent in it, notices only counted, last digest id."""
+    return f"{_PREFIX}:room:{room_id}:notice-window"
+
+
+def notices_held(room_id: str) -> str:
+    """ZSET notices waiting for the room's digest (JSON lines), scored by arrival."""
+    return f"{_PREFIX}:room:{room_id}:notices-held"
+
+
+def digests_due() -> str:
+    """ZSET room id scored by when its digest should go out."""
+    return f"{_PREFIX}:notices:digests-due"
+
+
+def digest_lock(room_id: str) -> str:
+    """STRING held by the replica sending a room's digest."""
+    return f"{_PREFIX}:room:{room_id}:digest-lock"

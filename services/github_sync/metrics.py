@@ -4,8 +4,8 @@ from prometheus_client import Counter, Gauge
 
 WEBHOOKS = Counter(
     "qun_github_sync_webhooks_total",
-    "Webhook deliveries by outcome: announced, ignored (not an announced event), redelivery, refused (unsigned or "
-    "bad signature), bad_request",
+    "Webhook deliveries by outcome: announced, ignored (not an announced event), redelivery (a delivery id or a "
+    "signed body seen before), refused (unsigned or bad signature), bad_request, busy (too many at once)",
     ["outcome"],
 )
 WRITES = Counter(

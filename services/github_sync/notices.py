@@ -7,8 +7,9 @@ quotes it in WeChat — which hands us only the quoted text — we can tell whic
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -41,6 +42,25 @@ class NoticeRef:
 
     repo: RepoName
     number: int
+
+
+# `@所有人` / `@all` (any run of @ and spaces before it, full-width @ too): what pings a whole WeChat room.
+_AT_ALL = re.compile(r"[@＠][@＠\s]*(所有人|all(?![A-Za-z0-9_]))", re.IGNORECASE)
+_DROPPED = {"Cc", "Cf"}  # control characters; format characters: bidi overrides and isolates, zero-widths
+_SPACES = {"Zl", "Zp"}  # line and paragraph separators
+
+
+def for_chat(text: str) -> str:
+    """Text from GitHub (titles, comments, logins) made safe to post in a room: no control or bidirectional
+    override characters (which can make a line read backwards), no invisible characters, and no `@所有人` /
+    `@all`; newlines stay."""
+    kept = "".join(
+        char
+        if char == "\n" or unicodedata.category(char) not in _DROPPED | _SPACES
+        else (" " if unicodedata.category(char) in _SPACES or char == "\t" else "")
+        for char in text
+    )
+    return _AT_ALL.sub(lambda match: match[1], kept)
 
 
 def parse_quoted_ref(quoted_text: str) -> NoticeRef | None:
@@ -132,7 +152,8 @@ def notice_for(event: str, payload: dict[str, object]) -> Notice | None:
     if repo is None:
         return None
     render = _RENDERERS.get((event, parsed.action or ""))
-    return None if render is None else render(repo, parsed)
+    notice = None if render is None else render(repo, parsed)
+    return None if notice is None else replace(notice, zh=for_chat(notice.zh), en=for_chat(notice.en))
 
 
 def _short(text: str | None, limit: int) -> str:

@@ -57,13 +57,20 @@ def delayed_done(done: Done, *, is_comment: bool) -> Bilingual:
 
 
 NO_HISTORY = Bilingual(
-    zh="本群没有保存消息记录，无法开工单。管理员可以 @我 github 记录 开。",
-    en="This room keeps no message history, so I cannot open an issue. An admin can @me github history on.",
+    zh="本群没有保存聊天记录，无法开工单。管理员可以 @我 聊天记录 开。",
+    en="This room's messages are not kept, so I cannot open an issue. An admin can @me history on.",
+)
+HISTORY_UNAVAILABLE = Bilingual(
+    zh="聊天记录服务暂时没有响应，无法读取最近的消息，请稍后再试。",
+    en="The history service is not answering, so I cannot read the recent messages. Please try again later.",
+)
+HISTORY_MOVED = Bilingual(
+    zh="聊天记录由群聊记录服务统一保存：管理员可以 @我 聊天记录 开/关。",
+    en="Messages are kept by the history service: an admin can @me history on/off.",
 )
 NOTHING_RECORDED = Bilingual(
     zh="还没有可以开工单的消息。", en="There are no messages to open an issue from yet."
 )
-ROOM_ONLY = Bilingual(zh="请在群里使用这个命令。", en="Please use this in a group chat.")
 NOT_BOUND = Bilingual(
     zh="本群还没有绑定 GitHub 仓库。管理员可以 @我 绑定 owner/repo。",
     en="This room follows no GitHub repository yet. An admin can @me bind owner/repo.",
@@ -118,24 +125,22 @@ BIND_USAGE = Bilingual(zh="用法：@我 绑定 owner/repo", en="Usage: @me bind
 UNBIND_USAGE = Bilingual(zh="用法：@我 解绑 owner/repo", en="Usage: @me unbind owner/repo")
 
 
+_KEPT_ZH = {True: "开", False: "关（管理员：聊天记录 开）", None: "聊天记录服务未响应"}
+_KEPT_EN = {True: "on", False: "off (admins: history on)", None: "history service not answering"}
+
+
 def status(
-    repos: Sequence[RepoName], globs: Sequence[str], categories: frozenset[Category], history: bool
+    repos: Sequence[RepoName], globs: Sequence[str], categories: frozenset[Category], recording: bool | None
 ) -> Bilingual:
     listed = ", ".join([str(repo) for repo in repos] + list(globs)) or "-"
     kinds = ", ".join(sorted(categories))
+    kept_zh = _KEPT_ZH[recording]
+    kept_en = _KEPT_EN[recording]
     return Bilingual(
-        zh=f"绑定的仓库：{listed}\n通知：{kinds}\n消息记录：{'开' if history else '关'}\n"
-        "设置：github 通知 issues pulls comments reviews releases | github 通知 全部 | github 记录 开/关",
-        en=f"Repositories: {listed}\nNotices: {kinds}\nHistory: {'on' if history else 'off'}\n"
-        "Change: github notify issues pulls comments reviews releases | github notify all | github history on/off",
-    )
-
-
-def history_switched(*, on: bool) -> Bilingual:
-    if on:
-        return Bilingual(zh="本群的消息记录已开启。", en="Message history is on for this room.")
-    return Bilingual(
-        zh="本群的消息记录已关闭，已保存的记录已删除。", en="Message history is off; kept messages deleted."
+        zh=f"绑定的仓库：{listed}\n通知：{kinds}\n聊天记录：{kept_zh}\n"
+        "设置：github 通知 issues pulls comments reviews releases | github 通知 全部",
+        en=f"Repositories: {listed}\nNotices: {kinds}\nHistory: {kept_en}\n"
+        "Change: github notify issues pulls comments reviews releases | github notify all",
     )
 
 
@@ -146,4 +151,8 @@ def notices_chosen(categories: frozenset[Category], unknown: Sequence[str]) -> B
     return Bilingual(zh=f"本群将收到：{kinds}{extra_zh}", en=f"This room will get: {kinds}{extra_en}")
 
 
+COMMENT_ADMINS_ONLY = Bilingual(
+    zh="本群只有管理员可以把回复转成 GitHub 评论。",
+    en="In this room only admins can turn a reply into a GitHub comment.",
+)
 ADMIN_ONLY = Bilingual(zh="只有管理员可以修改设置。", en="Only admins can change these settings.")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.github_sync.budget import BudgetPolicy
 from services.github_sync.github_client import GitHubCredentials, RetryPolicy
 from services.github_sync.outbox import OutboxPolicy
 from services.shared import QunSettings
@@ -40,14 +42,41 @@ class GithubSyncSettings(QunSettings):
 
     # --- GITHUB_SYNC_* ---------------------------------------------------------------------------------------
     config: Path | None = Field(None, description="YAML file: room ↔ repository bindings, label aliases")
-    history_retention_days: float = Field(7.0, gt=0, description="How long room messages are kept")
-    history_max_messages: int = Field(200, ge=50, description="Messages kept per room at most")
+    history_timeout_s: float = Field(
+        3.0, gt=0, description="How long to wait for the history service's answer (the room's last messages)"
+    )
     delivery_memory_days: float = Field(
         7.0, gt=0, description="How long a webhook delivery id is remembered to ignore redeliveries"
+    )
+    webhook_concurrency: int = Field(8, ge=1, description="Webhook deliveries worked on at once per replica")
+    webhook_queue_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="A delivery that waited this long for its turn gets 503 (GitHub gives up at 10 s)",
+    )
+    commenters: Literal["members", "admins"] = Field(
+        "members",
+        description="Who may turn a reply to a notice into a GitHub comment (decided by contact id): any member of "
+        "the room, or its admins only",
     )
     announced_memory_days: float = Field(
         30.0, gt=0, description="How long a posted notice can be answered by quoting it (a reply → a comment)"
     )
+    notices_per_hour: int = Field(
+        6,
+        ge=2,
+        description="GitHub messages per room per hour, the digest included: the rest wait, folded into one digest",
+    )
+    digest_quiet_s: float = Field(
+        120.0,
+        gt=0,
+        description="A burst of notices has ended when none came for this long: its digest goes out then "
+        "(or when the hour's budget renews)",
+    )
+    notice_max_late_s: float = Field(
+        1800.0, gt=0, description="A notice or digest the gateway could not send within this is dropped"
+    )
+    digest_poll_s: float = Field(5.0, gt=0, description="How often due digests are looked for")
     request_timeout_s: float = Field(15.0, gt=0, description="One HTTP call to GitHub")
     retries: int = Field(3, ge=0, description="Retries in place of one GitHub call (5xx, connection errors)")
     retry_base_s: float = Field(1.0, gt=0, description="First backoff of those retries; doubles each time")
@@ -105,9 +134,12 @@ class GithubSyncSettings(QunSettings):
         one_call = tries * self.request_timeout_s + backoff + self.retries * self.rate_limit_wait_max_s
         return 2 * one_call
 
+    def budget_policy(self) -> BudgetPolicy:
+        return BudgetPolicy(per_hour=self.notices_per_hour, quiet=timedelta(seconds=self.digest_quiet_s))
+
     @property
-    def history_retention(self) -> timedelta:
-        return timedelta(days=self.history_retention_days)
+    def notice_max_late(self) -> timedelta:
+        return timedelta(seconds=self.notice_max_late_s)
 
     @property
     def delivery_memory(self) -> timedelta:

@@ -1,4 +1,4 @@
-"""Chat messages → the title and Markdown body of a GitHub issue."""
+"""The room's messages (from the history service) → the title and Markdown body of a GitHub issue."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from services.github_sync.history import HistoryEntry
+from schemas import HistoryMessage
 from services.github_sync.neutralise import as_block_quote, neutralise, neutralise_inline, plain_title
 from services.github_sync.origin import origin_marker
+from services.github_sync.triggers import parse_trigger
 
 TITLE_LIMIT = 60
 _ELLIPSIS = "…"
@@ -25,36 +26,61 @@ class TranscriptRequest:
     lang: str  # "zh" | "en": the footer follows the language of the command
 
 
-def make_title(requested: str, entries: Sequence[HistoryEntry]) -> str:
+def make_title(requested: str, messages: Sequence[HistoryMessage]) -> str:
     """The title from the command, or a digest of the first message; at most 60 characters."""
     title = plain_title(requested) or next(
-        (plain_title(entry.text) for entry in entries if plain_title(entry.text)), ""
+        (plain_title(message.text) for message in messages if plain_title(message.text)), ""
     )
     if len(title) > TITLE_LIMIT:
         title = title[: TITLE_LIMIT - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
     return title
 
 
-def transcript_entries(entries: Sequence[HistoryEntry]) -> list[HistoryEntry]:
-    """Messages worth keeping: the bot's own left out, each event once, in time order."""
-    unique = {entry.event_id: entry for entry in entries if not entry.from_bot}
-    return sorted(unique.values(), key=lambda entry: (entry.at, entry.event_id))
+def transcript_messages(
+    messages: Sequence[HistoryMessage], *, count: int, bot_id: str, trigger_id: str
+) -> list[HistoryMessage]:
+    """The last `count` messages worth filing, oldest first, each once: the bot's own and the triggers (this one
+    and earlier ones, `以上5条开工单` is no part of a discussion) left out."""
+    unique = {
+        message.id: message
+        for message in messages
+        if message.id != trigger_id and message.talker.id != bot_id and not is_trigger(message, bot_id)
+    }
+    ordered = sorted(unique.values(), key=lambda message: (message.timestamp, message.id))
+    return ordered[-count:] if count > 0 else []
 
 
-def render_body(entries: Sequence[HistoryEntry], request: TranscriptRequest) -> str:
-    blocks = [_render_entry(entry, request.timezone) for entry in transcript_entries(entries)]
+def is_trigger(message: HistoryMessage, bot_id: str) -> bool:
+    """`以上5条开工单`, `issue last 5`, or `@bot issue 5` (the bot mentioned by id, its name typed first)."""
+    mentioned = bot_id in message.mention_ids
+    text = message.text.strip()
+    if mentioned and text.startswith(("@", "＠")):
+        text = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    return parse_trigger(text, mentions_bot=mentioned, aliases={}) is not None
+
+
+def render_body(messages: Sequence[HistoryMessage], request: TranscriptRequest) -> str:
+    blocks = [_render(message, request) for message in messages]
     footer = _footer(request, len(blocks))
     return "\n\n".join([*blocks, "---", footer]) + "\n" + origin_marker(request.room_id) + "\n"
 
 
-def _render_entry(entry: HistoryEntry, timezone: ZoneInfo) -> str:
-    when = entry.at.astimezone(timezone).strftime("%Y-%m-%d %H:%M")
-    lines = [f"**{neutralise_inline(entry.speaker_name)}** · {when}"]
-    if entry.quote_text is not None:
-        quoted = f"**{neutralise_inline(entry.quote_name or '')}**: {neutralise(entry.quote_text)}"
+_UNVERIFIED = {"zh": "（引用，未核实）", "en": "(quote, not verified)"}
+
+
+def _render(message: HistoryMessage, request: TranscriptRequest) -> str:
+    when = message.timestamp.astimezone(request.timezone).strftime("%Y-%m-%d %H:%M")
+    lines = [f"**{neutralise_inline(message.talker.name)}** · {when}"]
+    quote = message.quote
+    if quote is not None:
+        # A quote WeChat handed over as text may be typed by anyone: it is the speaker's, never the named person's.
+        if quote.verified and quote.talker_id:
+            quoted = f"**{neutralise_inline(quote.talker_name)}**: {neutralise(quote.text)}"
+        else:
+            quoted = f"*{_UNVERIFIED[request.lang]}* {neutralise(quote.text)}"
         lines.append(as_block_quote(quoted))
         lines.append("")
-    text = entry.text if entry.text.strip() else f"[{entry.message_type}]"
+    text = message.text if message.text.strip() else f"[{message.type}]"
     lines.append(neutralise(text))
     return "\n".join(lines)
 

@@ -10,10 +10,10 @@ and labels — `[bug]`, `【文档】`, or a bare alias such as `缺陷` / `需�
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from services.github_sync.repos import RepoName
+from services.shared.text import normalize
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
@@ -25,7 +25,9 @@ _ZH_TRIGGER = re.compile(
 )
 _EN_LAST = re.compile(r"^issue\s+last(?:\s+(?P<count>\d+))?(?P<rest>(?:\s.*)?)$", re.IGNORECASE | re.DOTALL)
 _EN_MENTIONED = re.compile(r"^issue(?:\s+(?P<count>\d+))?(?P<rest>(?:\s.*)?)$", re.IGNORECASE | re.DOTALL)
-_BRACKETED = re.compile(r"[\[【](?P<label>[^\[\]【】]{1,50})[\]】]")
+_BRACKETED = re.compile(r"[\[【［](?P<label>[^\[\]【】［］]{1,50})[\]】］]")
+_COLON = re.compile(r"[:：]")
+_TITLE_LEAD = ":：-—– "
 
 # Words people type → a label name commonly used on GitHub. The YAML file can add or override.
 DEFAULT_LABEL_ALIASES: dict[str, str] = {
@@ -58,7 +60,10 @@ class IssueTrigger:
 
 
 def parse_trigger(body: str, *, mentions_bot: bool, aliases: dict[str, str]) -> IssueTrigger | None:
-    text = unicodedata.normalize("NFKC", body).strip()
+    """Recognised on the normalised body (full-width and half-width alike, any case, any spacing); the title,
+    repository and labels are read from the body as typed."""
+    typed = body.strip()
+    text = normalize(typed)
     match = _ZH_TRIGGER.match(text) or _EN_LAST.match(text)
     if match is None and mentions_bot:
         match = _EN_MENTIONED.match(text)
@@ -66,17 +71,27 @@ def parse_trigger(body: str, *, mentions_bot: bool, aliases: dict[str, str]) -> 
         return None
     asked = _parse_count(match["count"])
     count = min(asked, MAX_COUNT)
-    repo, label_words, title = _split_rest(match["rest"].strip(), aliases)
+    repo, label_words, title = _split_rest(_after(typed, text[: match.start("rest")]).strip(), aliases)
     return IssueTrigger(
         count=count, title=title, repo=repo, label_words=tuple(label_words), count_capped=asked > MAX_COUNT
     )
+
+
+def _after(typed: str, head: str) -> str:
+    """What follows `head` (a normalised prefix of `typed`) in the text as typed."""
+    for end in range(len(typed) + 1):
+        if normalize(typed[:end]) == head.rstrip():
+            return typed[end:]
+    return ""  # not reached: `head` is a prefix of normalize(typed)
 
 
 def _split_rest(rest: str, aliases: dict[str, str]) -> tuple[RepoName | None, list[str], str]:
     labels: list[str] = []
     # A bracketed word is a label, unless the brackets hold the whole title (`以上开工单 [登录失败]`).
     bracketed = list(_BRACKETED.finditer(rest))
-    whole_title = len(bracketed) == 1 and bracketed[0].group(0) == rest and rest[1:-1].lower() not in aliases
+    whole_title = (
+        len(bracketed) == 1 and bracketed[0].group(0) == rest and normalize(rest[1:-1]) not in aliases
+    )
     if whole_title:
         return None, [], rest[1:-1].strip()
     for found in bracketed:
@@ -85,18 +100,18 @@ def _split_rest(rest: str, aliases: dict[str, str]) -> tuple[RepoName | None, li
     repo: RepoName | None = None
     words = rest.split()
     # Leading words may name the repository or a label alias; the title is everything after them.
-    # `需求:导出 CSV` — a colon may glue a leading word to the title (NFKC made `：` a `:`).
+    # `需求：导出 CSV` — a colon may glue a leading word to the title.
     while words:
-        head, colon, glued = words[0].partition(":")
-        head = head.strip(",")
+        parts = _COLON.split(words[0], maxsplit=1)
+        head, glued = parts[0].strip(",，"), parts[1] if len(parts) > 1 else ""
         if repo is None and (candidate := RepoName.try_parse(head)) is not None:
             repo = candidate
-        elif head.lower() in aliases:
+        elif normalize(head) in aliases:
             labels.append(head)
         else:
             break
-        words[:1] = [glued] if colon and glued else []
-    return repo, labels, " ".join(words).lstrip(":-— ").strip()
+        words[:1] = [glued] if glued else []
+    return repo, labels, " ".join(words).lstrip(_TITLE_LEAD).strip()
 
 
 _ZH_DIGITS = dict(zip("零一二三四五六七八九", range(10), strict=True)) | {"两": 2}
@@ -120,9 +135,9 @@ def _zh_number(raw: str) -> int:
 
 
 def label_aliases(extra: dict[str, str]) -> dict[str, str]:
-    """Default aliases with the configured ones on top, keyed in lower case."""
+    """Default aliases with the configured ones on top, keyed by their normalised form."""
     merged = {**DEFAULT_LABEL_ALIASES, **extra}
-    return {word.lower(): label for word, label in merged.items()}
+    return {normalize(word): label for word, label in merged.items()}
 
 
 @dataclass(frozen=True)
@@ -132,13 +147,13 @@ class ResolvedLabels:
 
 
 def resolve_labels(words: tuple[str, ...], repo_labels: list[str], aliases: dict[str, str]) -> ResolvedLabels:
-    """Map typed words to the repository's labels: alias first, then the word itself, ignoring case."""
-    by_lower = {name.lower(): name for name in repo_labels}
+    """Map typed words to the repository's labels: alias first, then the word itself, ignoring case and width."""
+    by_form = {normalize(name): name for name in repo_labels}
     labels: list[str] = []
     unknown: list[str] = []
     for word in words:
-        target = aliases.get(word.lower(), word).lower()
-        name = by_lower.get(target) or by_lower.get(word.lower())
+        target = normalize(aliases.get(normalize(word), word))
+        name = by_form.get(target) or by_form.get(normalize(word))
         if name is None:
             unknown.append(word)
         elif name not in labels:

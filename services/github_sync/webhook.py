@@ -5,9 +5,11 @@ The HTTP route is thin: it hands the headers and raw body here and sends the not
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
@@ -18,6 +20,8 @@ from services.github_sync import keys
 from services.github_sync.bindings import Bindings
 from services.github_sync.notices import Notice, notice_for
 from services.github_sync.origin import room_digest
+from services.shared.consumer import Permanent
+from services.shared.dispatch import decode_json
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"
@@ -42,6 +46,7 @@ class Delivery:
     id: str
     event: str
     payload: dict[str, object]
+    body_sha256: str
 
 
 def read_delivery(secret: bytes, headers: dict[str, str], body: bytes) -> Delivery | Verdict:
@@ -56,17 +61,20 @@ def read_delivery(secret: bytes, headers: dict[str, str], body: bytes) -> Delive
     if event == "ping":
         return Verdict(HTTPStatus.OK, "pong", delivery_id)
     payload = _json_object(body)
-    if payload is None:
-        return Verdict(HTTPStatus.BAD_REQUEST, "body is not a JSON object")
-    return Delivery(delivery_id, event, payload)
+    if isinstance(payload, Verdict):
+        return payload
+    return Delivery(delivery_id, event, payload, hashlib.sha256(body).hexdigest())
 
 
-def _json_object(body: bytes) -> dict[str, object] | None:
+def _json_object(body: bytes) -> dict[str, object] | Verdict:
+    """The body as a JSON object, within the plumbing's limits (nesting depth, numbers too long to convert)."""
     try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
+        payload = decode_json(body)
+    except Permanent as error:
+        return Verdict(HTTPStatus.BAD_REQUEST, str(error).removeprefix("invalid payload: ")[:200])
+    if not isinstance(payload, dict):
+        return Verdict(HTTPStatus.BAD_REQUEST, "body is not a JSON object")
+    return payload
 
 
 @dataclass(frozen=True)
@@ -84,12 +92,15 @@ class Verdict:
     delivery_id: str | None = None
     notices: tuple[RoomNotice, ...] = ()
     redelivery: bool = False
+    body_sha256: str | None = None
 
     @property
     def outcome(self) -> str:
-        """One word for metrics: refused, bad_request, redelivery, announced, ignored."""
+        """One word for metrics: refused, bad_request, busy, redelivery, announced, ignored."""
         if self.status == HTTPStatus.UNAUTHORIZED:
             return "refused"
+        if self.status == HTTPStatus.SERVICE_UNAVAILABLE:
+            return "busy"
         if self.status != HTTPStatus.OK:
             return "bad_request"
         if self.redelivery:
@@ -97,30 +108,87 @@ class Verdict:
         return "announced" if self.notices else "ignored"
 
 
+# KEYS: the delivery id's marker, the body hash's marker; ARGV: how long to remember them (ms).
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'delivery' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'body' end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+return 'new'
+"""
+
+
 class WebhookReceiver:
-    def __init__(self, *, secret: bytes, redis: Redis, bindings: Bindings, remember_for: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        redis: Redis,
+        bindings: Bindings,
+        remember_for: timedelta,
+        concurrency: int = 8,
+        queue_wait: timedelta = timedelta(seconds=5),
+    ) -> None:
         self._secret = secret
         self._redis = redis
         self._bindings = bindings
         self._remember_for = remember_for
+        self._claim = redis.register_script(_CLAIM)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queue_wait = queue_wait
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[bool]:
+        """At most `concurrency` deliveries are worked on at once; one that waited `queue_wait` for a slot gets
+        False (answer 503: GitHub marks it failed, an operator may redeliver it)."""
+        try:
+            async with asyncio.timeout(self._queue_wait.total_seconds()):
+                await self._slots.acquire()
+        except TimeoutError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._slots.release()
 
     async def receive(self, headers: dict[str, str], body: bytes) -> Verdict:
         """`headers` with lower-case names, as HTTP servers hand them over."""
         delivery = read_delivery(self._secret, headers, body)
         if isinstance(delivery, Verdict):
             return delivery
-        # Signed and well-formed: only now may it claim the delivery id (so forgeries cannot burn real ids).
-        if not await self._redis.set(keys.webhook_delivery(delivery.id), "1", nx=True, ex=self._remember_for):
-            return Verdict(HTTPStatus.OK, "redelivery ignored", delivery.id, redelivery=True)
+        # Signed and well-formed: only now may it claim its id and body (so forgeries cannot burn real ones). The
+        # same signed body under a new delivery id is a replay: announced once.
+        claimed = await self._claim(
+            keys=[keys.webhook_delivery(delivery.id), keys.webhook_body(delivery.body_sha256)],
+            args=[int(self._remember_for.total_seconds() * 1000)],
+        )
+        if claimed != "new":
+            reason = "redelivery ignored" if claimed == "delivery" else "replayed body ignored"
+            return Verdict(HTTPStatus.OK, reason, delivery.id, redelivery=True)
         notice = notice_for(delivery.event, delivery.payload)
         if notice is None:
-            return Verdict(HTTPStatus.OK, f"{delivery.event} not announced", delivery.id)
+            return Verdict(
+                HTTPStatus.OK,
+                f"{delivery.event} not announced",
+                delivery.id,
+                body_sha256=delivery.body_sha256,
+            )
         rooms = await self._rooms_for(notice)
-        return Verdict(HTTPStatus.OK, f"announced in {len(rooms)} room(s)", delivery.id, rooms)
+        return Verdict(
+            HTTPStatus.OK,
+            f"announced in {len(rooms)} room(s)",
+            delivery.id,
+            rooms,
+            body_sha256=delivery.body_sha256,
+        )
 
-    async def forget(self, delivery_id: str) -> None:
-        """Posting failed: let GitHub's redelivery of this id through."""
-        await self._redis.delete(keys.webhook_delivery(delivery_id))
+    async def forget(self, verdict: Verdict) -> None:
+        """Posting failed: let GitHub's redelivery of this delivery (id and body) through."""
+        if verdict.delivery_id is not None:
+            await self._redis.delete(keys.webhook_delivery(verdict.delivery_id))
+        if verdict.body_sha256 is not None:
+            await self._redis.delete(keys.webhook_body(verdict.body_sha256))
 
     async def _rooms_for(self, notice: Notice) -> tuple[RoomNotice, ...]:
         wanted = await self._bindings.rooms_for_repo(notice.repo)

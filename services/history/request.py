@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.shared import Bilingual
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 _ZH_DIGITS = {
     "半": 0.5,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 _ON = frozenset({"开", "开启", "打开", "启用", "on", "enable", "yes"})
 _OFF = frozenset({"关", "关闭", "停", "停止", "off", "disable", "no"})

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from schemas import HistoryMessage, QuestionUnanswered
 from services.history import keys
 from services.history import text as words_of
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 ANSWER_WINDOW = timedelta(hours=24)
 MIN_SCORE = 0.6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -13,9 +13,6 @@ from services.moderator.rooms import FloodLimits, FloodPolicy
 from services.moderator.text_match import normalize
 from services.shared import Bilingual
 from services.shared.commands import Lang
-
-SELF_SERVICE = "moderator"
-"""The moderator carries the switch itself: switching it off in a room would leave nobody to switch it on."""
 
 _POLICY_WORDS = {
     "警告": FloodPolicy.WARN,
@@ -36,20 +33,38 @@ def mentioned_people(mention_ids: Sequence[str], bot_id: str) -> tuple[str, ...]
     return tuple(dict.fromkeys(m for m in mention_ids if m != bot_id))
 
 
-def service_name(args: str) -> str | None:
-    """``关闭 tagger`` -> ``tagger``; one word, compared case-insensitively."""
-    words = normalize(args).split()
-    return words[0] if len(words) == 1 else None
+@dataclass(frozen=True)
+class Switchable:
+    """A service an admin can name: by its name or either display name (`关闭 提醒`, `disable reminders`)."""
+
+    name: str
+    title_zh: str = ""
+    title_en: str = ""
+
+    def title(self, lang: Lang) -> str:
+        return (
+            (self.title_zh if lang == "zh" else self.title_en) or self.title_zh or self.title_en or self.name
+        )
+
+    def answers_to(self, wanted: str) -> bool:
+        return wanted in {normalize(n) for n in (self.name, self.title_zh, self.title_en) if n}
+
+
+def find_service(args: str, known: Sequence[Switchable]) -> Switchable | None:
+    """The service the admin named (case and width do not matter), or None."""
+    wanted = normalize(args)
+    return next((service for service in known if wanted and service.answers_to(wanted)), None)
 
 
 @dataclass(frozen=True)
 class FloodSetting:
-    """``设置刷屏 投票 10/60 500``: policy, optionally messages/seconds and a length limit."""
+    """``设置刷屏 投票 10/60 500 宽限30``: any of policy, N messages per S seconds, a length limit, a grace."""
 
-    policy: FloodPolicy
+    policy: FloodPolicy | None = None
     max_messages: int | None = None
     window_seconds: int | None = None
     max_length: int | None = None
+    grace_s: int | None = None
 
     def limits(self, current: FloodLimits) -> FloodLimits | None:
         """The limits to store (the given parts over ``current``), or None if none were given."""
@@ -62,21 +77,27 @@ class FloodSetting:
         )
 
 
+_GRACE = re.compile(r"^(?:宽限|grace)[=:]?(\d+)(?:秒|s)?$")
+
+
 def parse_flood_setting(args: str) -> FloodSetting | None:
-    """A policy word, then optionally ``N/S`` (N messages per S seconds) and a maximum length, in any order."""
-    words = normalize(args).split()
-    if not words or words[0] not in _POLICY_WORDS:
-        return None
-    setting = FloodSetting(policy=_POLICY_WORDS[words[0]])
-    for word in words[1:]:
-        rate = _RATE.match(word)
-        if rate and int(rate[1]) > 0 and int(rate[2]) > 0:
-            setting = FloodSetting(setting.policy, int(rate[1]), int(rate[2]), setting.max_length)
+    """In any order: a policy word, ``N/S`` (N messages per S seconds), a maximum length, ``宽限30`` / ``grace 30s``
+    (seconds after a warning before anything more happens). None if a word is unreadable or nothing is given."""
+    words = normalize(args).replace("宽限 ", "宽限").replace("grace ", "grace").split()
+    setting = FloodSetting()
+    for word in words:
+        rate, grace = _RATE.match(word), _GRACE.match(word)
+        if word in _POLICY_WORDS:
+            setting = replace(setting, policy=_POLICY_WORDS[word])
+        elif rate and int(rate[1]) > 0 and int(rate[2]) > 0:
+            setting = replace(setting, max_messages=int(rate[1]), window_seconds=int(rate[2]))
+        elif grace:
+            setting = replace(setting, grace_s=int(grace[1]))
         elif word.isdigit() and int(word) > 0:
-            setting = FloodSetting(setting.policy, setting.max_messages, setting.window_seconds, int(word))
+            setting = replace(setting, max_length=int(word))
         else:
             return None
-    return setting
+    return setting if words else None
 
 
 @dataclass(frozen=True)
@@ -152,14 +173,19 @@ def parse_zone(args: str) -> ZoneSetting | None:
 
 
 NEED_MENTION = Bilingual("请 @ 要设置的人。", "Please @mention the person.")
-CANNOT_SWITCH_SELF = Bilingual(
-    "moderator 负责开关其它服务，不能在这里关闭它。",
-    "The moderator holds the switches; it can't be switched off here.",
-)
-SWITCH_USAGE = Bilingual("用法：关闭 <服务名> / 开启 <服务名>", "Usage: disable <service> / enable <service>")
+
+
+def cannot_switch_self(me: Switchable) -> Bilingual:
+    return Bilingual(
+        f"「{me.title('zh')}」负责开关其它服务，不能关闭它。",
+        f"'{me.title('en')}' holds the switches; it can't be switched off.",
+    )
+
+
 FLOOD_USAGE = Bilingual(
-    "用法：设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]，例如：设置刷屏 投票 10/60 500",
-    "Usage: set flood warn|vote|remove [messages/seconds] [max length], e.g. set flood vote 10/60 500",
+    "用法：设置刷屏 [警告|投票|踢出] [条数/秒数] [最大字数] [宽限秒数]，例如：设置刷屏 投票 10/60 500 宽限30",
+    "Usage: set flood [warn|vote|remove] [messages/seconds] [max length] [grace seconds], "
+    "e.g. set flood vote 10/60 500 grace 30",
 )
 THRESHOLD_USAGE = Bilingual(
     "用法：设置踢人票数 <票数>，或「默认」按群人数决定。",
@@ -177,19 +203,26 @@ def admins_removed(count: int) -> Bilingual:
     return Bilingual(f"已取消管理员（{count} 人）。", f"Removed {count} room admin(s).")
 
 
-def unknown_service(name: str, known: Sequence[str]) -> Bilingual:
-    """The admin named a service that is not running."""
-    listed = ", ".join(known)
+def unknown_service(typed: str, known: Sequence[Switchable]) -> Bilingual:
+    """The admin named no service that runs (or nothing at all): the names that work."""
+    zh, en = "、".join(s.title("zh") for s in known), ", ".join(s.title("en") for s in known)
+    if not typed.strip():
+        return Bilingual(
+            f"用法：关闭 <服务> / 开启 <服务>。可以开关：{zh}",
+            f"Usage: disable/enable <service>. Services: {en}",
+        )
     return Bilingual(
-        f"没有正在运行的服务叫 {name}。现有：{listed}", f"No running service '{name}'. Running: {listed}"
+        f"没有叫「{typed.strip()}」的服务。可以开关：{zh}",
+        f"No service called '{typed.strip()}'. Services: {en}",
     )
 
 
-def switched(name: str, *, enabled: bool) -> Bilingual:
+def switched(service: Switchable, *, enabled: bool) -> Bilingual:
     """Confirmation of ``开启`` / ``关闭``."""
+    zh, en = service.title("zh"), service.title("en")
     if enabled:
-        return Bilingual(f"已在本群开启 {name}。", f"{name} is on for this room.")
-    return Bilingual(f"已在本群关闭 {name}。", f"{name} is off for this room.")
+        return Bilingual(f"已在本群开启「{zh}」。", f"'{en}' is on for this room.")
+    return Bilingual(f"已在本群关闭「{zh}」。", f"'{en}' is off for this room.")
 
 
 def welcome_set(template: str | None, unknown: Sequence[str]) -> Bilingual:
@@ -203,8 +236,8 @@ def welcome_set(template: str | None, unknown: Sequence[str]) -> Bilingual:
     return Bilingual(f"已设置欢迎语。{hint_zh}", f"Welcome message set.{hint_en}")
 
 
-def flood_set(policy: FloodPolicy, limits: FloodLimits) -> Bilingual:
-    """Confirmation of ``设置刷屏``."""
+def flood_set(policy: FloodPolicy, limits: FloodLimits, grace_s: int) -> Bilingual:
+    """Confirmation of ``设置刷屏``: the room's whole rule as it now stands."""
     names = {
         FloodPolicy.WARN: ("只警告", "warn only"),
         FloodPolicy.VOTE: ("警告后发起投票", "warn, then open a vote"),
@@ -212,9 +245,9 @@ def flood_set(policy: FloodPolicy, limits: FloodLimits) -> Bilingual:
     }[policy]
     return Bilingual(
         f"刷屏规则：{names[0]}；每 {limits.window_seconds} 秒最多 {limits.max_messages} 条，每条最多 "
-        f"{limits.max_length} 字。",
+        f"{limits.max_length} 字；警告后宽限 {grace_s} 秒。",
         f"Flood rule: {names[1]}; at most {limits.max_messages} messages per {limits.window_seconds} s, "
-        f"{limits.max_length} characters each.",
+        f"{limits.max_length} characters each; {grace_s} s of grace after a warning.",
     )
 
 
@@ -277,6 +310,3 @@ def zone_reset(default_zone: str) -> Bilingual:
         f"本群时区已恢复默认（{default_zone}）。",
         f"This room's time zone is back to the default ({default_zone}).",
     )
-
-
-ROOM_ONLY = Bilingual("请在群里 @我 使用这个命令。", "Use this command in the room, mentioning me.")

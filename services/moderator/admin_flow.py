@@ -1,5 +1,5 @@
-"""Room-admin commands over the bus. The plumbing has already refused non-admins (``admin_only=True``); the
-room is given, since these commands only make sense in one."""
+"""Room-admin commands over the bus. The plumbing has already answered direct messages (``rooms_only``) and
+refused non-admins (``admin_only``); the room is given. The moderator is the one writer of room preferences."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ _RESET_WORDS = frozenset({"默认", "default"})
 
 
 async def add_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """``设为管理员 @x``: stored in the plumbing's per-room admins, which its admin check reads."""
+    """``设为管理员 @x``: stored in the room preferences, which the plumbing's admin check reads."""
     people = admin.mentioned_people(event.mention_ids, ctx.bot_id)
     if not people:
         await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
-        await ctx.rooms.add_admin(room.id, person)
+        await ctx.deps.room_prefs.add_admin(room.id, person)
     await ctx.reply(admin.admins_added(len(people)))
 
 
@@ -30,7 +30,7 @@ async def remove_admins(room: Room, event: MessageReceived, ctx: Ctx, args: str)
         await ctx.reply(admin.NEED_MENTION)
         return
     for person in people:
-        await ctx.rooms.remove_admin(room.id, person)
+        await ctx.deps.room_prefs.remove_admin(room.id, person)
     await ctx.reply(admin.admins_removed(len(people)))
 
 
@@ -45,21 +45,21 @@ async def enable_service(room: Room, event: MessageReceived, ctx: Ctx, args: str
 
 
 async def _switch(room: Room, ctx: Ctx, args: str, *, enabled: bool) -> None:
-    name = admin.service_name(args)
-    if name is None:
-        await ctx.reply(admin.SWITCH_USAGE)
+    # Running services that members see, plus ones switched off here (so one that is down can be switched back on).
+    live = [info for info in await ctx.discover() if not info.internal]
+    known = [admin.Switchable(info.name, info.title_zh, info.title_en) for info in live]
+    names = {info.name for info in live}
+    prefs = await ctx.room(room.id)
+    known += [admin.Switchable(name) for name in sorted(prefs.disabled_services - names)]
+    service = admin.find_service(args, known)
+    if service is not None and service.name == ctx.service:
+        await ctx.reply(admin.cannot_switch_self(service))
         return
-    if name == ctx.service:
-        await ctx.reply(admin.CANNOT_SWITCH_SELF)
+    if service is None:
+        await ctx.reply(admin.unknown_service(args, [s for s in known if s.name != ctx.service]))
         return
-    # Running services, plus ones switched off here (so a service that is down can still be switched back on).
-    prefs = await ctx.rooms.prefs(room.id)
-    known = sorted({info.name for info in await ctx.discover()} | prefs.disabled_services)
-    if name not in known:
-        await ctx.reply(admin.unknown_service(name, known))
-        return
-    await ctx.rooms.set_service_enabled(room.id, name, enabled=enabled)
-    await ctx.reply(admin.switched(name, enabled=enabled))
+    await ctx.deps.room_prefs.set_service_enabled(room.id, service.name, enabled=enabled)
+    await ctx.reply(admin.switched(service, enabled=enabled))
 
 
 async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -71,7 +71,7 @@ async def set_welcome(room: Room, event: MessageReceived, ctx: Ctx, args: str) -
 
 
 async def set_flood(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """``设置刷屏 投票 10/60 500``."""
+    """``设置刷屏 投票 10/60 500 宽限30`` (any part may be left out)."""
     setting = admin.parse_flood_setting(args)
     if setting is None:
         await ctx.reply(admin.FLOOD_USAGE)
@@ -79,8 +79,12 @@ async def set_flood(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> 
     config = await ctx.deps.rooms.config(ctx.bot_id, room.id)
     current = config.flood_limits or ctx.settings.flood_limits
     limits = setting.limits(current)
-    await ctx.deps.rooms.set_flood(ctx.bot_id, room.id, setting.policy, limits)
-    await ctx.reply(admin.flood_set(setting.policy, limits or current))
+    await ctx.deps.rooms.set_flood(ctx.bot_id, room.id, setting.policy, limits, setting.grace_s)
+    policy = setting.policy or config.flood_policy or ctx.settings.flood_policy
+    grace_s = next(
+        g for g in (setting.grace_s, config.flood_grace_s, ctx.settings.flood_grace_s) if g is not None
+    )
+    await ctx.reply(admin.flood_set(policy, limits or current, grace_s))
 
 
 async def set_kick_votes(room: Room, event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -99,7 +103,7 @@ async def set_language(room: Room, event: MessageReceived, ctx: Ctx, args: str) 
     if setting is None:
         await ctx.reply(admin.LANG_USAGE)
         return
-    await ctx.rooms.set_lang(room.id, setting.lang)
+    await ctx.deps.room_prefs.set_lang(room.id, setting.lang)
     # In the language just chosen ("auto": the command's own), never ctx.lang: that came from the room's setting
     # before this change, so a redelivered command would answer in other words and not be dropped as a duplicate.
     reply_lang = setting.lang or language_of(event.body)
@@ -112,7 +116,7 @@ async def set_timezone(room: Room, event: MessageReceived, ctx: Ctx, args: str) 
     if setting is None:
         await ctx.reply(admin.unknown_zone(args))
         return
-    await ctx.rooms.set_timezone(room.id, setting.zone)
+    await ctx.deps.room_prefs.set_timezone(room.id, setting.zone)
     if setting.zone is None:
         await ctx.reply(admin.zone_reset(ctx.settings.timezone))
     else:

@@ -20,24 +20,35 @@ from schemas import (
     RoomLeft,
     RoomTopicChanged,
     SayText,
+    streams,
 )
-from services.moderator import admin, admin_flow, help_text
+from services.moderator import admin_flow, help_text
 from services.moderator.deps import Ctx, Stores, open_stores
+from services.moderator.dm_flood import check_dm, dm_gate
 from services.moderator.flood_flow import check_flood
 from services.moderator.friendship import greeting, hello_has_keyword
-from services.moderator.invite_flow import set_password, try_password
+from services.moderator.front_desk_flow import (
+    answer_not_understood,
+    answer_small_talk,
+    answer_typo,
+    recognise_small_talk,
+    recognise_typo,
+)
+from services.moderator.invite_flow import recognise_password, set_password, try_password, wrong_password
 from services.moderator.observe import record_of, saw_leavers
 from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_flow import handle_vote
 from services.moderator.votekick import (
     CAST_KEYWORDS_EN,
     CAST_KEYWORDS_ZH,
+    UNVOTE_USAGE,
+    VOTE_USAGE,
     WITHDRAW_KEYWORDS_EN,
     WITHDRAW_KEYWORDS_ZH,
     parse_vote,
 )
 from services.moderator.welcome_flow import on_joined, sweep_welcomes
-from services.shared import QunService
+from services.shared import Bilingual, Intent, QunService
 from services.shared.commands import language_of
 
 service: QunService[ModeratorSettings, Stores] = QunService(
@@ -47,17 +58,24 @@ service: QunService[ModeratorSettings, Stores] = QunService(
     deps=open_stores,
     switchable=False,  # it holds the per-room switches: switching it off would leave nobody to switch it on
     publishes=(SayText, AddToRoom, RemoveFromRoom, AcceptFriendship),
-    summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群管理",
-    summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room admin",
+    # ctx.erase_event(): direct messages that set or try a room password do not stay in the event stream.
+    nats_publish=(f"$JS.API.STREAM.MSG.DELETE.{streams.EVENTS.name}",),
+    title_zh="群管理",
+    title_en="room admin",
+    summary_zh="欢迎新人、投票踢人、密码进群、好友验证、防刷屏、帮助和群设置",
+    summary_en="welcome, vote-kick, password invites, friend requests, anti-flood, help and room settings",
 )
 
 ChatHandler = Callable[[MessageReceived, Ctx, str], Awaitable[None]]
 
 
-async def observe_message(event: MessageReceived, ctx: Ctx) -> None:
-    """What every room message updates: the room directory, its known members, the flood counters."""
+async def observe_message(event: MessageReceived, ctx: Ctx) -> bool:
+    """What every message updates — a room message: the room directory, its known members, the flood counters; a
+    direct message: its sender's count. False: answer nothing (the sender flooded the bot by direct message)."""
     if event.room is not None:
         await check_flood(event, ctx, event.room)
+        return True
+    return await check_dm(event, ctx)
 
 
 def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
@@ -65,8 +83,8 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
 
     def register(handler: ChatHandler) -> ChatHandler:
         async def observed(event: MessageReceived, ctx: Ctx, args: str) -> None:
-            await observe_message(event, ctx)
-            await handler(event, ctx, args)
+            if await observe_message(event, ctx):
+                await handler(event, ctx, args)
 
         service.command(spec)(observed)
         return handler
@@ -79,11 +97,11 @@ def command(spec: ChatCommand) -> Callable[[ChatHandler], ChatHandler]:
 
 @service.on(MessageReceived)
 async def on_message(event: MessageReceived, ctx: Ctx) -> None:
-    """DMs may be a room password; room messages count for flood and may be ``@name [弱]`` votes."""
-    if event.room is None:
-        await try_password(event, ctx)
-        return
+    """Every message another service answered, or nobody: it counts for flood; in a room it may be a
+    ``@name [弱]`` vote."""
     await observe_message(event, ctx)
+    if event.room is None:
+        return
     intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
     if intent is not None:
         await handle_vote(event, ctx, intent)
@@ -111,12 +129,63 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
     if not hello_has_keyword(event.hello, ctx.settings.friend_keywords):
         return
     await ctx.send(AcceptFriendship(friendship_id=event.friendship_id))
-    room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id)
+    invites = ctx.settings.password_invites
+    room_ids = await ctx.deps.passwords.rooms_with_password(ctx.bot_id) if invites else []
     records = [r for r in [await ctx.deps.rooms.room(ctx.bot_id, i) for i in room_ids] if r is not None]
     text = greeting(records)
     await ctx.say(
         contact_id=event.contact.id, text=text.pick(language_of(event.hello) if event.hello else "zh")
     )
+
+
+# -- the front desk: nothing addressed to the bot goes unanswered --------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="hello",
+        usage_zh="打个招呼：@我 你好 / 谢谢",
+        usage_en="say hello: @me hi / thanks",
+        examples_zh=["你好", "在吗", "谢谢"],
+        examples_en=["hi", "thanks"],
+    )
+)
+async def hello(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await answer_small_talk(event, ctx, args)
+
+
+async def _muted(event: MessageReceived, ctx: Ctx) -> bool:
+    """A direct message from a contact muted for flooding (or the one that mutes them): nothing to recognise."""
+    return event.room is None and (await dm_gate(event, ctx)).muted
+
+
+@service.recogniser("hello")
+async def small_talk(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A hello, a bare mention, thanks or "ok", and nothing more."""
+    return None if await _muted(event, ctx) else recognise_small_talk(event)
+
+
+@command(
+    ChatCommand(
+        name="did-you-mean", usage_zh="打错命令时提示最接近的命令", usage_en="suggests the closest command"
+    )
+)
+async def did_you_mean(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await answer_typo(event, ctx, args)
+
+
+@service.recogniser("did-you-mean")
+async def typo(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A message that starts with something close to a live keyword (`提型`, `remnd`, `帮主`)."""
+    return None if await _muted(event, ctx) else await recognise_typo(event, ctx)
+
+
+@service.fallback(rank=0)
+async def not_understood(event: MessageReceived, ctx: Ctx) -> None:
+    """Whatever nobody else took, in rooms and direct messages: how to find out what I can do."""
+    tried = await wrong_password(event, ctx)  # a direct message that could be a password is erased either way
+    if await observe_message(event, ctx):
+        await answer_not_understood(event, ctx, wrong_password=tried)
 
 
 # -- help -------------------------------------------------------------------------------------------------
@@ -127,13 +196,14 @@ async def on_friendship(event: FriendshipRequested, ctx: Ctx) -> None:
         name="help",
         keywords_zh=["帮助"],
         keywords_en=["help"],
-        usage_zh="帮助 [服务或命令]：列出正在运行的服务的命令",
-        usage_en="help [service or command]: the commands of the services running now",
+        usage_zh="帮助 [服务或命令]：我能做什么；帮助 管理：管理员命令",
+        usage_en="help [service or command]: what I can do; help admin: the admin commands",
     )
 )
 async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
     services = await ctx.discover()
-    await ctx.reply(help_text.details(args, services) if args else help_text.overview(services))
+    asker = help_text.Asker(lang=ctx.lang, admin=await ctx.is_admin(), in_room=event.room is not None)
+    await ctx.reply(help_text.details(args, services, asker) if args else help_text.overview(services, asker))
 
 
 # -- vote-kick ----------------------------------------------------------------------------------------------
@@ -147,12 +217,21 @@ async def show_help(event: MessageReceived, ctx: Ctx, args: str) -> None:
         usage_zh="踢 @某人 或 [弱] @某人：投票移出（不用 @我）",
         usage_en="vote kick @name: vote to remove someone (no need to mention me)",
         needs_mention=False,
+        rooms_only=True,
     )
 )
 async def vote_kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await _vote(event, ctx, VOTE_USAGE)
+
+
+async def _vote(event: MessageReceived, ctx: Ctx, usage: Bilingual) -> None:
     intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
-    if intent is not None:  # "踢球去吗" starts with the keyword but is not a vote
+    if intent is not None:
         await handle_vote(event, ctx, intent)
+    elif (
+        event.mentions_bot
+    ):  # said to me, but no vote: how it goes ("踢球去吗" in passing is nobody's business)
+        await ctx.reply(usage, mention_ids=[event.talker.id])
 
 
 @command(
@@ -163,15 +242,33 @@ async def vote_kick(event: MessageReceived, ctx: Ctx, args: str) -> None:
         usage_zh="[强] @某人：撤回投票",
         usage_en="unvote @name: withdraw your vote",
         needs_mention=False,
+        rooms_only=True,
     )
 )
 async def unvote(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    intent = parse_vote(event.body, event.mention_ids, ctx.bot_id)
-    if intent is not None:
-        await handle_vote(event, ctx, intent)
+    await _vote(event, ctx, UNVOTE_USAGE)
 
 
 # -- password invites ---------------------------------------------------------------------------------------
+
+
+@command(
+    ChatCommand(
+        name="join",
+        usage_zh="私聊我发进群密码，我就拉你进群",
+        usage_en="DM me a room's password and I add you to the room",
+    )
+)
+async def join(event: MessageReceived, ctx: Ctx, args: str) -> None:
+    await try_password(event, ctx)
+
+
+@service.recogniser("join")
+async def password(event: MessageReceived, ctx: Ctx) -> Intent | None:
+    """A direct message that is a room's password (one answer: nobody else replies to it)."""
+    if await _muted(event, ctx):
+        return None  # not even checked: flooding is no way to try passwords
+    return Intent(0.95) if await recognise_password(event, ctx) else None
 
 
 @command(
@@ -194,21 +291,25 @@ RoomHandler = Callable[[Room, MessageReceived, Ctx, str], Awaitable[None]]
 
 
 def room_command(spec: ChatCommand, handler: RoomHandler) -> None:
-    """Register a command that only makes sense in a room (the handler gets the room)."""
+    """Register a room-admin command; the handler gets the room (the plumbing has answered a direct message)."""
 
-    async def in_room_only(event: MessageReceived, ctx: Ctx, args: str) -> None:
-        if event.room is None:
-            await ctx.reply(admin.ROOM_ONLY)
-            return
-        await handler(event.room, event, ctx, args)
+    async def in_room(event: MessageReceived, ctx: Ctx, args: str) -> None:
+        if event.room is not None:  # always: rooms_only
+            await handler(event.room, event, ctx, args)
 
-    command(spec)(in_room_only)
+    command(spec)(in_room)
 
 
 def admin_only(name: str, zh: list[str], en: list[str], usage_zh: str, usage_en: str) -> ChatCommand:
-    """The plumbing refuses everyone but admins before the handler runs."""
+    """The plumbing answers a direct message and refuses everyone but admins before the handler runs."""
     return ChatCommand(
-        name=name, keywords_zh=zh, keywords_en=en, usage_zh=usage_zh, usage_en=usage_en, admin_only=True
+        name=name,
+        keywords_zh=zh,
+        keywords_en=en,
+        usage_zh=usage_zh,
+        usage_en=usage_en,
+        admin_only=True,
+        rooms_only=True,
     )
 
 
@@ -247,8 +348,8 @@ room_command(
         "set-flood",
         ["设置刷屏策略", "设置刷屏"],
         ["set flood policy", "set flood"],
-        "设置刷屏 警告|投票|踢出 [条数/秒数] [最大字数]",
-        "set flood warn|vote|remove [messages/seconds] [max length]",
+        "设置刷屏 [警告|投票|踢出] [条数/秒数] [最大字数] [宽限秒数]",
+        "set flood [warn|vote|remove] [messages/seconds] [max length] [grace seconds]",
     ),
     admin_flow.set_flood,
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from services.moderator.flood_store import FloodStore
+from services.moderator.dm_store import DmStore
 from services.moderator.message_store import MessageStore
 from services.moderator.password_store import PasswordStore
 from services.moderator.redis_types import StrRedis
@@ -17,6 +17,7 @@ from services.moderator.settings import ModeratorSettings
 from services.moderator.vote_store import VoteStore
 from services.moderator.welcome_store import WelcomeStore
 from services.shared import AppContext, Context
+from services.shared.rooms import RoomStore
 
 
 @dataclass(frozen=True)
@@ -26,21 +27,25 @@ class Stores:
     rooms: RoomDirectory
     votes: VoteStore
     welcome: WelcomeStore
-    flood: FloodStore
     messages: MessageStore
     passwords: PasswordStore
+    dms: DmStore
+    room_prefs: RoomStore
+    """The room preferences every service reads (switches, language, time zone, room admins); only the moderator
+    writes them."""
 
 
 @contextlib.asynccontextmanager
 async def open_stores(_settings: ModeratorSettings, redis: StrRedis) -> AsyncIterator[Stores]:
-    """The plumbing's ``deps`` factory."""
+    """The plumbing's ``deps`` factory (run before the instance listens)."""
     yield Stores(
         rooms=RoomDirectory(redis),
         votes=VoteStore(redis),
         welcome=WelcomeStore(redis),
-        flood=FloodStore(redis),
         messages=MessageStore(redis),
         passwords=PasswordStore(redis),
+        dms=DmStore(redis),
+        room_prefs=RoomStore(redis),  # here, before the service listens: it subscribes to change notices
     )
 
 

@@ -46,18 +46,22 @@ def action_for(strike: int, policy: FloodPolicy) -> FloodAction:
     }[policy]
 
 
-def warning(violation: Violation, limits: FloodLimits) -> Bilingual:
+def warning(violation: Violation, limits: FloodLimits, grace_s: int) -> Bilingual:
     """The one warning (sent with the member @-mentioned)."""
     if violation is Violation.TOO_LONG:
-        return Bilingual(
-            f"请不要发超长消息（上限 {limits.max_length} 字），再犯将按群规处理。",
-            f"Please keep messages under {limits.max_length} characters; next time the room's rule applies.",
+        zh, en = (
+            f"请不要发超长消息（上限 {limits.max_length} 字）",
+            f"Please keep messages under {limits.max_length} characters",
         )
-    return Bilingual(
-        f"请不要刷屏（每 {limits.window_seconds} 秒最多 {limits.max_messages} 条），再犯将按群规处理。",
-        f"Please don't flood ({limits.max_messages} messages per {limits.window_seconds} s at most); "
-        "next time the room's rule applies.",
-    )
+    else:
+        zh = f"请不要刷屏（每 {limits.window_seconds} 秒最多 {limits.max_messages} 条）"
+        en = f"Please don't flood ({limits.max_messages} messages per {limits.window_seconds} s at most)"
+    if grace_s > 0:
+        return Bilingual(
+            f"{zh}。{grace_s} 秒后如果继续，将按群规处理。",
+            f"{en}. If it goes on after {grace_s} s, the room's rule applies.",
+        )
+    return Bilingual(f"{zh}，再犯将按群规处理。", f"{en}; next time the room's rule applies.")
 
 
 REMOVAL_NOTICE = Bilingual(

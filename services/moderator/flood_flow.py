@@ -1,5 +1,5 @@
-"""Anti-flood over the bus: count each room message at the time it was sent, warn once, then apply the room's
-policy; never for stale messages."""
+"""Anti-flood over the bus: count each room message at the time it was sent, warn once, then, after a grace, apply
+the room's policy; never for stale messages, never for messages addressed to the bot (asking the bot is no flood)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
     limits."""
     talker = event.talker.id
     flood = None
-    # The bot's own messages never count (the plumbing drops them already; this keeps it true here).
-    if not (event.from_self or talker == ctx.bot_id):
+    # The bot's own messages never count (the plumbing drops them already; this keeps it true here), nor do messages
+    # to the bot: a member asking a few questions is no flood (the plumbing's reply budgets ration the answers).
+    if not (event.from_self or talker == ctx.bot_id or event.mentions_bot):
         flood = FloodCount(
             defaults=ctx.settings.flood_limits,
             strike_memory_ms=int(ctx.settings.flood_strike_memory_s * 1000),
@@ -34,6 +35,7 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
             # flood from a backlog delivered at once, and a warning about it would come far too late anyway.
             # is_admin is usually a cache lookup: the plumbing keeps room admins in memory.
             may_strike=not ctx.stale and not await ctx.is_admin(),
+            grace_ms=int(ctx.settings.flood_grace_s * 1000),
         )
     seen = await ctx.deps.messages.observe(
         bot_id=ctx.bot_id,
@@ -52,10 +54,11 @@ async def check_flood(event: MessageReceived, ctx: Ctx, room: Room) -> None:
         return  # cannot happen: the script tests the same limits (tests/services/moderator/test_message_store.py)
     action = action_for(seen.strike, seen.config.flood_policy or ctx.settings.flood_policy)
     if action is FloodAction.WARN:
-        text = warning(violation, limits)
-        await ctx.reply(text, mention_ids=[talker])
-        # After the warning, not in the script: a redelivery must find the window as it was, to warn again.
-        await ctx.deps.flood.forgive_messages(bot_id=ctx.bot_id, room_id=room.id, member_id=talker)
+        grace_s = seen.config.flood_grace_s
+        await ctx.reply(
+            warning(violation, limits, ctx.settings.flood_grace_s if grace_s is None else grace_s),
+            mention_ids=[talker],
+        )
     elif action is FloodAction.OPEN_VOTE:
         await ctx.reply(VOTE_NOTICE, mention_ids=[talker])
         await cast_vote(ctx, room, voter_id=ctx.bot_id, target_id=talker)

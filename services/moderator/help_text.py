@@ -1,166 +1,219 @@
-"""Help built from the registry: whatever services answer ``qun.svc.discover`` right now, nothing hard-coded.
+"""Help built from the registry: whatever services answer `qun.svc.discover` right now, nothing hard-coded.
 
-Works over any records shaped like ``schemas.ServiceInfo`` / ``ChatCommand`` (protocols below), so it is tested
-without the bus.
+Fits a phone screen: at most `MAX_LINES` lines, one line per service, in the asker's language. Members see what they
+can use where they ask (room commands in rooms only); admin commands are listed for admins, or asked for with
+`帮助 管理`. Internal services (plumbing, examples) and commands without a keyword (recognised in plain words only)
+never appear. `帮助 <服务或命令>` gives a service's or a command's usage and examples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from schemas import ChatCommand, ServiceInfo
+from services.moderator.front_desk import member_facing
+from services.moderator.suggest import Keyword, suggestions
 from services.moderator.text_match import normalize
-from services.shared import Bilingual
 from services.shared.commands import Lang
 
-
-class CommandLike(Protocol):
-    """What help needs of a ``ChatCommand``."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def keywords_zh(self) -> Sequence[str]: ...
-    @property
-    def keywords_en(self) -> Sequence[str]: ...
-    @property
-    def usage_zh(self) -> str: ...
-    @property
-    def usage_en(self) -> str: ...
-    @property
-    def admin_only(self) -> bool: ...
-    @property
-    def needs_mention(self) -> bool: ...
+MAX_LINES = 12
+MAX_EXAMPLES = 3
+ADMIN_TOPICS = frozenset({"管理", "管理员", "管理命令", "admin", "admins", "admin commands"})
+NO_TOPIC = frozenset({"我", "一下", "请", "全部", "所有", "me", "please", "all", "list", "?"})
+"""`help me`, `帮助一下`: the overview, not a search for a service called "me"."""
 
 
-class ServiceLike(Protocol):
-    """What help needs of a ``ServiceInfo``."""
+@dataclass(frozen=True)
+class Asker:
+    """Who asks, and where: what they may use decides what help lists."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def summary_zh(self) -> str: ...
-    @property
-    def summary_en(self) -> str: ...
-    @property
-    def commands(self) -> Sequence[CommandLike]: ...
+    lang: Lang
+    admin: bool
+    in_room: bool
 
 
-def live_services(replies: Iterable[ServiceLike]) -> list[ServiceLike]:
-    """One entry per service (every replica answers discovery), sorted by name."""
-    by_name: dict[str, ServiceLike] = {}
-    for info in replies:
-        by_name.setdefault(info.name, info)
-    return [by_name[name] for name in sorted(by_name)]
+def _usable(command: ChatCommand, asker: Asker) -> bool:
+    return bool(command.keywords) and (asker.in_room or not command.rooms_only)
 
 
-def _keywords(command: CommandLike, lang: Lang) -> list[str]:
+def _pick(lang: Lang, zh: str, en: str) -> str:
+    return (zh or en) if lang == "zh" else (en or zh)
+
+
+def _title(info: ServiceInfo, lang: Lang) -> str:
+    return _pick(lang, info.title_zh, info.title_en) or info.name
+
+
+def _keyword(command: ChatCommand, lang: Lang) -> str:
     first, second = (command.keywords_zh, command.keywords_en)
-    if lang == "en":
-        first, second = second, first
-    return list(first) or list(second) or [command.name]
+    return (first or second)[0] if lang == "zh" else (second or first)[0]
 
 
-def _usage(command: CommandLike, lang: Lang) -> str:
-    return (command.usage_zh or command.usage_en) if lang == "zh" else (command.usage_en or command.usage_zh)
+def _usage(command: ChatCommand, lang: Lang) -> str:
+    return _pick(lang, command.usage_zh, command.usage_en)
 
 
-def _line(command: CommandLike, lang: Lang) -> str:
-    """``· usage`` when the usage starts with the command's keyword (the convention), else ``· kw: usage``."""
-    admin = ("（管理员）" if lang == "zh" else " (admins)") if command.admin_only else ""
-    usage = _usage(command, lang)
-    keywords = _keywords(command, lang)
-    if any(normalize(usage).startswith(normalize(k)) for k in [*command.keywords_zh, *command.keywords_en]):
-        return f"· {usage}{admin}"
-    separator = "：" if lang == "zh" else ": "
-    return (
-        f"· {' / '.join(keywords)}{separator}{usage}{admin}" if usage else f"· {' / '.join(keywords)}{admin}"
-    )
+def _examples(commands: Iterable[ChatCommand], lang: Lang) -> list[str]:
+    found: list[str] = []
+    for command in commands:
+        found += command.examples_zh if lang == "zh" else command.examples_en
+    return list(dict.fromkeys(found))[:MAX_EXAMPLES]
 
 
-def _summary(info: ServiceLike, lang: Lang) -> str:
-    summary = (info.summary_zh or info.summary_en) if lang == "zh" else (info.summary_en or info.summary_zh)
-    return f"【{info.name}】{summary}" if lang == "zh" or not summary else f"【{info.name}】 {summary}"
+def _fit(lines: Sequence[str], lang: Lang) -> str:
+    """No line twice; at most MAX_LINES (the last one says what was left out)."""
+    unique = list(dict.fromkeys(line for line in lines if line))
+    if len(unique) > MAX_LINES:
+        left = len(unique) - MAX_LINES + 1
+        unique = [*unique[: MAX_LINES - 1], f"……还有 {left} 行" if lang == "zh" else f"… {left} more lines"]
+    return "\n".join(unique)
 
 
-def overview(services: Iterable[ServiceLike]) -> Bilingual:
-    """``@bot help``: every live service with its commands, in one message."""
-    live = live_services(services)
-    texts: dict[Lang, str] = {}
-    for lang in ("zh", "en"):
-        lines = [
-            "我现在能做这些（群里请先 @我）：" if lang == "zh" else "What I can do right now (@me in groups):"
-        ]
-        for info in live:
-            lines.append(_summary(info, lang))
-            lines.extend(_line(c, lang) for c in info.commands)
-        lines.append(
-            "发送「帮助 <服务或命令>」看详情。"
-            if lang == "zh"
-            else "Send `help <service or command>` for details."
-        )
-        texts[lang] = "\n".join(lines)
-    return Bilingual(zh=texts["zh"], en=texts["en"])
+def _list(lang: Lang, items: Iterable[str]) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
 
 
-def _details(command: CommandLike, service: ServiceLike, lang: Lang) -> list[str]:
-    keywords = " / ".join([*command.keywords_zh, *command.keywords_en])
-    if lang == "zh":
-        mention = "群里需要 @我" if command.needs_mention else "群里不用 @我"
-        who = "仅管理员" if command.admin_only else "所有人"
-        return [
-            f"「{command.name}」（{service.name}）",
-            f"关键词：{keywords}",
-            f"用法：{_usage(command, 'zh')}",
-            f"{who}；{mention}",
-        ]
-    mention = "needs an @mention in groups" if command.needs_mention else "no @mention needed"
-    who = "admins only" if command.admin_only else "everyone"
-    return [
-        f"'{command.name}' ({service.name})",
-        f"keywords: {keywords}",
-        f"usage: {_usage(command, 'en')}",
-        f"{who}; {mention}",
+def _service_line(info: ServiceInfo, commands: Sequence[ChatCommand], asker: Asker) -> str:
+    lang = asker.lang
+    keywords = _list(lang, dict.fromkeys(_keyword(c, lang) for c in commands))
+    line = f"· {_title(info, lang)}{'：' if lang == 'zh' else ': '}{keywords}"
+    example = _examples(commands, lang)[:1]
+    if example:
+        line += f"（例：{example[0]}）" if lang == "zh" else f" (e.g. {example[0]})"
+    return line
+
+
+def _footer(asker: Asker, *, admin_hint: bool, example: str) -> list[str]:
+    """`example`: the display name of a service that is live, so the hint works when followed."""
+    if asker.lang == "zh":
+        lines = [f"详情：帮助 <服务或命令>，例如「帮助 {example}」" if example else "详情：帮助 <服务或命令>"]
+        return [*lines, "管理员命令：帮助 管理"] if admin_hint else lines
+    lines = [
+        f"Details: help <service or command>, e.g. `help {example}`" if example else "Details: help <topic>"
     ]
+    return [*lines, "Admin commands: help admin"] if admin_hint else lines
+
+
+def overview(services: Iterable[ServiceInfo], asker: Asker) -> str:
+    """`帮助`: one line per service, the member commands usable here (the keyword in the asker's language)."""
+    lang = asker.lang
+    if lang == "zh":
+        lines = ["我能做这些（群里请 @我）：" if asker.in_room else "我能做这些："]
+    else:
+        lines = ["What I can do (mention me in groups):" if asker.in_room else "What I can do:"]
+    listed: list[str] = []
+    for info in member_facing(services):
+        commands = [c for c in info.commands if _usable(c, asker) and not c.admin_only]
+        if commands:
+            lines.append(_service_line(info, commands, asker))
+            listed.append(_title(info, lang))
+    footer = _footer(asker, admin_hint=asker.admin and asker.in_room, example=listed[0] if listed else "")
+    return _fit([*lines, *footer], lang)
+
+
+def admin_overview(services: Iterable[ServiceInfo], asker: Asker) -> str:
+    """`帮助 管理`: the admin commands, one line per service."""
+    lang = asker.lang
+    lines = ["管理员命令（群里 @我 使用）：" if lang == "zh" else "Admin commands (mention me in the room):"]
+    for info in member_facing(services):
+        commands = [c for c in info.commands if c.admin_only and c.keywords]
+        if commands:
+            lines.append(_service_line(info, commands, asker))
+    if not asker.admin:
+        lines.append("只有本群管理员可以使用。" if lang == "zh" else "Only this room's admins may use them.")
+    lines.append("详情：帮助 <命令>" if lang == "zh" else "Details: help <command>")
+    return _fit(lines, lang)
+
+
+def _command_lines(command: ChatCommand, asker: Asker) -> list[str]:
+    lang = asker.lang
+    keywords = " / ".join(command.keywords)
+    if lang == "zh":
+        who = "仅管理员" if command.admin_only else "所有人"
+        where = "只能在群里用" if command.rooms_only else "群里和私聊都能用"
+        mention = "群里要 @我" if command.needs_mention else "群里不用 @我"
+        lines = [f"用法：{_usage(command, lang)}", f"关键词：{keywords}", f"{who}；{where}；{mention}"]
+        examples = [f"例：{example}" for example in _examples([command], lang)]
+    else:
+        who = "admins only" if command.admin_only else "everyone"
+        where = "in groups only" if command.rooms_only else "in groups and direct messages"
+        mention = "mention me in groups" if command.needs_mention else "no mention needed"
+        lines = [f"Usage: {_usage(command, lang)}", f"Keywords: {keywords}", f"{who}; {where}; {mention}"]
+        examples = [f"e.g. {example}" for example in _examples([command], lang)]
+    return [*lines, *examples]
+
+
+def _service_details(info: ServiceInfo, asker: Asker) -> list[str]:
+    lang = asker.lang
+    summary = _pick(lang, info.summary_zh, info.summary_en)
+    lines = [f"【{_title(info, lang)}】{summary}" if lang == "zh" else f"[{_title(info, lang)}] {summary}"]
+    commands = [c for c in info.commands if _usable(c, asker) and not c.admin_only]
+    lines += [f"· {_usage(command, lang)}" for command in commands]
+    examples = _examples(commands, lang)
+    if examples:
+        lines.append(("例：" if lang == "zh" else "e.g. ") + ("；" if lang == "zh" else "; ").join(examples))
+    admin = [c for c in info.commands if _usable(c, asker) and c.admin_only] if asker.admin else []
+    if admin:  # one line: their usage is one `帮助 <命令>` away
+        keywords = _list(lang, dict.fromkeys(_keyword(c, lang) for c in admin))
+        lines.append(
+            f"· 管理员：{keywords}（帮助 <命令> 看用法）"
+            if lang == "zh"
+            else f"· Admins: {keywords} (help <command>)"
+        )
+    return lines
 
 
 @dataclass(frozen=True)
 class _Found:
-    service: ServiceLike
-    commands: tuple[CommandLike, ...]
-    whole_service: bool
+    service: ServiceInfo
+    command: ChatCommand | None
 
 
-def _find(topic: str, live: Sequence[ServiceLike]) -> _Found | None:
+def _find(topic: str, live: Sequence[ServiceInfo]) -> _Found | None:
     wanted = normalize(topic)
     for info in live:
-        if normalize(info.name) == wanted:
-            return _Found(service=info, commands=tuple(info.commands), whole_service=True)
+        if wanted in {normalize(info.name), normalize(info.title_zh), normalize(info.title_en)}:
+            return _Found(info, None)
     for info in live:
         for command in info.commands:
-            names = [command.name, *command.keywords_zh, *command.keywords_en]
-            if wanted in (normalize(n) for n in names):
-                return _Found(service=info, commands=(command,), whole_service=False)
+            if command.keywords and wanted in {normalize(n) for n in (command.name, *command.keywords)}:
+                return _Found(info, command)
     return None
 
 
-def details(topic: str, services: Iterable[ServiceLike]) -> Bilingual:
-    """``@bot help <service or command>``."""
-    live = live_services(services)
+def _not_found(topic: str, live: Sequence[ServiceInfo], asker: Asker) -> list[str]:
+    lang = asker.lang
+    keywords = [
+        Keyword(keyword, command.name, info.name)
+        for info in live
+        for command in info.commands
+        for keyword in (*command.keywords, info.title_zh, info.title_en)
+        if keyword and (asker.admin or not command.admin_only)
+    ]
+    close = suggestions(topic, keywords, limit=1)
+    titles = _list(lang, (_title(info, lang) for info in live))
+    if lang == "zh":
+        guess = f"你是不是想找「{close[0].keyword.keyword}」？" if close else ""
+        return [f"没有叫「{topic}」的服务或命令。{guess}", f"可以查：{titles}"]
+    guess = f" Did you mean `{close[0].keyword.keyword}`?" if close else ""
+    return [f"No service or command called '{topic}'.{guess}", f"Try: {titles}"]
+
+
+def details(topic: str, services: Iterable[ServiceInfo], asker: Asker) -> str:
+    """`帮助 <服务或命令>` (`帮助 管理`: the admin commands)."""
+    if normalize(topic) in NO_TOPIC:
+        return overview(services, asker)
+    if normalize(topic) in ADMIN_TOPICS:
+        return admin_overview(services, asker)
+    live = member_facing(services)
     found = _find(topic, live)
     if found is None:
-        names = "、".join(s.name for s in live)
-        return Bilingual(
-            f"没有叫「{topic}」的服务或命令。正在运行的服务：{names}",
-            f"No service or command called '{topic}'. Running services: {', '.join(s.name for s in live)}",
-        )
-    texts: dict[Lang, str] = {}
-    for lang in ("zh", "en"):
-        blocks = ["\n".join(_details(c, found.service, lang)) for c in found.commands]
-        if found.whole_service:
-            blocks.insert(0, f"【{found.service.name} {found.service.version}】")
-        texts[lang] = "\n\n".join(blocks)
-    return Bilingual(zh=texts["zh"], en=texts["en"])
+        return _fit(_not_found(topic.strip(), live, asker), asker.lang)
+    if found.command is None:
+        return _fit(_service_details(found.service, asker), asker.lang)
+    title = _title(found.service, asker.lang)
+    head = f"「{_keyword(found.command, asker.lang)}」（{title}）"
+    if asker.lang == "en":
+        head = f"`{_keyword(found.command, 'en')}` ({title})"
+    return _fit([head, *_command_lines(found.command, asker)], asker.lang)

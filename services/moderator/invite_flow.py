@@ -6,6 +6,7 @@ from schemas import AddToRoom, MessageReceived, Room
 from services.moderator.deps import Ctx, epoch_ms
 from services.moderator.password import (
     HERE_YOU_ARE,
+    INVITES_OFF,
     NOT_ADMIN,
     NOT_IN_GROUP,
     TAKEN,
@@ -33,7 +34,12 @@ def _digest(ctx: Ctx, password: str) -> str:
 
 
 async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    """``设置进群密码 <群名> <密码>`` by DM; refused (with a warning) in a group."""
+    """``设置进群密码 <群名> <密码>`` by DM; refused (with a warning) in a group. Whatever the outcome, the message
+    holds a password: it is erased from the event stream once handled."""
+    ctx.erase_event()
+    if not ctx.settings.password_invites:
+        await ctx.reply(INVITES_OFF)
+        return
     if event.room is not None:
         await ctx.reply(NOT_IN_GROUP, mention_ids=[event.talker.id])
         return
@@ -66,35 +72,45 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
     await ctx.reply(text)
 
 
-async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
-    """A direct message that is a room's password: add the sender, or @-mention them there. True if it was one.
-
-    Each contact has ``MODERATOR_PASSWORD_MAX_GUESSES`` guesses per window; once they are used up, their DMs are
-    not checked at all (they are told once, when the last one fails).
-    """
-    if event.room is not None or not could_be_password(event.body):
-        return False
-    talker = event.talker.id
-    limit = ctx.settings.password_max_guesses
-    guess = await ctx.deps.passwords.take_guess(
+async def _guess(event: MessageReceived, ctx: Ctx) -> int:
+    """Spend one of the sender's guesses on this DM (the same DM again gets its own number back): 1 to the limit,
+    0 when none is left."""
+    return await ctx.deps.passwords.take_guess(
         ctx.bot_id,
-        talker,
+        event.talker.id,
         event_id=event.id,
         now_ms=epoch_ms(ctx.now()),
         window_ms=int(ctx.settings.password_guess_window_s * 1000),
-        limit=limit,
+        limit=ctx.settings.password_max_guesses,
     )
+
+
+async def recognise_password(event: MessageReceived, ctx: Ctx) -> bool:
+    """Whether a direct message is for the password path: a room's password, or the last of the sender's guesses
+    (they are told their guesses ran out). Each checked DM spends a guess first, so nobody can try passwords
+    without limit; once the guesses are used up, DMs are not checked at all."""
+    if not ctx.settings.password_invites or not _maybe_password(event):
+        return False
+    guess = await _guess(event, ctx)
     if guess == 0:
-        return False  # out of guesses: not even checked
+        return False
+    if await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body)) is not None:
+        return True
+    return guess == ctx.settings.password_max_guesses
+
+
+async def try_password(event: MessageReceived, ctx: Ctx) -> None:
+    """A direct message the recogniser took: add the sender to its room (or @-mention them there), or tell them
+    their guesses ran out."""
+    ctx.erase_event()  # it is a password (or a guess): it does not stay in the event stream
+    talker = event.talker.id
     room_id = await ctx.deps.passwords.room_for(ctx.bot_id, _digest(ctx, event.body))
-    if room_id is None:
-        if guess == limit:
+    record = await ctx.deps.rooms.room(ctx.bot_id, room_id) if room_id is not None else None
+    if room_id is None or record is None:
+        if await _guess(event, ctx) == ctx.settings.password_max_guesses:
             await ctx.reply(too_many_guesses(ctx.settings.password_guess_window_s))
-        return False
-    await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)
-    record = await ctx.deps.rooms.room(ctx.bot_id, room_id)
-    if record is None:
-        return False
+        return
+    await ctx.deps.passwords.return_guess(ctx.bot_id, talker, event_id=event.id)  # a right guess is no guess
     if await ctx.deps.rooms.is_member(ctx.bot_id, room_id, talker):
         await ctx.say(room_id=room_id, text=HERE_YOU_ARE, mention_ids=[talker])
         text = already_member(record)
@@ -102,4 +118,16 @@ async def try_password(event: MessageReceived, ctx: Ctx) -> bool:
         await ctx.send(AddToRoom(room_id=room_id, contact_id=talker))
         text = invited(record)
     await ctx.reply(text)
-    return True
+
+
+def _maybe_password(event: MessageReceived) -> bool:
+    return event.room is None and event.type == "text" and could_be_password(event.body)
+
+
+async def wrong_password(event: MessageReceived, ctx: Ctx) -> bool:
+    """For the answer to a direct message nobody understood: whether it was tried as a password (and was wrong).
+    A direct message that could be a password is erased from the event stream either way."""
+    if not ctx.settings.password_invites or not _maybe_password(event):
+        return False
+    ctx.erase_event()
+    return await ctx.deps.passwords.was_guess(ctx.bot_id, event.talker.id, event_id=event.id)

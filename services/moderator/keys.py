@@ -41,13 +41,34 @@ def flood_window(bot_id: str, room_id: str, member_id: str) -> str:
 
 
 def flood_strike_numbers(bot_id: str, room_id: str, member_id: str) -> str:
-    """Hash event id -> the number its strike got when recorded (a redelivery gets the same answer)."""
+    """Hash event id -> "strike:count" as recorded when it struck (a redelivery gets the same answer)."""
     return f"{PREFIX}:{bot_id}:room:{room_id}:flood-strike-numbers:{member_id}"
 
 
 def flood_strikes(bot_id: str, room_id: str, member_id: str) -> str:
     """Sorted set event id -> time (ms) of a member's recent flood violations in a room."""
     return f"{PREFIX}:{bot_id}:room:{room_id}:flood-strikes:{member_id}"
+
+
+def flood_quiet_until(bot_id: str, room_id: str, member_id: str) -> str:
+    """Time (ms) until which, after a strike, a member's messages are not counted (the grace)."""
+    return f"{PREFIX}:{bot_id}:room:{room_id}:flood-quiet-until:{member_id}"
+
+
+def dm_window(bot_id: str, contact_id: str) -> str:
+    """Sorted set event id -> time (ms) of a contact's recent direct messages to the bot."""
+    return f"{PREFIX}:{bot_id}:dm:{contact_id}:window"
+
+
+def dm_strikes(bot_id: str, contact_id: str) -> str:
+    """Hash of the direct messages that crossed the limit (a redelivery gets the same answer)."""
+    return f"{PREFIX}:{bot_id}:dm:{contact_id}:strikes"
+
+
+def dm_muted_until(bot_id: str, contact_id: str) -> str:
+    """Time (ms) until which the moderator answers nothing from a contact who flooded it by direct message (the
+    plumbing's own mute key, honoured by every service, is set once the warning went out)."""
+    return f"{PREFIX}:{bot_id}:dm:{contact_id}:muted-until"
 
 
 def password_to_room(bot_id: str) -> str:

@@ -1,8 +1,10 @@
 """Password invites: parsing the admin's command, finding the room, and hashing the password.
 
-Passwords are stored only as an HMAC digest keyed by ``MODERATOR_PASSWORD_SECRET`` and never logged. A digest
-(not a salted slow hash) is what makes a lookup by password possible: whoever DMs the bot sends a candidate,
-and the bot must find the room in one step, without trying every room.
+Passwords are stored only as an HMAC-SHA256 digest keyed by ``MODERATOR_PASSWORD_SECRET`` (which lives outside
+Redis: a copy of Redis alone reveals nothing, and a guess cannot be checked without the key) and never logged. A
+keyed digest (not a salted slow hash) is what makes a lookup by password possible: whoever DMs the bot sends a
+candidate, and the bot finds the room in one step, without trying every room; the guess limit, not the hash's
+cost, is what stops guessing through the bot.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ CLEAR_WORDS = frozenset({"无", "关闭", "off", "none", "-"})
 
 
 def normalize_password(text: str) -> str:
-    """People type passwords on phones: width, case and spacing do not matter."""
-    return normalize(text)
+    """People type passwords on phones: width, case, spacing and a final stop do not matter (the gateway drops a
+    final `。!?` after a lone word, so the stored password must not depend on it either)."""
+    return normalize(text).rstrip("。.!?！？")
 
 
 def password_digest(password: str, *, secret: str, bot_id: str) -> str:
@@ -92,6 +95,10 @@ def topics(rooms: Iterable[RoomRecord]) -> str:
     return "".join(f"「{r.topic or r.id}」" for r in rooms)
 
 
+INVITES_OFF = Bilingual(
+    "这个机器人没有开启进群密码（由运维开启）。",
+    "Password invites are not switched on for this bot (the operator does that).",
+)
 NOT_IN_GROUP = Bilingual(
     "请私聊我设置进群密码，不要在群里发——大家都看得到。如果刚才已经发出了密码，请私聊我换一个。",
     "Set the password in a direct message to me, never in the group where everyone sees it. "

@@ -91,6 +91,10 @@ class PasswordStore:
         )
         return int(number)
 
+    async def was_guess(self, bot_id: str, contact_id: str, *, event_id: str) -> bool:
+        """Whether this DM was taken (and kept) as one of the contact's guesses."""
+        return await self._redis.zscore(keys.password_guesses(bot_id, contact_id), event_id) is not None
+
     async def return_guess(self, bot_id: str, contact_id: str, *, event_id: str) -> None:
         """A guess that opened a room is no wrong guess: it does not count against the contact."""
         await self._redis.zrem(keys.password_guesses(bot_id, contact_id), event_id)

@@ -15,6 +15,8 @@ _THRESHOLD = "kick_threshold"
 _FLOOD_POLICY = "flood_policy"
 FLOOD_LIMITS_FIELD = "flood_limits"
 """The config field holding a room's own flood limits as JSON (``message_store``'s script reads it too)."""
+FLOOD_GRACE_FIELD = "flood_grace_s"
+"""The config field holding a room's own grace after a flood warning, in seconds (read by the script too)."""
 
 
 def config_from_fields(fields: dict[str, str]) -> RoomConfig:
@@ -22,11 +24,13 @@ def config_from_fields(fields: dict[str, str]) -> RoomConfig:
     limits = fields.get(FLOOD_LIMITS_FIELD)
     policy = fields.get(_FLOOD_POLICY)
     threshold = fields.get(_THRESHOLD)
+    grace = fields.get(FLOOD_GRACE_FIELD)
     return RoomConfig(
         welcome_template=fields.get(_WELCOME),
         kick_threshold=int(threshold) if threshold else None,
         flood_policy=FloodPolicy(policy) if policy else None,
         flood_limits=FloodLimits(**json.loads(limits)) if limits else None,
+        flood_grace_s=int(grace) if grace else None,
     )
 
 
@@ -59,10 +63,16 @@ class RoomDirectory:
         await self._set_or_clear(bot_id, room_id, _THRESHOLD, None if threshold is None else str(threshold))
 
     async def set_flood(
-        self, bot_id: str, room_id: str, policy: FloodPolicy, limits: FloodLimits | None
+        self,
+        bot_id: str,
+        room_id: str,
+        policy: FloodPolicy | None,
+        limits: FloodLimits | None,
+        grace_s: int | None = None,
     ) -> None:
-        """Set the flood policy and, if given, the room's own limits."""
-        await self._set_or_clear(bot_id, room_id, _FLOOD_POLICY, policy.value)
+        """Set whichever is given: the flood policy, the room's own limits, its grace after a warning."""
+        if policy is not None:
+            await self._set_or_clear(bot_id, room_id, _FLOOD_POLICY, policy.value)
         if limits is not None:
             encoded = json.dumps(
                 {
@@ -72,6 +82,8 @@ class RoomDirectory:
                 }
             )
             await self._set_or_clear(bot_id, room_id, FLOOD_LIMITS_FIELD, encoded)
+        if grace_s is not None:
+            await self._set_or_clear(bot_id, room_id, FLOOD_GRACE_FIELD, str(grace_s))
 
     async def _set_or_clear(self, bot_id: str, room_id: str, field: str, value: str | None) -> None:
         key = keys.room_config(bot_id, room_id)

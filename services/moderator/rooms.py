@@ -34,6 +34,8 @@ class RoomConfig:
     kick_threshold: int | None = None
     flood_policy: FloodPolicy | None = None
     flood_limits: FloodLimits | None = None
+    flood_grace_s: int | None = None
+    """After a flood warning, how long nothing the member sends counts (they need time to read it)."""
 
 
 @dataclass(frozen=True)

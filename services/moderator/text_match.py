@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from services.shared.text import normalize
 
-_SPACES = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    """Full-width and half-width alike (``［弱］`` == ``[弱]``), case-insensitive, WeChat's mention spaces folded."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+__all__ = ["normalize", "strip_prefix"]
 
 
 def strip_prefix(text: str, prefix: str) -> str | None:

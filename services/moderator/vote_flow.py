@@ -56,9 +56,8 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
         owner_id=room.owner_id,
         target_is_admin=await ctx.is_admin(contact_id=target_id, room=room),
     )
-    if refusal is not None:
-        text = REFUSALS[refusal]
-        await ctx.reply(text)
+    if refusal is not None:  # said to the voter: it is about their vote
+        await ctx.reply(REFUSALS[refusal], mention_ids=_people(ctx, voter_id))
         return
     threshold = await threshold_in(ctx, room)
     window = vote_window(ctx)
@@ -74,7 +73,8 @@ async def cast_vote(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
     )
     if not tally.reached:
         text = progress(tally.count, threshold, window, newly_cast=tally.changed)
-        await ctx.reply(text, mention_ids=[target_id])
+        # A new vote tells the member voted on; "you have already voted" is for the voter.
+        await ctx.reply(text, mention_ids=[target_id] if tally.changed else _people(ctx, voter_id))
         return
     # Said before the removal, while the mention still reaches them.
     text = removal_announcement(tally.count, threshold, window)
@@ -100,5 +100,11 @@ async def _withdraw(ctx: Ctx, room: Room, *, voter_id: str, target_id: str) -> N
         now_ms=epoch_ms(ctx.now()),
         window_ms=int(vote_window(ctx).total_seconds() * 1000),
     )
-    text = withdrawn(tally.count, threshold, had_voted=tally.changed)
-    await ctx.reply(text)
+    await ctx.reply(
+        withdrawn(tally.count, threshold, had_voted=tally.changed), mention_ids=_people(ctx, voter_id)
+    )
+
+
+def _people(ctx: Ctx, *contact_ids: str) -> list[str]:
+    """Whom to @-mention: never the bot itself (it votes when it opens a flood vote)."""
+    return [contact for contact in contact_ids if contact != ctx.bot_id]

@@ -109,6 +109,9 @@ def refusal_for(
     return None
 
 
+VOTE_USAGE = Bilingual("用法：踢 @某人（或 [弱] @某人）", "Usage: vote kick @name")
+UNVOTE_USAGE = Bilingual("用法：[强] @某人", "Usage: unvote @name")
+
 REFUSALS = {
     Refusal.BOT: Bilingual("我不能被投票移出哦 🙂", "I can't be voted out 🙂"),
     Refusal.SELF: Bilingual("不能投票移出自己。", "You can't vote yourself out."),

@@ -33,7 +33,7 @@ from schemas import Command, SayText, SendFile, new_id
 from schemas.commands import INLINE_FILE_LIMIT
 from services.ops import keys
 from services.ops.accounts import RoomSeen
-from services.shared.commands import normalize
+from services.shared.text import normalize
 
 log = logging.getLogger("qunbus.ops.broadcast")
 

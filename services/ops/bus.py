@@ -8,7 +8,6 @@ QUN_CMD.gateway-*; publishing on `qun.cmd.*.say` and `qun.cmd.*.file`.
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
@@ -20,6 +19,7 @@ from pydantic import ValidationError
 from schemas import Command, GatewayStatus, ServiceInfo, streams, subjects
 from services.ops.alerts import ConsumerLag
 from services.shared import permissions
+from services.shared.bus import every_replica
 
 WATCHED_STREAMS = (streams.EVENTS.name, streams.COMMANDS.name)
 
@@ -47,21 +47,7 @@ class LiveService:
 
 async def live_services(connection: NatsClient, window_s: float) -> list[LiveService]:
     """Every replica that answers the registry within `window_s`, grouped by service name."""
-    inbox = connection.new_inbox()
-    subscription = await connection.subscribe(inbox)
-    answers: list[ServiceInfo] = []
-    try:
-        await connection.publish(subjects.DISCOVER, b"", reply=inbox)
-        deadline = time.monotonic() + window_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                message = await subscription.next_msg(timeout=remaining)
-            except (NatsTimeoutError, TimeoutError):
-                break
-            with contextlib.suppress(ValidationError):
-                answers.append(ServiceInfo.model_validate_json(message.data))
-    finally:
-        await subscription.unsubscribe()
+    answers = await every_replica(connection, window_s)
     grouped: dict[str, list[ServiceInfo]] = {}
     for info in answers:
         grouped.setdefault(info.name, []).append(info)

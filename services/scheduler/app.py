@@ -66,6 +66,7 @@ service: QunService[SchedulerSettings, Deps] = QunService(
     deps=open_deps,
     title_zh="提醒",
     title_en="reminders",
+    scale_on_lag=False,  # clock-driven: its firing loop runs on every replica, not on consumer lag
     summary_zh="定时提醒：一次性或重复，中文或英文时间",
     summary_en="Reminders, one-off or recurring, with times in Chinese or English",
 )

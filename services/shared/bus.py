@@ -211,9 +211,10 @@ class BusConnection:
             )
 
 
-async def discover(connection: NatsClient, window_s: float) -> list[ServiceInfo]:
+async def every_replica(connection: NatsClient, window_s: float) -> list[ServiceInfo]:
+    """Ask the registry; every answer that arrives within `window_s` (one per live replica)."""
     inbox = connection.new_inbox()
-    found: dict[str, ServiceInfo] = {}
+    answers: list[ServiceInfo] = []
     subscription = await connection.subscribe(inbox)
     try:
         await connection.publish(subjects.DISCOVER, b"", reply=inbox)
@@ -224,8 +225,15 @@ async def discover(connection: NatsClient, window_s: float) -> list[ServiceInfo]
             except TimeoutError:
                 break
             with contextlib.suppress(ValueError):
-                info = ServiceInfo.model_validate_json(message.data)
-                found.setdefault(info.name, info)
+                answers.append(ServiceInfo.model_validate_json(message.data))
     finally:
         await subscription.unsubscribe()
+    return answers
+
+
+async def discover(connection: NatsClient, window_s: float) -> list[ServiceInfo]:
+    """The live services, one answer per name, sorted by name."""
+    found: dict[str, ServiceInfo] = {}
+    for info in await every_replica(connection, window_s):
+        found.setdefault(info.name, info)
     return sorted(found.values(), key=lambda info: info.name)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from schemas import ChatCommand
+from services.shared.text import normalize
 
 Lang = Literal["zh", "en"]
 
@@ -26,14 +26,13 @@ class Bilingual:
         return self.en if lang == "en" else self.zh
 
 
-def normalize(text: str) -> str:
-    """Full-width and half-width alike (NFKC), case-insensitive, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def language_of(text: str) -> Lang:
-    """Chinese if the text has any Chinese character, else English."""
-    return "zh" if _CJK.search(text) else "en"
+    """Chinese if the text has any Chinese character; English if it has Latin letters; else (a bare mention, an
+    emoji, digits) Chinese, the product's first language."""
+    return "en" if not _CJK.search(text) and _LATIN.search(text) else "zh"
 
 
 def _is_word_char(char: str) -> bool:

@@ -58,6 +58,32 @@ class UndeclaredPublishError(RuntimeError):
     """A service published a type it did not declare in `QunService(publishes=...)` (its NATS user may not)."""
 
 
+class HeldOutput:
+    """Stands in for the bus while a speculative fallback runs: what it sends or emits is kept until `release()`
+    (it won the claims) or dropped (it did not); requests (reads) go through."""
+
+    def __init__(self, bus: BusConnection | HeldOutput) -> None:
+        self._bus = bus
+        self._held: list[tuple[str, Command | Event]] = []
+
+    async def send(self, bot_id: str, command: Command) -> None:
+        self._held.append((bot_id, command))
+
+    async def emit(self, event: Event) -> None:
+        self._held.append(("", event))
+
+    async def request(self, bot_id: str, request: Request, timeout: float) -> Payload:
+        return await self._bus.request(bot_id, request, timeout)
+
+    async def release(self) -> None:
+        for bot_id, payload in self._held:
+            if isinstance(payload, Command):
+                await self._bus.send(bot_id, payload)
+            else:
+                await self._bus.emit(payload)
+        self._held.clear()
+
+
 @dataclass
 class AppContext(Generic[S, D]):
     """Everything a background task or HTTP route may use; one per running service instance."""
@@ -65,7 +91,7 @@ class AppContext(Generic[S, D]):
     service: str
     settings: S
     deps: D
-    _bus: BusConnection
+    _bus: BusConnection | HeldOutput
     _registry: LiveRegistry
     _rooms: RoomStore
     _admins: AdminCheck
@@ -126,11 +152,6 @@ class AppContext(Generic[S, D]):
     async def room(self, room_id: str) -> RoomPrefs:
         """A room's preferences (services switched off, language, time zone, admins), cached per process."""
         return await self._rooms.prefs(room_id)
-
-    @property
-    def rooms(self) -> RoomStore:
-        """Transitional: room preference writes move to the moderator's own store; read with `room()`."""
-        return self._rooms
 
     async def discover(self, max_age_s: float = 0.0) -> list[ServiceInfo]:
         """Live services, one entry per name: the registry as this replica sees it (refreshed in the background

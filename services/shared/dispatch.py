@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
@@ -35,7 +36,7 @@ from schemas import SCHEMA_VERSION, ChatCommand, Event, MessageReceived, Room, s
 from services.shared import metrics, telemetry
 from services.shared.commands import Bilingual, Lang, language_of
 from services.shared.consumer import Delivery, Permanent
-from services.shared.context import AppContext, Context
+from services.shared.context import AppContext, Context, HeldOutput
 from services.shared.intents import Claim, ClaimBoard, Intent
 from services.shared.quotas import SLOW_DOWN, ReplyQuota, Verdict
 from services.shared.registry import LiveRegistry
@@ -206,15 +207,45 @@ class Dispatcher:
         intent, command = (None, "") if switched_off else await self._recognise(event, ctx)
         rank = -1 if switched_off else service.fallback_rank_for(event, ctx)
         claim = Claim(confidence=intent.confidence if intent else 0.0, fallback_rank=rank)
-        decision = await self._board.decide(event.bot_id, event.id, claim, self._registry.claimers())
+        early = self._speculate(event, ctx, claim)
+        try:
+            decision = await self._board.decide(event.bot_id, event.id, claim, self._registry.claimers())
+        except BaseException:
+            await _drop(early)
+            raise
+        if decision.winner != service.name or decision.by_intent:
+            await _drop(early)
         if decision.winner != service.name:
             return False
         if decision.by_intent and intent is not None:
             spec = service.command_spec(command)
             await self._run(spec, (spec.keywords or [spec.name])[0], intent.args, event, ctx)
+        elif early is not None:
+            task, held = early
+            await task  # its failure is the message's failure: retried like any handler's
+            if await self._within_budget(event, ctx):
+                await held.release()
         elif service.fallback_handler is not None and await self._within_budget(event, ctx):
             await service.fallback_handler(event, ctx)
         return True
+
+    def _speculate(
+        self, event: MessageReceived, ctx: Context[Any, Any], claim: Claim
+    ) -> tuple[asyncio.Task[None], HeldOutput] | None:
+        """Start a speculative fallback while the claims are decided, its output held back."""
+        service = self._service
+        fallback = service.fallback_handler
+        if fallback is None or not service.fallback_speculative or claim.fallback_rank < 0:
+            return None
+        if claim.confidence >= self._board.threshold:
+            return None  # it would win with an intent, not as the fallback
+        held = HeldOutput(ctx._bus)
+        speculative = dataclasses.replace(ctx, _bus=held)
+
+        async def run() -> None:
+            await fallback(event, speculative)
+
+        return asyncio.create_task(run()), held
 
     async def _recognise(self, event: MessageReceived, ctx: Context[Any, Any]) -> tuple[Intent | None, str]:
         """This service's most confident intent for the message, and the command it is for."""
@@ -253,6 +284,15 @@ class Dispatcher:
         if verdict is Verdict.SLOW_DOWN:
             await ctx.reply(SLOW_DOWN, mention_ids=[event.talker.id] if event.room else [])
         return verdict is Verdict.OK
+
+
+async def _drop(early: tuple[asyncio.Task[None], HeldOutput] | None) -> None:
+    """A speculative fallback that did not win: stop it and forget what it would have said."""
+    if early is None:
+        return
+    task, _ = early
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 class _Turn:

@@ -76,9 +76,9 @@ def new_password() -> str:
 
 
 def inbox_prefix(user: str | None) -> str:
-    """The inbox prefix a client must use (nats-py `connect(inbox_prefix=)`, FastStream `NatsBroker(inbox_prefix=)`
-    and, for pull subscribers, `subscriber(inbox_prefix=f"{prefix}.".encode())`): `_INBOX.<user>`, or the
-    default `_INBOX` for an unauthenticated connection (dev, tests)."""
+    """The inbox prefix a client must use (nats-py `connect(inbox_prefix=)`, FastStream `NatsBroker(inbox_prefix=)`;
+    pull subscriptions and requests then use it too): `_INBOX.<user>`, or the default `_INBOX` for an
+    unauthenticated connection (dev, tests)."""
     return f"{INBOX_ROOT}.{user}" if user else INBOX_ROOT
 
 

@@ -37,9 +37,30 @@ SLOW_DOWN = Bilingual(
     en="That's a lot of requests — please give me a minute and try again.",
 )
 
-# KEYS: member/minute, member/hour, room/minute, service/minute counters, then the member's "warned" flag.
-# ARGV: the four limits, the four windows in seconds. Counts the request; returns 0 ok, 1 slow down, 2 silent.
+
+def muted_until_key(bot_id: str, place: str, member_id: str) -> str:
+    """Time (ms) until which no service answers this member here (`place`: a room id, or `dm:<contact>`). The
+    moderator sets it for a contact who floods the bot; every service's budget check honours it."""
+    return f"qun:quota:{bot_id}:muted:{place}:{member_id}"
+
+
+def place_of(room_id: str | None, member_id: str) -> str:
+    return room_id or f"dm:{member_id}"
+
+
+async def mute(redis: Redis, bot_id: str, room_id: str | None, member_id: str, until: datetime) -> None:
+    """No service answers this member here until `until` (the moderator's answer to a flood)."""
+    until_ms = int(until.timestamp() * 1000)
+    key = muted_until_key(bot_id, place_of(room_id, member_id), member_id)
+    await redis.set(key, until_ms, pxat=until_ms + 1000)
+
+
+# KEYS: member/minute, member/hour, room/minute, service/minute counters, the member's "warned" flag, muted-until.
+# ARGV: the four limits, the four windows in seconds, now (ms). Counts the request; returns 0 ok, 1 slow down,
+# 2 silent.
 _SCRIPT = """
+local muted = redis.call('GET', KEYS[6])
+if muted and tonumber(muted) > tonumber(ARGV[9]) then return 2 end
 local over = false
 for i = 1, 4 do
   local n = redis.call('INCR', KEYS[i])
@@ -61,7 +82,7 @@ class ReplyQuota:
     async def take(self, bot_id: str, room_id: str | None, member_id: str, now: datetime) -> Verdict:
         epoch = int(now.timestamp())
         minute, hour = epoch // 60, epoch // 3600
-        place = room_id or f"dm:{member_id}"
+        place = place_of(room_id, member_id)
         prefix = f"qun:quota:{bot_id}"
         limits = self.limits
         result = await self._script(
@@ -71,6 +92,7 @@ class ReplyQuota:
                 f"{prefix}:r:{place}:{minute}",
                 f"{prefix}:s:{self._service}:{minute}",
                 f"{prefix}:warned:{place}:{member_id}:{minute}",
+                muted_until_key(bot_id, place, member_id),
             ],
             args=[
                 limits.member_per_minute,
@@ -81,6 +103,7 @@ class ReplyQuota:
                 3600,
                 60,
                 60,
+                int(now.timestamp() * 1000),
             ],
         )
         return (Verdict.OK, Verdict.SLOW_DOWN, Verdict.SILENT)[int(result)]

@@ -99,6 +99,15 @@ class Runtime(Generic[S, D]):
     # -- start and stop --------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:  # a half-started instance must not leak connections or tasks
+            await _cancel(self._tasks, self.instance)
+            self._tasks.clear()
+            await self._stack.aclose()
+            raise
+
+    async def _start(self) -> None:
         settings, service = self.settings, self.service
         # A blocking pool waits for a free connection; the default pool raises at once when handlers run in parallel.
         pool = BlockingConnectionPool.from_url(

@@ -140,6 +140,7 @@ class QunService(Generic[S, D]):
         self.fallback_rank = -1
         self.fallback_accepts: Accepts | None = None
         self.fallback_rooms_only = False
+        self.fallback_speculative = False
         self.responders: dict[type[Request], Responder] = {}
         self.background_tasks: list[BackgroundTask] = []
         self.routes: list[Route] = []
@@ -175,11 +176,18 @@ class QunService(Generic[S, D]):
         return register
 
     def fallback(
-        self, *, rank: int, rooms_only: bool = False, accepts: Accepts | None = None
+        self,
+        *,
+        rank: int,
+        rooms_only: bool = False,
+        accepts: Accepts | None = None,
+        speculative: bool = False,
     ) -> Callable[[Fallback], Fallback]:
         """Answers an addressed message nobody recognised; of the live services that offer one for the message,
         the highest rank answers. `rooms_only`: not for direct messages; `accepts(event, ctx)`: a quick, pure
-        check that this fallback has something to say (e.g. the message is a question with content)."""
+        check that this fallback has something to say (e.g. the message is a question with content);
+        `speculative`: the handler only reads and replies (no stored effects), so the plumbing runs it while the
+        claims are being decided and sends its replies only if it wins — the claims then cost almost nothing."""
 
         def register(handler: Fallback) -> Fallback:
             if self.fallback_handler is not None:
@@ -188,6 +196,7 @@ class QunService(Generic[S, D]):
                 raise ValueError("a fallback rank is 0 or more")
             self.fallback_handler, self.fallback_rank = handler, rank
             self.fallback_rooms_only, self.fallback_accepts = rooms_only, accepts
+            self.fallback_speculative = speculative
             return handler
 
         return register
@@ -301,6 +310,7 @@ class QunService(Generic[S, D]):
             summary_zh=self.summary_zh,
             summary_en=self.summary_en,
             internal=self.internal,
+            switchable=self.switchable,
             claims=self.claims,
             commands=self.chat_commands,
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,7 +29,8 @@ from pydantic import ValidationError
 
 from schemas import subjects
 from schemas.deadletter import DeadLettered
-from schemas.registry import GatewayStatus, ServiceInfo
+from schemas.registry import GatewayStatus
+from services.shared.bus import every_replica
 
 #: How many recent events, commands and dead letters the panel keeps.
 RECENT = 30
@@ -78,21 +78,7 @@ class BusMonitor:
 
     async def services(self) -> list[dict[str, Any]]:
         """Every live service once, with how many replicas answered."""
-        inbox = self.connection.new_inbox()
-        subscription = await self.connection.subscribe(inbox)
-        answers: list[ServiceInfo] = []
-        try:
-            await self.connection.publish(subjects.DISCOVER, b"", reply=inbox)
-            deadline = time.monotonic() + DISCOVER_WINDOW_S
-            while (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    message = await subscription.next_msg(timeout=remaining)
-                except NatsTimeoutError:
-                    break
-                with contextlib.suppress(ValidationError):
-                    answers.append(ServiceInfo.model_validate_json(message.data))
-        finally:
-            await subscription.unsubscribe()
+        answers = await every_replica(self.connection, DISCOVER_WINDOW_S)
         by_name: dict[str, dict[str, Any]] = {}
         for info in answers:
             entry = by_name.setdefault(

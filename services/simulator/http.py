@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Mutable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import uvicorn
 
@@ -60,6 +60,8 @@ KEEPALIVE_SECONDS = 15.0
 #: How long the admin panel waits for the launcher's data source.
 ADMIN_TIMEOUT_SECONDS = 3.0
 JSON_TYPE = "application/json; charset=utf-8"
+#: Image types the page shows inline (SVG is not one: it can carry script).
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -86,7 +88,10 @@ def room_json(room: RoomView) -> dict[str, Any]:
 
 
 def message_json(message: ChatMessage) -> dict[str, Any]:
-    return {**asdict(message), "mention_ids": list(message.mention_ids)}
+    data = {**asdict(message), "mention_ids": list(message.mention_ids)}
+    if message.file is not None:
+        data["file"] = {**asdict(message.file), "url": f"/api/files/{quote(message.id)}"}
+    return data
 
 
 def friend_request_json(request: FriendRequest) -> dict[str, Any]:
@@ -224,6 +229,7 @@ class SimulatorApp:
         add("GET", "/api/invitations", self.list_invitations)
         add("POST", "/api/invitations/{invitation_id}/accept", self.accept_invitation)
         add("GET", "/api/admin", self.admin)
+        add("GET", "/api/files/{message_id}", self.get_file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -248,6 +254,7 @@ class SimulatorApp:
                 headers=parse_headers(scope),
                 body=await read_body(receive),
             )
+            refuse_cross_origin_writes(request)
             return await handler(request)
         except HttpError as error:
             return Response.json({"error": str(error)}, error.status)
@@ -365,6 +372,19 @@ class SimulatorApp:
         member = self.world.accept_invitation(request.params["invitation_id"])
         return Response.json(member_json(member))
 
+    async def get_file(self, request: Request) -> Response:
+        """An image or file the bot sent. Images the page shows inline; anything else only downloads (a file
+        named .html must not run as this page's script)."""
+        sent, data = self.world.file_data(request.params["message_id"])
+        inline = sent.mime_type in INLINE_IMAGES
+        disposition = "inline" if inline else f"attachment; filename*=UTF-8''{quote(sent.name)}"
+        return Response(
+            200,
+            data,
+            sent.mime_type if inline else "application/octet-stream",
+            headers=(("content-disposition", disposition), ("x-content-type-options", "nosniff")),
+        )
+
     # ----------------------------------------------------------------------------------------------------------------
     # Admin panel
 
@@ -432,6 +452,31 @@ class SimulatorApp:
                 frames.put_nowait(sse_frame("invitation", invitation_json(invitation)))
             case FriendshipRequested(request=request):
                 frames.put_nowait(sse_frame("friendship", friend_request_json(request)))
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: What a page on another site may send without asking first (no CORS preflight): refused as a write's body.
+_SIMPLE_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_cross_origin_writes(request: Request) -> None:
+    """Only this page, the terminal chat and programs may change the world; another site the user visits may not.
+
+    A browser tells where a request comes from (`Origin`, `Sec-Fetch-Site`): a write from another origin is refused.
+    A write's body must be JSON declared as such: a browser sends that cross-origin only after a preflight this server
+    never approves, while `text/plain` or form bodies could be posted from any page without one.
+    """
+    if request.method not in _WRITES:
+        return
+    headers = request.headers
+    origin = headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1].rstrip("/") != headers.get("host", ""):
+        raise HttpError(403, "cross-origin writes are refused")
+    if headers.get("sec-fetch-site") not in {None, "same-origin", "none"}:
+        raise HttpError(403, "cross-site writes are refused")
+    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type.startswith(_SIMPLE_TYPES) or (request.body and content_type != "application/json"):
+        raise HttpError(415, "a write's body must be JSON with content-type: application/json")
 
 
 def sse_frame(event: str, data: object, event_id: int | None = None) -> str:

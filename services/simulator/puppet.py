@@ -1,13 +1,16 @@
 """A `wechaty_puppet.Puppet` backed by a `SimulatorWorld`: python-wechaty runs on it as on the service puppet.
 
 It implements what python-wechaty 0.10.7 calls for text chat in rooms (payloads of contacts, rooms, members,
-messages and friendships; sending text with mentions; adding, removing, renaming; accepting friendships) and turns
+messages and friendships; sending text with mentions, images and files; adding, removing, renaming; accepting
+friendships) and turns
 world events into puppet events (`message`, `room-join`, `room-leave`, `room-topic`, `friendship`, `scan`,
-`login`, `ready`, `logout`, `dong`). Files, images, tags, mini programs and URL cards are not simulated.
+`login`, `ready`, `logout`, `dong`). Members sending files, tags, mini programs and URL cards are not simulated.
 """
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +26,7 @@ from wechaty_puppet import (
     EventRoomLeavePayload,
     EventRoomTopicPayload,
     EventScanPayload,
+    FileBox,
     Puppet,
     ScanStatus,
     WechatyPuppetError,
@@ -122,7 +126,7 @@ class SimulatorPuppet(Puppet):  # type: ignore[misc]  # wechaty_puppet ships no 
         if self._logged_in_as is None:
             return
         match event:
-            case MessagePosted(message=message) if message.kind == "text":
+            case MessagePosted(message=message) if message.kind in {"text", "file"}:
                 self._events.emit("message", EventMessagePayload(message_id=message.id))
             case MembersJoined():
                 payload: Any = EventRoomJoinPayload(
@@ -239,6 +243,12 @@ class SimulatorPuppet(Puppet):  # type: ignore[misc]  # wechaty_puppet ships no 
     ) -> str:
         return self.world.bot_send_text(conversation_id, message, mention_ids or ()).id
 
+    async def message_send_file(self, conversation_id: str, file: FileBox) -> str:
+        """A python-wechaty `FileBox` (base64 inside, as the gateway builds it)."""
+        data = base64.b64decode(file.base64)
+        mime = file.mediaType or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        return self.world.bot_send_file(conversation_id, file.name, mime, data).id
+
     async def message_recall(self, message_id: str) -> bool:
         return False
 
@@ -261,7 +271,11 @@ class SimulatorPuppet(Puppet):  # type: ignore[misc]  # wechaty_puppet ships no 
 def message_payload(message: ChatMessage) -> MessagePayload:
     """A world message as the puppet service describes it (room messages have no `to_id`)."""
     kind = MessageType.MESSAGE_TYPE_TEXT if message.kind == "text" else MessageType.MESSAGE_TYPE_UNSPECIFIED
-    return MessagePayload(
+    if message.file is not None:
+        kind = (
+            MessageType.MESSAGE_TYPE_IMAGE if message.file.is_image else MessageType.MESSAGE_TYPE_ATTACHMENT
+        )
+    payload = MessagePayload(
         id=message.id,
         text=message.text,
         timestamp=int(message.timestamp),
@@ -271,3 +285,6 @@ def message_payload(message: ChatMessage) -> MessagePayload:
         to_id=message.to_id or "",
         mention_ids=list(message.mention_ids),
     )
+    # As a puppet that knows the quoted message does (the 2022 gRPC payload has no field for it).
+    payload.quote_id = message.quote_id
+    return payload

@@ -9,6 +9,7 @@ The world is synchronous and has no I/O; observers (the puppet, the live HTTP st
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import time
@@ -27,7 +28,9 @@ LEGACY_QUOTE_SEPARATOR = "------"
 DIRECT_ADD_LIMIT = 40
 
 QuoteStyle = Literal["current", "legacy"]
-MessageKind = Literal["text", "system"]
+MessageKind = Literal["text", "system", "file"]
+#: Files the bot sent are kept in memory for the page; the oldest go beyond this many.
+KEPT_FILES = 200
 #: Async callable the demo launcher passes in to feed the admin panel (services, bus, dead letters, outbound).
 AdminSource = Callable[[], Awaitable[Mapping[str, object]]]
 
@@ -96,6 +99,20 @@ class QuotedText:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """What the bot sent as an image or a file (the bytes are kept by the world, see `SimulatorWorld.file_data`)."""
+
+    name: str
+    mime_type: str
+    size: int
+    sha256: str
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     """One message in the log. `text` is what WeChat delivers; `reply` is the part after any quote block."""
 
@@ -112,6 +129,10 @@ class ChatMessage:
     quote: QuotedText | None
     timestamp: float
     from_bot: bool
+    quote_id: str | None = None
+    """The id of the quoted message when it was picked in the chat (a quote typed by hand has none)."""
+    file: SentFile | None = None
+    """For `kind == "file"`: the image or file."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +249,7 @@ class SimulatorWorld:
         self._log: list[ChatMessage] = []
         self._friend_requests: dict[str, FriendRequest] = {}
         self._invitations: dict[str, Invitation] = {}
+        self._files: dict[str, bytes] = {}
         self._listeners: list[Listener] = []
         if seed:
             seed_demo_world(self)
@@ -412,6 +434,7 @@ class SimulatorWorld:
             reply=reply,
             mention_ids=mentioned,
             quote=quote,
+            quote_id=quote_id,
         )
 
     def direct_message(self, contact_id: str, text: str) -> ChatMessage:
@@ -501,6 +524,37 @@ class SimulatorWorld:
             reply=text,
             mention_ids=mentioned,
         )
+
+    def bot_send_file(self, conversation_id: str, name: str, mime_type: str, data: bytes) -> ChatMessage:
+        """The bot sends an image (`image/*`) or a file to a room or a contact."""
+        sent = SentFile(name, mime_type, len(data), hashlib.sha256(data).hexdigest())
+        if conversation_id in self._rooms:
+            self.member(conversation_id, self.bot_id)
+            room_id: str | None = conversation_id
+            to_id = None
+        else:
+            self.contact(conversation_id)
+            room_id, to_id = None, conversation_id
+        label = f"[图片 image] {name}" if sent.is_image else f"[文件 file] {name}"
+        message = self._post(
+            kind="file",
+            room_id=room_id,
+            talker_id=self.bot_id,
+            to_id=to_id,
+            text=label,
+            reply=label,
+            file=sent,
+        )
+        self._files[message.id] = data
+        while len(self._files) > KEPT_FILES:
+            del self._files[next(iter(self._files))]
+        return message
+
+    def file_data(self, message_id: str) -> tuple[SentFile, bytes]:
+        message = self.message(message_id)
+        if message.file is None or message_id not in self._files:
+            raise UnknownMessageError(f"no file {message_id}")
+        return message.file, self._files[message_id]
 
     def bot_add_member(self, room_id: str, contact_id: str) -> Invitation | None:
         """Add a contact; a room above `DIRECT_ADD_LIMIT` members gets an invitation instead (returned)."""
@@ -629,6 +683,8 @@ class SimulatorWorld:
         reply: str,
         mention_ids: tuple[str, ...] = (),
         quote: QuotedText | None = None,
+        quote_id: str | None = None,
+        file: SentFile | None = None,
     ) -> ChatMessage:
         message = ChatMessage(
             seq=len(self._log) + 1,
@@ -643,7 +699,9 @@ class SimulatorWorld:
             mention_ids=mention_ids,
             quote=quote,
             timestamp=self._clock(),
-            from_bot=talker_id == self.bot_id and kind == "text",
+            from_bot=talker_id == self.bot_id and kind in {"text", "file"},
+            quote_id=quote_id,
+            file=file,
         )
         self._log.append(message)
         self._publish(MessagePosted(message))

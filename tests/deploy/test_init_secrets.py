@@ -43,11 +43,14 @@ def test_redis_url_carries_the_generated_password(tmp_path: Path) -> None:
 def test_values_only_the_operator_knows_are_reported_not_invented(tmp_path: Path) -> None:
     to_fill = init_secrets.init_dir(_copy_templates(tmp_path))
     assert to_fill == {
-        "github.env": ["GITHUB_TOKEN"],
+        "services.env": ["GITHUB_TOKEN"],
         "wechaty-main-puppet.env": ["WECHATY_PUPPET_PADLOCAL_TOKEN"],
     }
-    assert _env(tmp_path / "github.env")["GITHUB_TOKEN"] == "<fill-in>"
-    assert (tmp_path / "github.env").stat().st_mode & 0o077 == 0  # readable by the operator only
+    services = _env(tmp_path / "services.env")
+    assert services["GITHUB_TOKEN"] == "<fill-in>"
+    assert permissions.PASSWORD_PATTERN.fullmatch(services["MODERATOR_PASSWORD_SECRET"])
+    assert "OPS_SMTP_PASSWORD" not in services  # optional: commented out until the operator uses it
+    assert (tmp_path / "services.env").stat().st_mode & 0o077 == 0  # readable by the operator only
 
 
 def test_existing_env_files_are_never_overwritten(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ RENDERINGS = {
     "two-accounts": K8S / "examples" / "two-accounts",
     "managed-redis": K8S / "examples" / "managed-redis",
 }
-AUTOSCALED = {"tagger", "moderator", "github-sync"}
+AUTOSCALED = {service.name for service in catalog.event_services() if service.scale_on_lag}
 OUR_IMAGE = "ghcr.io/qunbus/qunbus"
 CUSTOM_RESOURCE_GROUPS = ("keda.sh/",)
 
@@ -221,8 +221,9 @@ def test_no_secret_values_in_the_overlays(name: str) -> None:
     assert of_kind(rendered(name), "Secret") == []
 
 
-def secret_references(objects: list[Obj]) -> dict[str, set[str]]:
-    """Secret name -> keys referenced by any pod (an empty set for a whole-Secret envFrom)."""
+def secret_references(objects: list[Obj], *, optional: bool = False) -> dict[str, set[str]]:
+    """Secret name -> keys referenced by any pod (an empty set for a whole-Secret envFrom); with `optional`, only
+    the keys a pod may go without, else only the required ones."""
     found: dict[str, set[str]] = {}
     for workload in workloads(objects):
         for container in containers(workload):
@@ -231,7 +232,7 @@ def secret_references(objects: list[Obj]) -> dict[str, set[str]]:
                     found.setdefault(source["secretRef"]["name"], set())
             for entry in container.get("env", []):
                 ref = entry.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
+                if ref and ref.get("optional", False) == optional:
                     found.setdefault(ref["name"], set()).add(ref["key"])
         for volume in pod_spec(workload).get("volumes", []):
             if "secret" in volume:
@@ -260,6 +261,16 @@ def test_every_secret_referenced_is_generated_or_documented(
             assert f"`{secret}`" in readme, f"Secret {secret} is neither generated nor documented"
         for key in keys - generated_secrets.get(secret, set()):
             assert f"`{key}`" in readme, f"key {key} of Secret {secret} is neither generated nor documented"
+
+
+@RENDERING_NAMES
+def test_optional_secret_keys_are_offered_in_a_template(name: str) -> None:
+    """A key a pod may go without (a service's optional secret setting) is at least listed, commented out, in the
+    Secret's template, so an operator finds it."""
+    templates = "".join(path.read_text() for path in (K8S / "secrets").glob("*.env.example"))
+    for secret, keys in secret_references(rendered(name), optional=True).items():
+        for key in keys:
+            assert re.search(rf"^(# )?{key}=", templates, flags=re.MULTILINE), f"{secret}: {key}"
 
 
 @RENDERING_NAMES
@@ -358,7 +369,7 @@ def scaled_objects(objects: list[Obj]) -> dict[str, Obj]:
 def test_keda_scales_the_stateless_consumers_on_their_real_consumer(name: str) -> None:
     objects = rendered(name)
     scaled = scaled_objects(objects)
-    assert set(scaled) == AUTOSCALED  # never the scheduler nor a gateway (see components/autoscaling)
+    assert set(scaled) == AUTOSCALED  # as declared (`scale_on_lag`); never a gateway
     headless = f"nats-headless.{named(objects, 'Service', 'nats-headless')['metadata']['namespace']}"
     for service, scaled_object in scaled.items():
         # The target exists and leaves its replica count to KEDA (else each `kubectl apply` would reset it).
@@ -374,7 +385,9 @@ def test_keda_scales_the_stateless_consumers_on_their_real_consumer(name: str) -
     assert scaled_objects(rendered("dev")) == {}
 
 
-@pytest.mark.parametrize("package", ["tagger", "moderator", "github_sync", "scheduler"])
+@pytest.mark.parametrize(
+    "package", [package for package in catalog.service_packages() if package != permissions.GATEWAY]
+)
 def test_consumer_names_match_what_the_services_create(package: str) -> None:
     """The durable consumer a service binds to is named after the service: what KEDA and the NATS users use."""
     module = importlib.import_module(f"services.{package}.app")
@@ -453,8 +466,13 @@ def test_network_policies_deny_by_default_and_let_each_pod_reach_what_it_uses(na
 
 
 def test_github_sync_bindings_file_is_valid() -> None:
-    config = GithubSyncConfig.load(K8S / "base" / "services" / "github-sync-bindings.yaml")
+    config = GithubSyncConfig.load(K8S / "base" / "config" / "github-sync-bindings.yaml")
     assert config.bindings == ()
+    objects = rendered("prod")
+    (container,) = pod_spec(named(objects, "Deployment", "github-sync"))["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "bindings"]
+    data = config_map_data(objects, "github-sync-bindings")
+    assert env_value(container, "GITHUB_SYNC_CONFIG") in {f"{mount['mountPath']}/{key}" for key in data}
 
 
 def test_every_service_module_started_by_a_container_exists() -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -13,8 +17,11 @@ from schemas import GatewayReady, LoggedIn
 from services.gateway.app import make_service
 from services.shared import Runtime
 from tests.conftest import Bus, RunService
+from tools.servers import child_env, free_port
 
 from .puppet_mock import PuppetMockWorld
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FAST = {
     "room_per_second": 1000.0,
@@ -77,3 +84,48 @@ async def gateway_on(
         await bus.wait_for(f"qun.evt.{world.bot_id}.ready", GatewayReady, timeout=15)
         await eventually(lambda: runtime.context.deps.outbound is not None)
         yield runtime
+
+
+class GatewayProcess:
+    """`python -m services.gateway` against the peer, as in production: a separate process that can be killed."""
+
+    def __init__(
+        self, world: PuppetMockWorld, nats_url: str, redis_url: str, tmp_path: Path, **env: str
+    ) -> None:
+        self.log_path = tmp_path / f"gateway-{secrets.token_hex(4)}.log"
+        self.env = child_env(
+            GATEWAY_PUPPET="service",
+            WECHATY_PUPPET_SERVICE_ENDPOINT=world.endpoint,
+            WECHATY_PUPPET_SERVICE_TOKEN=world.token,
+            GATEWAY_WECHATY_DIR=str(tmp_path / "wechaty"),
+            GATEWAY_SHOW_QR="false",
+            GATEWAY_JITTER_S="0",
+            NATS_URL=nats_url,
+            REDIS_URL=redis_url,
+            HTTP_PORT=str(free_port()),
+            **env,
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "services.gateway"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, no lease released, nothing handed back."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""

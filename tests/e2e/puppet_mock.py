@@ -89,6 +89,20 @@ class SentMessage:
     listener_id: str | None
     text: str
     mention_ids: tuple[str, ...]
+    at: float
+    """When the peer received it (seconds since the epoch)."""
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """An image or file the bot sent into the mock world, as the peer decoded it."""
+
+    room_id: str | None
+    listener_id: str | None
+    name: str
+    media_type: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,7 @@ class Observed:
     invited: tuple[Membership, ...]
     accepted_friendship_ids: tuple[str, ...]
     topics: tuple[TopicChange, ...]
+    files: tuple[SentFile, ...] = ()
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Observed:
@@ -131,6 +146,7 @@ class Observed:
                     listener_id=m["listenerId"],
                     text=m["text"],
                     mention_ids=tuple(m["mentionIds"]),
+                    at=m["timestamp"] / 1000,
                 )
                 for m in raw["sent"]
             ),
@@ -139,6 +155,17 @@ class Observed:
             invited=memberships("invited"),
             accepted_friendship_ids=tuple(f["friendshipId"] for f in raw["acceptedFriendships"]),
             topics=tuple(TopicChange(room_id=t["roomId"], topic=t["topic"]) for t in raw["topics"]),
+            files=tuple(
+                SentFile(
+                    room_id=f["roomId"],
+                    listener_id=f["listenerId"],
+                    name=f["name"],
+                    media_type=f["mediaType"],
+                    size=f["size"],
+                    sha256=f["sha256"],
+                )
+                for f in raw.get("files", [])
+            ),
         )
 
 

@@ -12,7 +12,7 @@
 // It exits on SIGTERM/SIGINT or when its stdin closes (so it never outlives the test that started it).
 
 import http from 'node:http'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 
 import * as PUPPET from 'wechaty-puppet'
@@ -44,6 +44,7 @@ const isRoomId = (id) => id.endsWith('@chatroom')
 /** Everything the bot did to the world, in order, for the tests to read. */
 const observed = {
   sent: [], // {id, roomId, listenerId, text, mentionIds, timestamp}
+  files: [], // {id, roomId, listenerId, name, mediaType, size, sha256, timestamp}
   removed: [], // {roomId, contactId, timestamp}
   added: [], // {roomId, contactId, timestamp}
   invited: [], // {roomId, contactId, timestamp}: direct add refused, invitation sent instead
@@ -89,6 +90,28 @@ class WorldPuppet extends PuppetMock {
     // WeChat echoes the bot's own messages back as message events.
     this.emit('message', { messageId: payload.id })
     return payload.id
+  }
+
+  async messageSendFile(conversationId, fileBox) {
+    if (!this.isLoggedIn) throw new Error('not logged in')
+    const data = await fileBox.toBuffer()
+    const id = randomUUID()
+    const inRoom = isRoomId(conversationId)
+    if (inRoom && !this.mocker.RoomMock.load(conversationId).payload.memberIdList.includes(this.currentUserId)) {
+      throw new Error(`bot is not a member of room ${conversationId}`)
+    }
+    if (!inRoom) this.mocker.ContactMock.load(conversationId)
+    observed.files.push({
+      id,
+      roomId: inRoom ? conversationId : null,
+      listenerId: inRoom ? null : conversationId,
+      name: fileBox.name,
+      mediaType: fileBox.mediaType,
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      timestamp: Date.now(),
+    })
+    return id
   }
 
   async roomDel(roomId, contactId) {

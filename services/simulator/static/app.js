@@ -207,6 +207,21 @@ function highlightMentions(text, message, roomData) {
   return fragment;
 }
 
+/** An image the bot sent shows as the picture; any other file as a download link with its size. */
+function fileNode(file) {
+  if (["image/png", "image/jpeg", "image/gif", "image/webp"].includes(file.mime_type)) {
+    const image = el("img", "sent-image");
+    image.src = file.url;
+    image.alt = file.name;
+    image.title = file.name;
+    return image;
+  }
+  const link = el("a", "sent-file", `📎 ${file.name} (${Math.max(1, Math.round(file.size / 1024))} KB)`);
+  link.href = file.url;
+  link.download = file.name;
+  return link;
+}
+
 function messageNode(message, roomData) {
   if (message.kind === "system") {
     const node = el("div", "system", message.text);
@@ -224,7 +239,8 @@ function messageNode(message, roomData) {
   if (isBot) meta.append(el("span", "tag bot", "BOT"));
   meta.append(el("span", "msg-time", formatTime(message.timestamp)));
   const bubble = el("div", "bubble");
-  bubble.append(highlightMentions(message.reply, message, roomData));
+  if (message.file) bubble.append(fileNode(message.file));
+  else bubble.append(highlightMentions(message.reply, message, roomData));
   body.append(meta, bubble);
   if (message.quote) {
     const quote = el("div", "quote");
@@ -268,7 +284,8 @@ function renderDirect() {
   for (const m of state.messages) {
     if (m.room_id !== null || (m.talker_id !== who && m.to_id !== who)) continue;
     const line = el("div", "dm" + (m.from_bot ? " bot" : ""));
-    line.append(el("b", "", m.from_bot ? state.bot.name : m.talker_name), document.createTextNode(" " + m.text));
+    line.append(el("b", "", m.from_bot ? state.bot.name : m.talker_name), document.createTextNode(" "));
+    line.append(m.file ? fileNode(m.file) : document.createTextNode(m.text));
     log.append(line);
   }
   log.scrollTop = log.scrollHeight;
@@ -475,9 +492,22 @@ async function refreshAdmin() {
   }
 }
 
+const narrow = window.matchMedia("(max-width: 980px)");
+
+/** On a narrow window a panel opens over the chat, just below its header, so the header's buttons stay usable. */
+function placePanel(panel) {
+  panel.style.top = narrow.matches ? `${document.querySelector(".chat-head").getBoundingClientRect().bottom}px` : "";
+}
+
+function togglePanel(id) {
+  const panel = $(id);
+  panel.hidden = !panel.hidden;
+  if (!panel.hidden) placePanel(panel);
+}
+
 function toggleAdmin() {
   const panel = $("admin-panel");
-  panel.hidden = !panel.hidden;
+  togglePanel("admin-panel");
   clearInterval(state.adminTimer);
   if (!panel.hidden) {
     refreshAdmin();
@@ -542,7 +572,13 @@ async function start() {
   $("quote-cancel").addEventListener("click", () => { state.quote = null; renderComposer(); });
   $("add-member").addEventListener("submit", addMember);
   $("dm-form").addEventListener("submit", directMessage);
-  $("toggle-members").addEventListener("click", () => { $("members-panel").hidden = !$("members-panel").hidden; });
+  $("toggle-members").addEventListener("click", () => togglePanel("members-panel"));
+  for (const button of document.querySelectorAll(".panel-close")) {
+    const id = button.dataset.closes;
+    button.addEventListener("click", () => (id === "admin-panel" ? toggleAdmin() : togglePanel(id)));
+  }
+  // On a narrow window a panel would cover the chat: it starts closed there.
+  if (narrow.matches) $("members-panel").hidden = true;
   $("toggle-admin").addEventListener("click", toggleAdmin);
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".mention-wrap")) $("mention-menu").hidden = true;

@@ -518,7 +518,7 @@ async def test_outbound_queue_and_rate_limit_waits_are_prometheus_metrics(
     run_service: RunService, bus: Bus
 ) -> None:
     chat = Chat()
-    async with running(chat, run_service, bus, room_per_second=0.2, room_burst=1):
+    async with running(chat, run_service, bus, room_per_second=0.01, room_burst=1):
         for n in range(3):
             say = SayText(room_id=chat.room, text=f"第{n}条")
             await bus.js.publish(subjects.command(BOT, SayText), say.model_dump_json().encode())

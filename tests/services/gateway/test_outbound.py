@@ -1,67 +1,35 @@
-"""The command side without a broker: fake deliveries, an in-memory Redis stand-in, a recording puppet."""
+"""What the gateway does with one command (`Outbound.handle`), against a real Redis and a recording puppet. The
+JetStream side (acks, retries, dead letters, pauses) is the shared consumer's and tested there."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+import pytest
+from opentelemetry import trace
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from schemas import DeadLettered, SayText, subjects
+from schemas import SayText, subjects
+from services.gateway.budget import DailyLimits, SendBudget
 from services.gateway.executor import Executor
-from services.gateway.outbound import Delivery, Outbound, OutboundSettings, progress_key
+from services.gateway.outbound import Outbound
 from services.gateway.pacing import PacingLimits
 from services.gateway.reader import PuppetReader
+from services.gateway.sender import Sender
+from services.shared.consumer import Delivery, Permanent, is_outage
 
 BOT = "wxid_bot"
+LEASE = "gw-1:1"
 FAST = PacingLimits(
     room_per_second=1000, room_burst=100, account_per_minute=60000, account_burst=100, jitter_seconds=0
 )
-
-
-@dataclass
-class Sequence:
-    stream: int = 1
-
-
-@dataclass
-class Metadata:
-    num_delivered: int | None = 1
-    sequence: Sequence | None = field(default_factory=Sequence)
-
-
-@dataclass
-class FakeDelivery:
-    subject: str
-    data: bytes
-    metadata: Metadata = field(default_factory=Metadata)
-    headers: dict[str, str] | None = None
-    log: list[str] = field(default_factory=list)
-    nak_delays: list[float | None] = field(default_factory=list)
-
-    async def ack(self) -> None:
-        self.log.append("ack")
-
-    async def nak(self, delay: float | None = None) -> None:
-        self.log.append("nak")
-        self.nak_delays.append(delay)
-
-    async def in_progress(self) -> None:
-        self.log.append("in_progress")
-
-
-class FakeRedis:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str, ex: int | None = None) -> None:
-        self.values[key] = value
 
 
 class RecordingPuppet:
@@ -74,176 +42,157 @@ class RecordingPuppet:
     ) -> str:
         if self.failures > 0:
             self.failures -= 1
-            raise ConnectionError("WeChat refused")
+            raise RuntimeError("WeChat refused")
         self.sent.append((conversation_id, message, mention_ids))
         return f"m{len(self.sent)}"
 
 
-def say(text: str, room: str = "r1", **fields: Any) -> FakeDelivery:
+def delivery(subject: str, data: bytes, deliveries: int = 1, age_s: float = 0.0) -> Delivery:
+    stored = datetime.now(UTC) - timedelta(seconds=age_s)
+    raw = SimpleNamespace(
+        subject=subject,
+        data=data,
+        headers={},
+        metadata=SimpleNamespace(
+            num_delivered=deliveries, sequence=SimpleNamespace(stream=1), timestamp=stored
+        ),
+    )
+    return Delivery(cast(Any, raw))
+
+
+def say(text: str, room: str = "r1", age_s: float = 0.0, **fields: Any) -> Delivery:
     command = SayText(room_id=room, text=text, **fields)
-    return FakeDelivery(subjects.command(BOT, SayText), command.model_dump_json().encode())
+    return delivery(subjects.command(BOT, SayText), command.model_dump_json().encode(), age_s=age_s)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 class Harness:
-    def __init__(self, puppet: RecordingPuppet, limits: PacingLimits = FAST, **settings: Any) -> None:
+    def __init__(self, redis: Redis, puppet: RecordingPuppet, limits: PacingLimits = FAST) -> None:
         self.puppet = puppet
-        self.redis = FakeRedis()
-        self.letters: list[DeadLettered] = []
-        self.outbound = Outbound(
-            OutboundSettings(bot_id=BOT, limits=limits, **settings),
-            Executor(puppet, PuppetReader(puppet), max_message_chars=20),
-            cast(Redis, self.redis),
-            self._dead_letter,
-        )
-        self.queue: list[FakeDelivery] = []
+        self.redis = redis
+        executor = Executor(puppet, PuppetReader(puppet), max_message_chars=20)
+        self.budget = SendBudget(redis, BOT, limits, DailyLimits(), zone=ZoneInfo("Asia/Shanghai"))
+        self.sender = Sender(executor, self.budget, trace.get_tracer("test"), lease=lambda: LEASE)
+        self.outbound = Outbound(executor, self.sender, self.budget, max_command_age_s=600)
+        self._loop: asyncio.Task[None] | None = None
 
-    async def _dead_letter(self, letter: DeadLettered) -> None:
-        self.letters.append(letter)
+    async def __aenter__(self) -> Harness:
+        with contextlib.suppress(Exception):  # a harness on an unreachable Redis
+            await self.redis.set(self.budget.lease_key(), LEASE)
+        self._loop = asyncio.create_task(self.sender.run())
+        return self
 
-    async def fetch(self, batch: int, timeout: float) -> list[Delivery]:
-        if not self.queue:
-            await asyncio.sleep(0.005)
-            raise TimeoutError
-        taken, self.queue = self.queue[:batch], self.queue[batch:]
-        return list(taken)
+    async def __aexit__(self, *_: object) -> None:
+        assert self._loop is not None
+        self._loop.cancel()
+        await asyncio.gather(self._loop, return_exceptions=True)
 
-    async def run_until(self, done: Callable[[], bool], timeout: float = 3.0) -> None:
-        task = asyncio.create_task(self.outbound.run(self.fetch))
-        try:
-            deadline = time.monotonic() + timeout
-            while not done():
-                assert time.monotonic() < deadline, "condition not met in time"
-                await asyncio.sleep(0.005)
-        finally:
-            self.outbound.close()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text, _ in self.puppet.sent]
 
 
-async def test_a_command_is_acked_after_wechat_accepted_it() -> None:
-    harness = Harness(RecordingPuppet())
-    delivery = say("hello")
-    harness.queue.append(delivery)
-
-    await harness.run_until(lambda: "ack" in delivery.log)
+async def test_handle_returns_once_wechat_accepted_the_command(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("hello", id="c1"))
 
     assert harness.puppet.sent == [("r1", "hello", None)]
-    assert harness.outbound.sent == 1
+    assert (await harness.budget.progress("c1")).done
 
 
-async def test_waiting_commands_are_kept_alive_with_in_progress_acks() -> None:
-    slow = PacingLimits(
-        room_per_second=1000, room_burst=100, account_per_minute=300, account_burst=1, jitter_seconds=0
-    )
-    harness = Harness(RecordingPuppet(), slow, keep_alive_s=0.02)
-    first, second = say("one"), say("two", room="r2")
-    harness.queue += [first, second]
+async def test_a_repeated_command_id_is_carried_out_once(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("hello", id="c1"))
+        await harness.outbound.handle(say("hello", id="c1"))
 
-    await harness.run_until(lambda: "ack" in second.log)
-
-    # The account allows one message per 0.2 s: the second waited, and was kept alive meanwhile.
-    assert second.log.index("in_progress") < second.log.index("ack")
-    assert harness.outbound.rate_limit_waits >= 1
+    assert harness.texts == ["hello"]
 
 
-async def test_pulling_stops_at_the_in_flight_limit() -> None:
-    slow = PacingLimits(
-        room_per_second=1000, room_burst=100, account_per_minute=60, account_burst=1, jitter_seconds=0
-    )
-    harness = Harness(RecordingPuppet(), slow, max_in_flight=2)
-    harness.queue += [say(f"m{index}", room=f"r{index}") for index in range(5)]
+async def test_a_redelivered_split_text_resumes_after_the_parts_already_sent(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await redis.hset(harness.budget.record_key("cmd-split"), "p0", "sent")
+        # 20 characters a part: three parts, the first sent before.
+        await harness.outbound.handle(
+            say("line number one\nline number two\nline number six", id="cmd-split")
+        )
 
-    await harness.run_until(lambda: len(harness.puppet.sent) == 1)
-
-    assert harness.outbound.in_flight <= 2
-    assert len(harness.queue) >= 2  # the rest stays in JetStream until there is room
+    assert harness.texts == ["line number two", "line number six"]
 
 
-async def test_a_failed_send_is_retried_with_growing_delays() -> None:
-    harness = Harness(RecordingPuppet(failures=1), retry_base_s=0.5)
-    delivery = say("hello")
-    delivery.metadata.num_delivered = 3
-    harness.queue.append(delivery)
+async def test_a_refused_send_fails_the_command_for_the_consumer_to_retry(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet(failures=1)) as harness:
+        with pytest.raises(RuntimeError, match="WeChat refused"):
+            await harness.outbound.handle(say("hello", id="c1"))
+        await harness.outbound.handle(say("hello", id="c1"))
 
-    await harness.run_until(lambda: "nak" in delivery.log)
-
-    assert delivery.nak_delays == [2.0]  # 0.5 * 2 ** (3 - 1)
-    assert harness.letters == []
+    assert harness.texts == ["hello"]
 
 
-async def test_a_command_failing_on_its_last_delivery_is_dead_lettered() -> None:
-    harness = Harness(RecordingPuppet(failures=1), max_deliver=3)
-    delivery = say("hello")
-    delivery.metadata.num_delivered = 3
-    harness.queue.append(delivery)
+@pytest.mark.parametrize(
+    ("subject", "data", "reason"),
+    [
+        (f"qun.cmd.{BOT}.dance", b"{}", "unknown command"),
+        (subjects.command(BOT, SayText), b'{"text": ""}', "invalid payload"),
+        (
+            subjects.command(BOT, SayText),
+            SayText(room_id="r1", text="hi", schema_version=99).model_dump_json().encode(),
+            "schema_version",
+        ),
+    ],
+)
+async def test_a_command_that_can_never_be_carried_out_is_permanent(
+    redis: Redis, subject: str, data: bytes, reason: str
+) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        with pytest.raises(Permanent, match=reason):
+            await harness.outbound.handle(delivery(subject, data))
 
-    await harness.run_until(lambda: bool(harness.letters))
-
-    assert harness.letters[0].deliveries == 3
-    assert "WeChat refused" in harness.letters[0].error
-    assert delivery.log == ["ack"]
-
-
-async def test_a_redelivered_split_text_resumes_after_the_parts_already_sent() -> None:
-    harness = Harness(RecordingPuppet())
-    delivery = say(
-        "line number one\nline number two\nline number six", id="cmd-split"
-    )  # 20 chars a part: 3 parts
-    harness.redis.values[progress_key(BOT, "cmd-split")] = "1"
-    harness.queue.append(delivery)
-
-    await harness.run_until(lambda: "ack" in delivery.log)
-
-    assert [text for _, text, _ in harness.puppet.sent] == ["line number two", "line number six"]
-    assert harness.redis.values[progress_key(BOT, "cmd-split")] == "done"
-
-
-async def test_an_unknown_schema_version_is_dead_lettered_at_once() -> None:
-    harness = Harness(RecordingPuppet())
-    delivery = say("hello", schema_version=99)
-    harness.queue.append(delivery)
-
-    await harness.run_until(lambda: bool(harness.letters))
-
-    assert "schema_version" in harness.letters[0].error
     assert harness.puppet.sent == []
 
 
-async def test_an_unknown_command_subject_is_dead_lettered() -> None:
-    harness = Harness(RecordingPuppet())
-    harness.queue.append(FakeDelivery(f"qun.cmd.{BOT}.dance", b"{}"))
+async def test_without_redis_nothing_is_sent_and_the_consumer_sees_an_outage(redis: Redis) -> None:
+    down = Redis(host="127.0.0.1", port=1, decode_responses=True)  # nothing listens on port 1
+    async with Harness(down, RecordingPuppet()) as harness:
+        with pytest.raises(RedisConnectionError) as raised:
+            await harness.outbound.handle(say("hello"))
+    await down.aclose()
 
-    await harness.run_until(lambda: bool(harness.letters))
+    assert is_outage(raised.value)
+    assert harness.puppet.sent == []
 
-    assert "unknown command" in harness.letters[0].error
 
-
-async def test_release_hands_unfinished_commands_back() -> None:
-    frozen = PacingLimits(
-        room_per_second=1000, room_burst=100, account_per_minute=0.001, account_burst=1, jitter_seconds=0
+async def test_rooms_are_served_round_robin_under_the_rate_limit(redis: Redis) -> None:
+    slow_rooms = PacingLimits(
+        room_per_second=50, room_burst=1, account_per_minute=60000, account_burst=100, jitter_seconds=0
     )
-    harness = Harness(RecordingPuppet(), frozen)
-    first, second = say("one"), say("two")
-    harness.queue += [first, second]
-    await harness.run_until(lambda: "ack" in first.log and harness.outbound.in_flight == 1)
+    async with Harness(redis, RecordingPuppet(), slow_rooms) as harness:
+        busy = [harness.outbound.handle(say(f"busy {n}", room="busy")) for n in range(4)]
+        await asyncio.gather(*busy, harness.outbound.handle(say("quiet", room="quiet")))
 
-    await harness.outbound.release()
-
-    assert second.log == ["nak"]
-    assert harness.outbound.in_flight == 0
+    assert harness.texts.index("quiet") < harness.texts.index("busy 3")
 
 
-class BrokenRedis(FakeRedis):
-    async def get(self, key: str) -> str | None:
-        raise ConnectionError("redis is down")
+async def test_a_command_older_than_the_age_limit_is_dropped_and_counted(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("yesterday's news", age_s=601))
+        await harness.outbound.handle(
+            say("too late", deadline=datetime.now(UTC) - timedelta(seconds=1))  # past its own deadline
+        )
+        await harness.outbound.handle(say("fresh", age_s=30))
+
+    assert harness.texts == ["fresh"]
+    assert harness.outbound.dropped_stale == 2
 
 
-async def test_a_command_that_cannot_be_checked_for_repeats_is_handed_back() -> None:
-    harness = Harness(RecordingPuppet())
-    harness.outbound.redis = cast(Redis, BrokenRedis())
-    delivery = say("hello")
-    harness.queue.append(delivery)
+async def test_a_very_long_reply_costs_at_most_three_messages(redis: Redis) -> None:
+    async with Harness(redis, RecordingPuppet()) as harness:
+        await harness.outbound.handle(say("\n".join(f"line {n}" for n in range(1000))))
 
-    await harness.run_until(lambda: "nak" in delivery.log)
-
-    assert harness.puppet.sent == []  # not sent without knowing whether it was sent before
+    assert len(harness.texts) == 3
+    assert harness.texts[-1].endswith("(truncated)")

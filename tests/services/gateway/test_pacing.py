@@ -1,8 +1,7 @@
-"""Pacing: buckets, fairness, splitting and dedupe, on an injected clock."""
+"""The pure parts of the send path: the fair queue, cutting long texts, limits, dedupe."""
 
 from __future__ import annotations
 
-import random
 from typing import TypeVar
 
 import pytest
@@ -10,148 +9,113 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.gateway.pacing import (
-    Outbox,
+    PRIORITIES,
+    TRUNCATED_EN,
+    TRUNCATED_ZH,
+    FairQueue,
     PacingLimits,
-    Ready,
     RecentIds,
-    TokenBucket,
-    Wait,
+    bounded_parts,
     split_text,
 )
 
-NO_JITTER = PacingLimits(jitter_seconds=0.0)
 T = TypeVar("T")
 
 
-def drain(outbox: Outbox[T], start: float = 0.0) -> list[tuple[float, str, T]]:
-    """Run the outbox on a simulated clock: (time sent, conversation, item) for everything it releases."""
-    now, sent = start, []
-    while True:
-        step = outbox.next(now)
-        if isinstance(step, Ready):
-            sent.append((now, step.conversation, step.item))
-            continue
-        if step.seconds is None:
-            break
-        now += step.seconds
-    return sent
+def served(queue: FairQueue[T], now: float = 0.0) -> list[T]:
+    """Everything in the order `candidates` offers it, always taking the first candidate."""
+    order = []
+    while len(queue):
+        priority, conversation = next(queue.candidates(now))
+        order.append(queue.pop(priority, conversation))
+    return order
 
 
-def test_token_bucket_allows_a_burst_then_the_rate() -> None:
-    bucket = TokenBucket(rate=1.0, capacity=2, now=0.0)
-
-    assert bucket.delay(0.0) == 0.0
-    bucket.take(0.0)
-    bucket.take(0.0)
-    assert bucket.delay(0.0) == pytest.approx(1.0)
-    assert bucket.delay(0.5) == pytest.approx(0.5)
-    assert bucket.delay(1.0) == 0.0
-
-
-def test_a_room_gets_its_burst_then_one_message_per_second() -> None:
-    outbox: Outbox[str] = Outbox(
-        PacingLimits(room_per_second=1, room_burst=2, account_burst=100, jitter_seconds=0)
-    )
-    for index in range(5):
-        outbox.push("room-a", f"m{index}")
-
-    times = [sent_at for sent_at, _, _ in drain(outbox)]
-
-    assert times == pytest.approx([0.0, 0.0, 1.0, 2.0, 3.0])
-
-
-def test_the_account_cap_limits_all_rooms_together() -> None:
-    limits = PacingLimits(
-        room_per_second=100, room_burst=100, account_per_minute=6, account_burst=2, jitter_seconds=0
-    )
-    outbox: Outbox[str] = Outbox(limits)
-    for room in ("a", "b", "c"):
-        for index in range(2):
-            outbox.push(room, f"{room}{index}")
-
-    times = [sent_at for sent_at, _, _ in drain(outbox)]
-
-    # burst of 2, then one every 10 s (6 per minute)
-    assert times == pytest.approx([0.0, 0.0, 10.0, 20.0, 30.0, 40.0])
-
-
-def test_rooms_take_turns_so_a_busy_room_cannot_starve_the_others() -> None:
-    outbox: Outbox[str] = Outbox(
-        PacingLimits(room_per_second=1, room_burst=1, account_burst=100, jitter_seconds=0)
-    )
+def test_conversations_take_turns_so_a_busy_one_cannot_starve_the_others() -> None:
+    queue: FairQueue[str] = FairQueue()
     for index in range(4):
-        outbox.push("busy", f"busy{index}")
-    outbox.push("quiet", "quiet0")
+        queue.push("reply", "busy", f"busy{index}")
+    queue.push("reply", "quiet", "quiet0")
 
-    order = [item for _, _, item in drain(outbox)]
+    order = served(queue)
 
     assert order.index("quiet0") == 1
     assert [item for item in order if item.startswith("busy")] == ["busy0", "busy1", "busy2", "busy3"]
 
 
+def test_replies_go_before_reminders_before_notices_before_broadcasts() -> None:
+    queue: FairQueue[str] = FairQueue()
+    for priority in reversed(PRIORITIES):
+        queue.push(priority, "room", priority)
+
+    assert served(queue) == ["reply", "reminder", "notice", "broadcast"]
+    assert len(queue) == 0
+
+
+def test_a_deferred_conversation_is_skipped_until_its_time_and_only_it() -> None:
+    queue: FairQueue[str] = FairQueue()
+    queue.push("reply", "slow", "s1")
+    queue.push("reply", "fast", "f1")
+    queue.defer("slow", until=5.0)
+
+    assert list(queue.candidates(1.0)) == [("reply", "fast")]
+    assert queue.soonest(1.0) == pytest.approx(4.0)
+    assert list(queue.candidates(5.0)) == [("reply", "slow"), ("reply", "fast")]
+
+
 def test_order_within_a_conversation_is_kept() -> None:
-    outbox: Outbox[int] = Outbox(NO_JITTER)
+    queue: FairQueue[int] = FairQueue()
     for index in range(20):
-        outbox.push("a" if index % 3 else "b", index)
+        queue.push("reply", "a" if index % 3 else "b", index)
 
-    sent = drain(outbox)
+    order = served(queue)
 
-    for room in ("a", "b"):
-        items = [item for _, conversation, item in sent if conversation == room]
+    for conversation in (0, 1):
+        items = [item for item in order if (item % 3 == 0) == bool(conversation)]
         assert items == sorted(items)
 
 
-def test_rate_limit_waits_count_each_stretch_once() -> None:
-    outbox: Outbox[str] = Outbox(
-        PacingLimits(room_per_second=1, room_burst=1, account_burst=100, jitter_seconds=0)
-    )
-    outbox.push("a", "1")
-    outbox.push("a", "2")
+def test_removed_items_are_never_offered_and_sizes_are_reported() -> None:
+    queue: FairQueue[str] = FairQueue()
+    queue.push("reply", "a", "1")
+    queue.push("reply", "a", "2")
+    queue.push("notice", "b", "3")
 
-    assert isinstance(outbox.next(0.0), Ready)
-    assert isinstance(outbox.next(0.1), Wait)
-    assert isinstance(outbox.next(0.2), Wait)
-    assert isinstance(outbox.next(1.0), Ready)
+    assert queue.sizes_by_conversation() == {"a": 2, "b": 1}
+    assert queue.sizes_by_priority() == {"reply": 2, "notice": 1}
+    queue.remove(lambda item: item in {"1", "3"})
 
-    assert outbox.stats.rate_limit_waits == 1
-    assert outbox.stats.sent == 2
+    assert served(queue) == ["2"]
 
 
-def test_empty_outbox_waits_for_work() -> None:
-    outbox: Outbox[str] = Outbox(NO_JITTER)
+def test_a_long_text_is_cut_at_a_line_boundary_with_a_marker_in_its_language() -> None:
+    chinese = "\n".join(f"第{index}行：" + "字" * 30 for index in range(100))
+    english = "\n".join(f"line {index}: " + "word " * 6 for index in range(100))
 
-    assert outbox.next(0.0) == Wait(None)
-
-
-def test_queue_sizes_report_each_conversation() -> None:
-    outbox: Outbox[str] = Outbox(NO_JITTER)
-    outbox.push("a", "1")
-    outbox.push("a", "2")
-    outbox.push("b", "3")
-
-    assert outbox.queue_sizes() == {"a": 2, "b": 1}
-    assert len(outbox) == 3
+    for text, marker in ((chinese, TRUNCATED_ZH), (english, TRUNCATED_EN)):
+        parts = bounded_parts(text, 100, 3)
+        assert len(parts) == 3
+        assert all(len(part) <= 100 for part in parts)
+        assert parts[-1].endswith("\n" + marker)
+        kept = parts[-1].removesuffix("\n" + marker).split("\n")
+        assert all(line in text.split("\n") for line in kept)  # whole lines only
 
 
-def test_idle_buckets_are_forgotten() -> None:
-    outbox: Outbox[str] = Outbox(NO_JITTER)
-    for index in range(100):
-        outbox.push(f"room{index}", "x")
-    drain(outbox)
-
-    outbox.push("last", "x")
-    assert isinstance(outbox.next(10_000.0), Ready)
-
-    assert len(outbox._conversation_buckets) <= 1  # only the room just used
+def test_a_text_within_the_parts_is_not_marked() -> None:
+    assert bounded_parts("a\nb", 100, 3) == ["a\nb"]
+    assert bounded_parts("x" * 250, 100, 3) == ["x" * 100, "x" * 100, "x" * 50]
 
 
-def test_jitter_stays_within_its_bound() -> None:
-    outbox: Outbox[str] = Outbox(PacingLimits(jitter_seconds=0.5), rng=random.Random(7))
+@given(
+    text=st.text(alphabet=st.sampled_from("ab \n中"), max_size=600),
+    limit=st.integers(min_value=20, max_value=60),
+    max_parts=st.integers(min_value=1, max_value=4),
+)
+def test_bounded_parts_never_exceed_their_bounds(text: str, limit: int, max_parts: int) -> None:
+    parts = bounded_parts(text, limit, max_parts)
 
-    samples = [outbox.jitter() for _ in range(200)]
-
-    assert all(0.0 <= sample <= 0.5 for sample in samples)
-    assert max(samples) - min(samples) > 0.1  # it does vary
+    assert len(parts) <= max_parts
+    assert all(0 < len(part) <= limit for part in parts)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,13 @@ from redis.asyncio import Redis
 
 from schemas import Contact, MessageReceived, Quote, SayText
 from services.github_sync.app import service
+from services.github_sync.comments import member_tag
 from services.github_sync.neutralise import ZWJ
 from services.github_sync.webhook import sign
+from services.history.app import service as history_service
 from services.shared import Runtime
 from services.shared.commands import match_command
+from services.tagger.app import service as tagger_service
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.services.github_sync.conftest import TOKEN
@@ -54,7 +57,8 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
     """`async with start(**overrides) as runtime:` — github-sync wired to the fake GitHub and a webhook port."""
 
     @asynccontextmanager
-    async def run(**overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+    async def run(*, history: bool = True, **overrides: Any) -> AsyncIterator[Runtime[Any, Any]]:
+        """`history`: the history service runs beside it (transcripts come from there)."""
         settings: dict[str, Any] = {
             "github_token": TOKEN,
             "github_api_url": fake_github.url,
@@ -67,7 +71,11 @@ def start(run_service: RunService, fake_github: FakeGitHub, config_file: Path) -
             "http_port": free_port(),
             **overrides,
         }
-        async with run_service(service, **settings) as runtime, runtime.serving_http():
+        async with AsyncExitStack() as stack:
+            if history:
+                await stack.enter_async_context(run_service(history_service))
+            runtime = await stack.enter_async_context(run_service(service, **settings))
+            await stack.enter_async_context(runtime.serving_http())
             yield runtime
 
     return run
@@ -92,8 +100,14 @@ def chat(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> M
 
 
 async def say_all(bus: Bus, *events: MessageReceived) -> None:
-    for event in events:
+    """Publish the events; the last one (the trigger, in most tests) once the history service has kept the others,
+    as it has by the time a member typed the trigger."""
+    for event in events[:-1]:
         await bus.publish_event(event)
+    if len(events) > 1:
+        await bus.consumer_settled("history")
+    if events:
+        await bus.publish_event(events[-1])
 
 
 def replies_to(event: MessageReceived) -> Callable[[SayText], bool]:
@@ -136,7 +150,7 @@ async def test_issue_from_the_last_messages(bus: Bus, start: Start, fake_github:
     assert "**Bob** · " in body
     assert f"登录页点了没反应 @{ZWJ}alice 看下 #{ZWJ}12" in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 复现了" in body
-    assert "> **Alice**: 谁来修？\n> 急\n\n我来修" in body
+    assert "> *（引用，未核实）* 谁来修？\n> 急\n\n我来修" in body  # typed by Bob: his, not Alice's
     assert body.index("登录页") < body.index("&lt;script") < body.index("我来修")
     assert "由 Alice 从微信群「开源交流群」的 3 条消息开单" in body
 
@@ -258,14 +272,34 @@ async def test_several_repos_bound_asks_which(bus: Bus, start: Start, fake_githu
 
 
 async def test_history_off_means_no_issue(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
-    off = message("仓库设置 记录 关", talker=OWNER)
+    """Recording is the history service's switch (admins: `聊天记录 关`); github-sync's own is gone."""
+    off = message("聊天记录 关", talker=OWNER)
+    old_switch = message("仓库设置 记录 关", talker=OWNER)
     trigger = chat("以上开工单", seconds=10)
     async with start():
-        await say_all(bus, chat("secret", seconds=1), off)
-        await bus.says(replies_to(off))
-        await say_all(bus, chat("also secret", seconds=2), trigger)
+        for event in (off, old_switch):
+            await say_all(bus, event)
+            await bus.says(replies_to(event))
+        await say_all(bus, chat("secret", seconds=1), trigger)
         [reply] = await bus.says(replies_to(trigger))
-    assert "没有保存消息记录" in reply.text
+    assert reply.text == "本群没有保存聊天记录，无法开工单。管理员可以 @我 聊天记录 开。"
+    moved = [say.text for say in bus.commands(SayText) if say.reply_to == old_switch.id]
+    assert moved == ["聊天记录由群聊记录服务统一保存：管理员可以 @我 聊天记录 开/关。"]
+    assert fake_github.issues("acme/widgets") == []
+
+
+async def test_without_the_history_service_the_member_is_told(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    trigger = chat("以上开工单", seconds=10)
+    status = message("github", talker=BOB)
+    async with start(history=False, history_timeout_s=0.5):
+        await bus.publish_event(trigger)
+        [reply] = await bus.says(replies_to(trigger))
+        await bus.publish_event(status)
+        [shown] = await bus.says(replies_to(status))
+    assert reply.text == "聊天记录服务暂时没有响应，无法读取最近的消息，请稍后再试。"
+    assert "History: history service not answering" in shown.text
     assert fake_github.issues("acme/widgets") == []
 
 
@@ -286,6 +320,7 @@ async def test_a_slow_github_does_not_hold_up_the_room(
         slow.set()
         [done] = await bus.says(issue_opened)
     assert answer.text.startswith("Repositories: acme/widgets")
+    assert "History: on" in answer.text  # asked of the history service
     assert done.text == "已创建 Issue #1：https://github.com/acme/widgets/issues/1"
 
 
@@ -294,7 +329,7 @@ async def test_transcript_times_are_in_the_rooms_time_zone(
 ) -> None:
     said = chat("支付失败", seconds=1)
     async with start() as runtime:
-        await runtime.context.rooms.set_timezone(ROOM.id, "America/New_York")
+        await runtime.rooms.set_timezone(ROOM.id, "America/New_York")
         await say_all(bus, said, chat("以上开工单", seconds=10))
         await bus.says(issue_opened)
     [issue] = fake_github.issues("acme/widgets")
@@ -342,30 +377,30 @@ async def test_other_services_see_the_trigger_and_the_settings_keyword_as_ours(
     assert [body for body in questions if match_command(body, info.commands) is not None] == []
 
 
-async def test_rooms_that_follow_nothing_keep_no_history(bus: Bus, start: Start, redis: Redis) -> None:
+async def test_rooms_that_follow_nothing_cost_nothing_and_nothing_is_kept_twice(
+    bus: Bus, start: Start, redis: Redis
+) -> None:
     async with start():
         await say_all(bus, chat("private", seconds=1, room=OTHER_ROOM), chat("kept", seconds=2))
         await bus.consumer_settled("github-sync")
-    assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:history")
-    assert await redis.exists(f"github-sync:room:{ROOM.id}:history")
     assert not await redis.exists(f"github-sync:room:{OTHER_ROOM.id}:bot")  # no work at all for such rooms
     assert await redis.get(f"github-sync:room:{ROOM.id}:bot") == "bot"
+    assert await redis.keys("github-sync:room:*:history*") == []  # the one history is the history service's
 
 
-async def test_a_room_starts_keeping_history_once_bound(
-    bus: Bus, start: Start, fake_github: FakeGitHub
-) -> None:
-    """Whether a room follows anything is cached per process; binding it must take effect at once."""
+async def test_a_room_bound_in_chat_can_file_at_once(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
+    """Whether a room follows anything is cached per process; binding it must take effect at once. The history
+    is the room's, kept by the history service whether or not it followed a repository then."""
     bind = message("绑定 acme/widgets", room=OTHER_ROOM, talker=Contact(id="owner2", name="Owner 2"))
     trigger = chat("以上开工单", seconds=10, room=OTHER_ROOM)
     async with start():
-        await say_all(bus, chat("before: not kept", seconds=1, room=OTHER_ROOM), bind)
+        await say_all(bus, chat("before binding", seconds=1, room=OTHER_ROOM), bind)
         await bus.says(replies_to(bind))
-        await say_all(bus, chat("after: kept", seconds=2, room=OTHER_ROOM), trigger)
+        await say_all(bus, chat("after binding", seconds=2, room=OTHER_ROOM), trigger)
         await bus.says(issue_opened)
     [issue] = fake_github.issues("acme/widgets")
-    assert "after: kept" in issue["body"]
-    assert "before: not kept" not in issue["body"]
+    assert "after binding" in issue["body"]
+    assert "before binding" in issue["body"]
 
 
 # --- binding permissions ------------------------------------------------------------------------------------
@@ -448,10 +483,14 @@ def webhook_count(outcome: str) -> float:
     return REGISTRY.get_sample_value("qun_github_sync_webhooks_total", {"outcome": outcome}) or 0.0
 
 
-async def room_seen(bus: Bus) -> None:
+async def room_seen(bus: Bus, runtime: Runtime[Any, Any]) -> None:
     """The service learns which bot speaks in the room from any message there."""
     await say_all(bus, chat("hello", seconds=0))
-    await bus.consumer_settled("github-sync")
+    bots = runtime.context.deps.room_bots
+    deadline = time.monotonic() + 5
+    while await bots.bot_for(ROOM.id) is None:
+        assert time.monotonic() < deadline, "the room's bot was not recorded"
+        await asyncio.sleep(0.01)
 
 
 EVENTS = [
@@ -469,8 +508,8 @@ EVENTS = [
 
 
 async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: Start) -> None:
-    async with start() as runtime:
-        await room_seen(bus)
+    async with start(notices_per_hour=20) as runtime:
+        await room_seen(bus, runtime)
         for n, (fixture, _) in enumerate(EVENTS):
             response = await post(runtime, *signed(fixture, f"delivery-{n}"))
             assert response.status_code == 200, response.text
@@ -480,26 +519,101 @@ async def test_each_event_type_is_announced_in_the_bound_room(bus: Bus, start: S
         assert any(text.startswith(expected) for text in texts), expected
     assert {say.room_id for say in notices} == {ROOM.id}
     assert len(texts) == len(EVENTS)
+    assert {say.priority for say in notices} == {"notice"}
+    for say in notices:  # a notice hours late is noise: the gateway drops it after half an hour
+        assert say.deadline is not None
+        assert timedelta(minutes=29) < say.deadline - datetime.now(UTC) <= timedelta(minutes=30)
+
+
+def comment_delivery(n: int) -> tuple[bytes, dict[str, str]]:
+    data = json.loads((PAYLOADS / "issue_comment.created.json").read_text(encoding="utf-8"))
+    data["comment"]["id"] = 1000 + n
+    data["comment"]["body"] = f"comment number {n}"
+    body = json.dumps(data).encode()
+    return body, {
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": f"burst-{n}",
+        "X-Hub-Signature-256": sign(SECRET.encode(), body),
+    }
+
+
+async def test_thirty_comments_become_a_few_notices_and_one_digest(bus: Bus, start: Start) -> None:
+    """The room's hourly budget (6 here): 5 notices at once, the other 25 folded into one digest when the burst
+    ends."""
+    async with start(notices_per_hour=6, digest_quiet_s=120) as runtime:
+        await room_seen(bus, runtime)
+        for n in range(30):
+            assert (await post(runtime, *comment_delivery(n))).status_code == 200
+        notices = await bus.says(lambda say: say.text.startswith("[GitHub] acme/"), count=5)
+        await bus.consumer_settled("github-sync")
+        assert not [say for say in bus.commands(SayText) if "另有" in say.text]  # the burst has not ended
+        runtime.clock.offset = timedelta(seconds=121)
+        [digest] = await bus.says(lambda say: say.text.startswith("[GitHub] 另有"))
+        runtime.clock.offset = timedelta(minutes=30)
+        await post(runtime, *comment_delivery(30))  # the hour's 6 messages are used: it waits
+        runtime.clock.offset = timedelta(minutes=61)  # the budget renews: its digest goes out
+        [renewed] = await bus.says(lambda say: say.text.startswith("[GitHub] 另有 1 条"))
+    assert ["comment number" in say.text for say in notices] == [True] * 5
+    lines = digest.text.split("\n")
+    assert lines[0] == "[GitHub] 另有 25 条更新："
+    assert lines[1].startswith("· acme/widgets#42 bob-dev 评论了 Issue「")
+    assert lines[-1] == "……还有 17 条"
+    assert len(digest.text) <= 700
+    assert (digest.room_id, digest.priority) == (ROOM.id, "notice")
+    assert digest.deadline is not None
+    assert "comment number 30" not in renewed.text  # one line per notice: the title, not the comment
+    said = [say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]
+    assert len(said) == 5 + 1 + 1
 
 
 async def test_unsigned_forged_and_replayed_deliveries(bus: Bus, start: Start) -> None:
     body, headers = signed("issues.opened", "delivery-1")
     refused_before = webhook_count("refused")
     async with start() as runtime:
-        await room_seen(bus)
+        await room_seen(bus, runtime)
         unsigned = await post(runtime, body, {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"})
         forged = await post(runtime, *signed("issues.opened", "delivery-1", secret="guessed"))
         tampered = await post(runtime, body.replace(b"Safari", b"Chrome"), headers)
         genuine = await post(runtime, body, headers)
         replayed = await post(runtime, body, headers)
+        new_ids = [
+            await post(runtime, body, {**headers, "X-GitHub-Delivery": f"fresh-{n}"}) for n in range(2)
+        ]
         await bus.says(lambda say: say.text.startswith("[GitHub]"))
         ping = await post(runtime, *signed("ping", "delivery-2"))
         await bus.consumer_settled("github-sync")
     assert [r.status_code for r in (unsigned, forged, tampered)] == [401, 401, 401]
     assert webhook_count("refused") - refused_before == 3
     assert (genuine.status_code, replayed.status_code, replayed.text) == (200, 200, "redelivery ignored")
+    assert [(r.status_code, r.text) for r in new_ids] == [(200, "replayed body ignored")] * 2
     assert (ping.status_code, ping.text) == (200, "pong")
     assert len([say for say in bus.commands(SayText) if say.text.startswith("[GitHub]")]) == 1
+
+
+def signed_raw(body: bytes) -> dict[str, str]:
+    return {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": "raw",
+        "X-Hub-Signature-256": sign(SECRET.encode(), body),
+    }
+
+
+async def test_deep_huge_or_oversized_bodies_are_refused_and_the_service_goes_on(
+    bus: Bus, start: Start
+) -> None:
+    """Before: a 100k-deep body escaped decoding (500 from the server); now the plumbing's JSON limits apply."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    digits = b'{"action": "opened", "n": ' + b"1" * 5000 + b"}"
+    oversized = b'{"pad": "' + b"x" * (1 << 20) + b'"}'
+    async with start() as runtime:
+        await room_seen(bus, runtime)
+        answers = [await post(runtime, body, signed_raw(body)) for body in (deep, digits, oversized)]
+        still = await post(runtime, *signed("issues.opened", "after"))
+        await bus.says(lambda say: say.text.startswith("[GitHub]"))
+    assert [r.status_code for r in answers] == [400, 400, 413]
+    assert "RecursionError" in answers[0].text
+    assert "ValueError" in answers[1].text
+    assert still.status_code == 200
 
 
 async def test_room_filters_choose_notices(bus: Bus, start: Start) -> None:
@@ -523,9 +637,17 @@ NOTICE_42 = "[GitHub] acme/widgets#42 新 Issue：Login button does nothing on S
 
 async def announce_issue_42(bus: Bus, runtime: Runtime[Any, Any]) -> None:
     """The bot posts the notice of acme/widgets#42 in ROOM, as members would then quote it."""
-    await room_seen(bus)
+    await room_seen(bus, runtime)
     await post(runtime, *signed("issues.opened", "d-42"))
     await bus.says(lambda say: say.text.startswith(NOTICE_42))
+
+
+def answer(body: str, *, seconds: int, talker: Contact = ALICE, **extra: Any) -> MessageReceived:
+    """A reply quoting something, with the bot @-mentioned (how a reply to a notice becomes a comment)."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    return message(
+        body, talker=talker, mentions_bot=True, timestamp=start + timedelta(seconds=seconds), **extra
+    )
 
 
 def commented(say: SayText) -> bool:
@@ -535,22 +657,25 @@ def commented(say: SayText) -> bool:
 async def test_a_reply_to_a_notice_becomes_a_comment(bus: Bus, start: Start, fake_github: FakeGitHub) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
     notice = f"{NOTICE_42}\nalice · https://github.com/x"
-    reply = chat(
+    reply = answer(
         "我这边 iOS 也复现了 @bob-dev", seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=notice)
     )
-    unrelated = chat("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
+    unrelated = answer("好的", seconds=2, quote=Quote(talker_name="Bob", text="acme/widgets#42 看一下"))
+    not_addressed = chat(
+        "+1", seconds=3, quote=Quote(talker_name="QunBot", text=notice)
+    )  # chat among members
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
-        await say_all(bus, reply, unrelated)
+        await say_all(bus, not_addressed, unrelated, reply)
         [ack] = await bus.says(commented)
         await bus.consumer_settled("github-sync")
     [comment] = fake_github.comments("acme/widgets")
     assert (ack.text, ack.room_id, ack.mention_ids) == ("已评论到 acme/widgets#42", ROOM.id, [BOB.id])
     assert comment["body"].startswith(
-        f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob，来自微信群「开源交流群」"
+        f"我这边 iOS 也复现了 @{ZWJ}bob-dev\n\n<sub>— Bob（成员 {member_tag(ROOM.id, BOB.id)}），来自微信群「开源交流群」"
     )
     assert comment["issue_url"].endswith("/issues/42")
-    assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the unrelated quote
+    assert len(bus.commands(SayText)) == 2  # the notice, the ack; nothing for the others
 
 
 async def test_a_forged_notice_quote_comments_nowhere(
@@ -560,13 +685,13 @@ async def test_a_forged_notice_quote_comments_nowhere(
     are answered on GitHub."""
     fake_github.add_issue("acme/widgets", 7, "An issue nobody announced here")
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    forged = chat(
+    forged = answer(
         "spam", seconds=1, quote=Quote(talker_name="Mallory", text="[GitHub] acme/widgets#7 新 Issue")
     )
-    elsewhere = chat(
+    elsewhere = answer(
         "spam", seconds=2, room=OTHER_ROOM, quote=Quote(talker_name="QunBot", text=NOTICE_42)
     )  # announced in ROOM, not in OTHER_ROOM
-    genuine = chat("真的回复", seconds=3, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    genuine = answer("真的回复", seconds=3, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
         await say_all(bus, forged, elsewhere, genuine)
@@ -579,11 +704,52 @@ async def test_a_forged_notice_quote_comments_nowhere(
     assert len(bus.commands(SayText)) == 2  # the notice, the genuine reply's ack
 
 
+async def test_who_may_comment_is_decided_by_contact_id_not_by_name(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """With comments for admins only: a member whose name and room alias are the owner's gains nothing; the owner
+    comments under any name."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    impostor = Contact(id="eve", name=OWNER.name, alias=OWNER.name)
+    borrowed = answer(
+        "我是群主", seconds=1, talker=impostor, quote=Quote(talker_name="QunBot", text=NOTICE_42)
+    )
+    owner = Contact(id=OWNER.id, name="换了个名字", alias="换了个名字")
+    genuine = answer("群主的回复", seconds=2, talker=owner, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    async with start(commenters="admins") as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, borrowed)
+        [refused] = await bus.says(replies_to(borrowed))
+        await say_all(bus, genuine)
+        [ack] = await bus.says(commented)
+    assert refused.text == "本群只有管理员可以把回复转成 GitHub 评论。"
+    [comment] = fake_github.comments("acme/widgets")
+    assert comment["body"].startswith(
+        f"群主的回复\n\n<sub>— 换了个名字（成员 {member_tag(ROOM.id, OWNER.id)}）"
+    )
+    assert ack.mention_ids == [OWNER.id]
+
+
+async def test_a_verified_quote_of_somebody_elses_message_is_no_notice(
+    bus: Bus, start: Start, fake_github: FakeGitHub
+) -> None:
+    """The gateway verified who said the quoted text: only the bot's own messages are notices."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    bobs = Quote(talker_name="Bob", text=NOTICE_42, verified=True, talker_id=BOB.id)
+    bots = Quote(talker_name="QunBot", text=NOTICE_42, verified=True, talker_id="bot")
+    async with start() as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, answer("copied", seconds=1, quote=bobs), answer("real", seconds=2, quote=bots))
+        await bus.says(commented)
+        await bus.consumer_settled("github-sync")
+    assert [c["body"].split("\n")[0] for c in fake_github.comments("acme/widgets")] == ["real"]
+
+
 async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
     bus: Bus, start: Start, fake_github: FakeGitHub
 ) -> None:
     fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
-    reply = chat("ok", seconds=1, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    reply = answer("ok", seconds=1, quote=Quote(talker_name="QunBot", text=NOTICE_42))
     async with start() as runtime:
         await announce_issue_42(bus, runtime)
         await say_all(bus, reply)
@@ -603,7 +769,9 @@ async def test_the_comments_own_webhook_is_not_echoed_to_its_room(
 async def test_service_registers_its_commands(bus: Bus, start: Start) -> None:
     async with start() as runtime:
         [info] = [i for i in await runtime.discover() if i.name == "github-sync"]
-    assert {c.name for c in info.commands} == {"issue", "above", "bind", "unbind", "github"}
+    assert {c.name for c in info.commands} == {"issue", "above", "bind", "unbind", "github", "comment"}
+    assert (info.title_zh, info.title_en) == ("GitHub", "GitHub")
+    assert all(c.rooms_only for c in info.commands)
     assert {"绑定", "bind", "解绑", "unbind", "以上", "仓库设置"} <= {
         k for c in info.commands for k in c.keywords
     }
@@ -619,3 +787,36 @@ async def stored_says(bus: Bus) -> list[SayText]:
         for message in stored
         if (message.subject or "").endswith(".say")
     ]
+
+
+async def test_a_reply_to_a_notice_gets_one_answer_the_comment_not_also_the_taggers(
+    bus: Bus, start: Start, run_service: RunService, fake_github: FakeGitHub
+) -> None:
+    """Quote a notice + @bot with a question: github-sync's recogniser claims it, so the tagger's question fallback
+    stays silent. The same question quoting something that is no notice here goes to the tagger."""
+    fake_github.add_issue("acme/widgets", 42, "Login button does nothing on Safari")
+    question = "这个问题是不是 Safari 的 bug？"
+    on_notice = answer(question, seconds=1, talker=BOB, quote=Quote(talker_name="QunBot", text=NOTICE_42))
+    elsewhere = answer(question, seconds=2, quote=Quote(talker_name="Bob", text="登录按钮没反应"))
+    async with run_service(tagger_service), start() as runtime:
+        await announce_issue_42(bus, runtime)
+        await say_all(bus, on_notice)
+        [ack] = await bus.says(commented)
+        await say_all(bus, elsewhere)
+        [tagger] = await bus.says(replies_to(elsewhere), timeout=10)
+        await bus.consumer_settled("github-sync")
+        await bus.consumer_settled("tagger")
+    assert [c["body"].split("\n")[0] for c in fake_github.comments("acme/widgets")] == [question]
+    assert ack.mention_ids == [BOB.id]
+    assert [
+        say for say in bus.commands(SayText) if say.reply_to == on_notice.id
+    ] == []  # nobody else answered
+    assert tagger.text  # the tagger's answer to a question that quotes no notice
+
+
+async def test_direct_messages_get_the_dispatchers_one_wording(bus: Bus, start: Start) -> None:
+    dm = message("以上5条开工单", room=None)
+    async with start():
+        await bus.publish_event(dm)
+        [reply] = await bus.says(replies_to(dm))
+    assert reply.text == "这个命令只能在群里用。"

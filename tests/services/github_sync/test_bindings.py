@@ -1,9 +1,17 @@
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
 
-from services.github_sync.bindings import Bindings
+from services.github_sync import keys
+from services.github_sync.bindings import Bindings, follows_cache
 from services.github_sync.categories import ALL_CATEGORIES, Category
 from services.github_sync.config import GithubSyncConfig, StaticBinding
 from services.github_sync.repos import RepoName
+from services.shared.notify import Notifications
 
 WIDGETS = RepoName("acme", "widgets")
 GADGETS = RepoName("acme", "gadgets")
@@ -76,3 +84,71 @@ async def test_chat_bindings_count_only_while_the_operator_allows_them(redis: Re
     assert await narrowed.rooms_for_repo(WIDGETS) == {"ops@chatroom": frozenset({Category.RELEASES})}
     assert (await Bindings(CONFIG, redis).for_room("quiet@chatroom")).repos == (WIDGETS,)
     assert "quiet@chatroom" not in await Bindings(CONFIG, redis).rooms_for_repo(private)
+
+
+# --- whether a room follows anything: cached per process, kept fresh across replicas ----------------------------
+
+QUIET = "quiet@chatroom"
+
+
+@dataclass
+class Replica:
+    redis: Redis
+    bindings: Bindings
+    hub: Notifications
+
+
+@asynccontextmanager
+async def replica(redis_url: str, *, listening: bool = True) -> AsyncIterator[Replica]:
+    """A process of its own: its Redis client, notification hub and cache, as the deps factory makes them."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    bindings = Bindings(CONFIG, client, follows_cache(CONFIG, client))
+    hub = Notifications.of(client)
+    listener = asyncio.create_task(hub.listen()) if listening else None
+    if listening:
+        await asyncio.wait_for(hub.listening.wait(), timeout=5)
+    try:
+        yield Replica(client, bindings, hub)
+    finally:
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        await client.aclose()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_whether_a_room_follows_anything_is_answered_from_memory(redis_url: str, redis: Redis) -> None:
+    async with replica(redis_url) as one:
+        assert await one.bindings.follows_anything("dev@chatroom")  # the file
+        assert not await one.bindings.follows_anything(QUIET)
+        # Written behind its back, without the notice: the cached answer stands (no round trip was made).
+        await redis.hset(keys.room_repos(QUIET), WIDGETS.key, WIDGETS.full_name)
+        assert not await one.bindings.follows_anything(QUIET)
+
+
+async def test_a_binding_made_on_another_replica_reaches_this_one(redis_url: str) -> None:
+    async with replica(redis_url) as one, replica(redis_url) as two:
+        assert not await one.bindings.follows_anything(QUIET)
+        await two.bindings.bind(QUIET, WIDGETS)
+        assert await two.bindings.follows_anything(QUIET)  # the writer forgets at once
+        await eventually(lambda: one.bindings.follows_anything(QUIET))
+        await two.bindings.unbind(QUIET, WIDGETS)
+
+        async def forgotten() -> bool:
+            return not await one.bindings.follows_anything(QUIET)
+
+        await eventually(forgotten)
+
+
+async def test_nothing_is_cached_while_not_listening(redis_url: str, redis: Redis) -> None:
+    async with replica(redis_url, listening=False) as deaf:
+        assert not await deaf.bindings.follows_anything(QUIET)
+        await redis.hset(keys.room_repos(QUIET), WIDGETS.key, WIDGETS.full_name)  # a notice it would miss
+        assert await deaf.bindings.follows_anything(QUIET)

@@ -41,15 +41,14 @@ def test_one_repo_notifies_several_rooms_and_a_room_follows_several_repos(tmp_pa
 
 def test_room_options_and_label_aliases(tmp_path: Path) -> None:
     config = load(tmp_path, EXAMPLE)
-    assert config.history_enabled("ops@chatroom") is False
-    assert config.history_enabled("dev@chatroom") is True
+    assert config.rooms_without_history() == ["ops@chatroom"]  # still read, only to warn: no longer used
     assert config.labels == {"崩溃": "crash"}
 
 
 def test_no_file_means_no_static_bindings() -> None:
     config = GithubSyncConfig.load(None)
     assert config.bindings == ()
-    assert config.history_enabled("any@chatroom")
+    assert config.rooms_without_history() == []
     assert not config.chat_binding_allowed(RepoName("acme", "widgets"))  # no `allow:`, no chat binding
 
 

@@ -91,6 +91,24 @@ def test_release_names_the_tag() -> None:
     assert parse_quoted_ref(notice.en) is None  # nothing to comment on
 
 
+def test_notices_cannot_ping_the_room_or_read_backwards() -> None:
+    """Titles and comments come from strangers on GitHub: no `@所有人` / `@all`, no control, bidirectional or
+    invisible characters reach the room."""
+    data = payload("issue_comment.created")
+    data["issue"]["title"] = "Login \u202eelbuort\u202c @所有人 ＠ all"
+    data["comment"]["body"] = "hey @all\x07 look\u2066 here\u2069 @\u200ball"
+    notice = notice_for("issue_comment", data)
+    assert notice is not None
+    for text in (notice.zh, notice.en):
+        assert "@所有人" not in text
+        assert "@all" not in text.lower()
+        assert "＠" not in text
+        assert not any(ch in text for ch in "\u202e\u202c\u2066\u2069\u200b\x07")
+        assert "Login elbuort 所有人 all" in text
+        assert "hey all look here all" in text
+        assert parse_quoted_ref(text) == NoticeRef(WIDGETS, 42)  # the head is untouched
+
+
 def test_comment_excerpt_is_one_short_line() -> None:
     data = payload("issue_comment.created")
     data["comment"]["body"] = "line one\n\n" + "x" * 500

@@ -16,7 +16,7 @@ def test_reads_githubs_usual_names_and_its_own_prefix(
     monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "987")
     monkeypatch.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3/")
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "s3cret")
-    monkeypatch.setenv("GITHUB_SYNC_HISTORY_RETENTION_DAYS", "2")
+    monkeypatch.setenv("GITHUB_SYNC_NOTICES_PER_HOUR", "4")
     monkeypatch.setenv("GITHUB_SYNC_CONFIG", str(tmp_path / "bindings.yaml"))
     settings = GithubSyncSettings()
     credentials = settings.credentials()
@@ -26,7 +26,7 @@ def test_reads_githubs_usual_names_and_its_own_prefix(
     assert credentials.app_private_key.startswith("-----BEGIN PRIVATE KEY-----")
     assert settings.github_api_url == "https://ghe.example.com/api/v3/"
     assert settings.webhook_secret == b"s3cret"
-    assert settings.history_retention.days == 2
+    assert settings.budget_policy().per_hour == 4
     assert settings.config == tmp_path / "bindings.yaml"
 
 

@@ -1,26 +1,45 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.github_sync.history import HistoryEntry
+from schemas import ContactRef, HistoryMessage, Quote
 from services.github_sync.neutralise import ZWJ
 from services.github_sync.origin import origin_digest, room_digest
-from services.github_sync.transcript import TITLE_LIMIT, TranscriptRequest, make_title, render_body
+from services.github_sync.transcript import (
+    TITLE_LIMIT,
+    TranscriptRequest,
+    make_title,
+    render_body,
+    transcript_messages,
+)
 
 T0 = datetime(2026, 11, 21, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def entry(n: int, text: str, *, speaker: str = "Alice", **extra: object) -> HistoryEntry:
-    return HistoryEntry.model_validate(
-        {
-            "event_id": f"evt-{n}",
-            "at": T0 + timedelta(minutes=n),
-            "speaker_id": f"wxid_{speaker.lower()}",
-            "speaker_name": speaker,
-            "text": text,
-            **extra,
-        }
+def entry(
+    n: int,
+    text: str,
+    *,
+    speaker: str = "Alice",
+    quote: Quote | None = None,
+    message_type: str = "text",
+    mention_ids: tuple[str, ...] = (),
+) -> HistoryMessage:
+    return HistoryMessage(
+        id=f"evt-{n}",
+        timestamp=T0 + timedelta(minutes=n),
+        talker=ContactRef(id=f"wxid_{speaker.lower()}", name=speaker),
+        text=text,
+        quote=quote,
+        type=message_type,
+        mention_ids=list(mention_ids),
     )
+
+
+def filed(
+    messages: list[HistoryMessage], count: int = 10, trigger_id: str = "trigger"
+) -> list[HistoryMessage]:
+    return transcript_messages(messages, count=count, bot_id="wxid_bot", trigger_id=trigger_id)
 
 
 REQUEST = TranscriptRequest(
@@ -29,25 +48,51 @@ REQUEST = TranscriptRequest(
 
 
 def test_transcript_has_time_speaker_and_text_in_order_each_once() -> None:
-    entries = [entry(2, "second", speaker="Bob"), entry(1, "first"), entry(2, "second", speaker="Bob")]
-    body = render_body(entries, REQUEST)
+    messages = filed(
+        [entry(2, "second", speaker="Bob"), entry(1, "first"), entry(2, "second", speaker="Bob")]
+    )
+    body = render_body(messages, REQUEST)
     assert body.index("**Alice** · 2026-11-21 14:31\nfirst") < body.index(
         "**Bob** · 2026-11-21 14:32\nsecond"
     )
     assert body.count("second") == 1
 
 
-def test_bot_messages_are_left_out() -> None:
-    body = render_body([entry(1, "hello"), entry(2, "I am the bot", from_bot=True)], REQUEST)
-    assert "I am the bot" not in body
-    assert "hello" in body
+def test_the_last_messages_without_the_bot_and_the_triggers() -> None:
+    messages = [
+        entry(1, "old"),
+        entry(2, "以上3条开工单", speaker="Bob"),  # an earlier trigger
+        entry(3, "kept 1"),
+        entry(4, "I am the bot", speaker="Bot"),
+        entry(5, "@QunBot\u2005issue 2 title", mention_ids=("wxid_bot",)),  # an earlier trigger, mentioned
+        entry(6, "@Bob issue 2 is fixed", mention_ids=("wxid_bob",)),  # not the bot mentioned: chat
+        entry(7, "kept 3"),
+        entry(8, "以上2条开工单"),  # this trigger, by id
+    ]
+    assert [m.text for m in filed(messages, count=3, trigger_id="evt-8")] == [
+        "kept 1",
+        "@Bob issue 2 is fixed",
+        "kept 3",
+    ]
+    assert filed(messages, count=0) == []
 
 
 def test_quotes_are_markdown_quotes() -> None:
-    body = render_body(
-        [entry(1, "agreed\nlet's ship", quote_name="Bob", quote_text="ship on Friday?\nor Monday")], REQUEST
+    verified = Quote(
+        talker_name="Bob", text="ship on Friday?\nor Monday", verified=True, talker_id="wxid_bob"
     )
+    body = render_body([entry(1, "agreed\nlet's ship", quote=verified)], REQUEST)
     assert "> **Bob**: ship on Friday?\n> or Monday\n\nagreed\nlet's ship" in body
+
+
+def test_an_unverified_quote_is_the_speakers_typing_never_the_named_persons() -> None:
+    """Dave types a "quote" of Alice: the transcript shows it as Dave's, not as something Alice said."""
+    forged = entry(1, "see above", speaker="Dave", quote=Quote(talker_name="Alice", text="转账到 6222-…"))
+    english = render_body([forged], REQUEST)
+    assert "> *(quote, not verified)* 转账到 6222-…\n\nsee above" in english
+    assert "Alice" not in english
+    chinese = render_body([forged], TranscriptRequest("dev@chatroom", "群", "Carol", SHANGHAI, "zh"))
+    assert "> *（引用，未核实）* 转账到 6222-…" in chinese
 
 
 def test_text_is_neutralised() -> None:

@@ -100,3 +100,28 @@ def test_labels_resolve_to_the_repositorys_spelling() -> None:
 
 def test_the_same_label_is_sent_once() -> None:
     assert resolve_labels(("bug", "缺陷"), ["bug"], ALIASES).labels == ("bug",)
+
+
+@pytest.mark.parametrize(
+    ("body", "count", "repo", "labels", "title"),
+    [
+        # Recognised on the normalised form (any width, any case), read as typed: the title keeps its case.
+        (
+            "以上５条开工单 Acme/Widgets 【BUG】 Login Fails",
+            5,
+            RepoName("Acme", "Widgets"),
+            ("BUG",),
+            "Login Fails",
+        ),
+        ("ＩＳＳＵＥ  LAST  3  Export to CSV", 3, None, (), "Export to CSV"),
+        ("以上3条开工单 ＤＯＣＳ：Install guide", 3, None, ("ＤＯＣＳ",), "Install guide"),
+        ("以上3条开工单 ［bug］ 崩了", 3, None, ("bug",), "崩了"),
+    ],
+)
+def test_one_normalisation_for_matching_the_words_as_typed_for_the_issue(
+    body: str, count: int, repo: RepoName | None, labels: tuple[str, ...], title: str
+) -> None:
+    trigger = parse(body)
+    assert trigger is not None
+    assert (trigger.count, trigger.repo, trigger.label_words, trigger.title) == (count, repo, labels, title)
+    assert resolve_labels(trigger.label_words, ["bug", "documentation"], ALIASES).unknown == ()

@@ -1,3 +1,4 @@
+import asyncio
 import json
 from datetime import timedelta
 from http import HTTPStatus
@@ -10,7 +11,7 @@ from services.github_sync.bindings import Bindings
 from services.github_sync.categories import Category
 from services.github_sync.config import GithubSyncConfig, StaticBinding
 from services.github_sync.origin import origin_marker
-from services.github_sync.webhook import WebhookReceiver, read_delivery, sign, signature_valid
+from services.github_sync.webhook import Verdict, WebhookReceiver, read_delivery, sign, signature_valid
 
 SECRET = b"It's a Secret to Everybody"
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -99,8 +100,83 @@ async def test_a_redelivery_is_ignored(redis: Redis) -> None:
     assert len(first.notices) == 1
     assert (again.status, again.reason, again.notices) == (HTTPStatus.OK, "redelivery ignored", ())
     assert (first.outcome, again.outcome) == ("announced", "redelivery")
-    await hooks.forget(first.delivery_id or "")
+    await hooks.forget(first)
     assert len((await hooks.receive(*delivery("issues.opened"))).notices) == 1
+
+
+async def test_the_same_signed_body_under_new_delivery_ids_is_announced_once(redis: Redis) -> None:
+    """A replay: somebody who captured one signed delivery sends it again with fresh X-GitHub-Delivery ids."""
+    hooks = receiver(redis)
+    verdicts = [await hooks.receive(*delivery("issues.opened", delivery_id=f"id-{n}")) for n in range(3)]
+    assert [len(v.notices) for v in verdicts] == [1, 0, 0]
+    assert [v.reason for v in verdicts[1:]] == ["replayed body ignored"] * 2
+    assert {v.outcome for v in verdicts[1:]} == {"redelivery"}
+    await hooks.forget(verdicts[0])  # posting failed: GitHub's own redelivery must get through
+    assert len((await hooks.receive(*delivery("issues.opened", delivery_id="id-9"))).notices) == 1
+
+
+def signed_body(body: bytes) -> tuple[dict[str, str], bytes]:
+    headers = {
+        "x-github-event": "issues",
+        "x-github-delivery": "d-x",
+        "x-hub-signature-256": sign(SECRET, body),
+    }
+    return headers, body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "RecursionError"),  # escaped decoding before: the route failed
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "RecursionError"),
+        (b'{"action": "opened", "n": ' + b"1" * 5000 + b"}", "ValueError"),  # a 5,000-digit number
+        (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "deeper"),  # decodes, but deeper than events go
+        (b"[1, 2]", "not a JSON object"),
+        (b"\xff\xfe", "not JSON"),
+    ],
+)
+def test_deep_huge_or_broken_json_is_a_bad_request(body: bytes, reason: str) -> None:
+    verdict = read_delivery(SECRET, *signed_body(body))
+    assert isinstance(verdict, Verdict)
+    assert verdict.status == HTTPStatus.BAD_REQUEST
+    assert reason in verdict.reason
+
+
+def test_real_payloads_fit_the_depth_limit() -> None:
+    for path in sorted(PAYLOADS.glob("*.json")):
+        if path.stem == "ping":
+            continue  # answered before decoding
+        headers, body = delivery(path.stem)
+        assert not isinstance(read_delivery(SECRET, headers, body), Verdict), path.name
+
+
+async def test_deliveries_beyond_the_concurrency_bound_wait_then_are_refused(redis: Redis) -> None:
+    hooks = WebhookReceiver(
+        secret=SECRET,
+        redis=redis,
+        bindings=Bindings(CONFIG, redis),
+        remember_for=timedelta(days=7),
+        concurrency=2,
+        queue_wait=timedelta(seconds=0.2),
+    )
+    release = asyncio.Event()
+    inside: list[bool] = []
+
+    async def hold() -> None:
+        async with hooks.slot() as admitted:
+            inside.append(admitted)
+            await release.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(2)]
+    while len(inside) < 2:  # the holders run on this loop: let them enter
+        await asyncio.sleep(0)
+    async with hooks.slot() as third:
+        assert third is False  # waited 0.2 s, no slot freed
+    waiting = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*holders, waiting)
+    assert inside == [True, True, True]  # the waiting one got a slot once one was freed
 
 
 async def test_a_forgery_does_not_burn_the_delivery_id(redis: Redis) -> None:

@@ -5,15 +5,16 @@ import pytest
 from services.moderator.admin import (
     FloodSetting,
     LangSetting,
+    Switchable,
     ThresholdSetting,
     ZoneSetting,
+    find_service,
     lang_set,
     mentioned_people,
     parse_flood_setting,
     parse_lang,
     parse_threshold,
     parse_zone,
-    service_name,
     unknown_zone,
     welcome_set,
     zone_set,
@@ -25,11 +26,16 @@ def test_mentioned_people_exclude_the_bot() -> None:
     assert mentioned_people(["bot", "a", "b", "a"], "bot") == ("a", "b")
 
 
-def test_service_name_is_one_word() -> None:
-    assert service_name(" Tagger ") == "tagger"
-    assert service_name("github-sync") == "github-sync"
-    assert service_name("two words") is None
-    assert service_name("") is None
+def test_services_are_named_by_name_or_either_display_name() -> None:
+    reminders = Switchable("scheduler", "提醒", "reminders")
+    known = [Switchable("tagger", "群记忆", "memory"), reminders, Switchable("github-sync")]
+    assert find_service("提醒", known) == reminders
+    assert find_service(" Reminders ", known) == reminders
+    assert find_service("SCHEDULER", known) == reminders
+    assert find_service("github-sync", known) == Switchable("github-sync")
+    assert find_service("room admin", [Switchable("moderator", "群管理", "room admin")]) is not None
+    assert find_service("weather", known) is None
+    assert find_service("", known) is None
 
 
 @pytest.mark.parametrize(
@@ -39,6 +45,10 @@ def test_service_name_is_one_word() -> None:
         ("remove 10/60", FloodSetting(FloodPolicy.REMOVE, 10, 60)),
         ("警告 500 10/60", FloodSetting(FloodPolicy.WARN, 10, 60, 500)),
         ("踢出 300", FloodSetting(FloodPolicy.REMOVE, None, None, 300)),
+        ("投票 宽限60", FloodSetting(FloodPolicy.VOTE, grace_s=60)),
+        ("宽限 45秒", FloodSetting(grace_s=45)),  # any part alone
+        ("grace 0s 10/60", FloodSetting(max_messages=10, window_seconds=60, grace_s=0)),
+        ("Grace=20", FloodSetting(grace_s=20)),
         ("", None),
         ("maybe", None),
         ("vote 0/60", None),

@@ -38,6 +38,8 @@ def test_second_strike_follows_the_room_policy_and_later_ones_do_nothing(
     assert action_for(3, policy) is FloodAction.NOTHING
 
 
-def test_warnings_name_the_limit() -> None:
-    assert "100" in warning(Violation.TOO_LONG, LIMITS).zh
-    assert "5 messages per 30 s" in warning(Violation.TOO_MANY, LIMITS).en
+def test_warnings_name_the_limit_and_the_grace() -> None:
+    assert "100" in warning(Violation.TOO_LONG, LIMITS, 30).zh
+    assert "5 messages per 30 s" in warning(Violation.TOO_MANY, LIMITS, 30).en
+    assert "20 秒后如果继续" in warning(Violation.TOO_MANY, LIMITS, 20).zh
+    assert "next time" in warning(Violation.TOO_MANY, LIMITS, 0).en

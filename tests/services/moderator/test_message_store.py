@@ -104,7 +104,9 @@ async def test_a_strike_exactly_when_the_limits_say_so(store_redis: StrRedis) ->
                 flooding = assess(seen.messages_in_window, length, limits) is not None
                 assert (seen.strike > 0) == flooding, (max_messages, length, seen)
                 checked += flooding
-    assert checked == 16  # every too-long message, and every one over the count
+    assert (
+        checked == 12
+    )  # every too-long message, and every one over the count (the window restarts after it)
 
 
 async def test_admins_are_counted_but_never_struck(store_redis: StrRedis) -> None:
@@ -130,10 +132,45 @@ async def test_the_rooms_own_limits_and_settings_apply(store_redis: StrRedis) ->
     )
     assert seen.strike == 1
     short = counting(max_messages=1000)
-    strikes = [(await _observe(store, f"e{i}", i, flood=short)).strike for i in (1, 2)]
-    assert strikes == [0, 2]  # the third message within 10 s is one too many
-    assert (await _observe(store, "e3", 10_002, flood=short)).messages_in_window == 1  # a 10 s window
-    assert (await _observe(store, "e4", 10_003, member="other")).config.flood_limits == own
+    strikes = [(await _observe(store, f"e{i}", i, flood=short)).strike for i in (1, 2, 3)]
+    assert strikes == [
+        0,
+        0,
+        2,
+    ]  # after the strike the window restarts: the third message since is one too many
+    assert (await _observe(store, "e4", 10_004, flood=short)).messages_in_window == 1  # a 10 s window
+    assert (await _observe(store, "e5", 10_005, member="other")).config.flood_limits == own
+
+
+async def test_after_a_strike_only_messages_sent_after_the_grace_count(store_redis: StrRedis) -> None:
+    store = MessageStore(store_redis)
+    graced = FloodCount(
+        defaults=FloodLimits(max_messages=2, window_seconds=WINDOW_S, max_length=1500),
+        strike_memory_ms=HOUR_MS,
+        length=10,
+        may_strike=True,
+        grace_ms=30_000,
+    )
+    burst = [
+        await _observe(store, f"b{i}", 1_000 + i, flood=graced) for i in range(20)
+    ]  # a paste, in a second
+    assert [seen.strike for seen in burst].count(1) == 1  # one warning
+    assert [seen.strike for seen in burst][3:] == [0] * 17  # the rest was sent before anyone could read it
+    assert burst[5].messages_in_window == 0  # and not even counted
+    later = [await _observe(store, f"l{i}", 31_100 + i, flood=graced) for i in range(3)]
+    assert [seen.messages_in_window for seen in later] == [1, 2, 3]  # a fresh window after the grace
+    assert [seen.strike for seen in later] == [0, 0, 2]
+    again = await _observe(store, "b2", 40_000, flood=graced)  # the warned message, redelivered
+    assert (again.strike, again.messages_in_window) == (burst[2].strike, burst[2].messages_in_window)
+
+
+async def test_a_rooms_own_grace_wins(store_redis: StrRedis) -> None:
+    store, rooms = MessageStore(store_redis), RoomDirectory(store_redis)
+    await rooms.set_flood("bot", ROOM.id, None, None, grace_s=60)
+    flood = counting(max_messages=0)  # the default grace is 0 here
+    assert (await _observe(store, "e0", 0, flood=flood)).strike == 1
+    assert (await _observe(store, "e1", 59_000, flood=flood)).strike == 0  # within the room's 60 s
+    assert (await _observe(store, "e2", 60_000, flood=flood)).strike == 2
 
 
 async def test_each_message_keeps_the_directory_and_members(store_redis: StrRedis) -> None:

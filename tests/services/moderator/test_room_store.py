@@ -17,6 +17,10 @@ async def test_config_defaults_then_changes(store_redis: StrRedis) -> None:
     await store.set_kick_threshold("bot", "room", None)
     await store.set_flood("bot", "room", FloodPolicy.WARN, None)
     assert await store.config("bot", "room") == RoomConfig(flood_policy=FloodPolicy.WARN, flood_limits=limits)
+    await store.set_flood("bot", "room", None, None, grace_s=45)  # only the grace: the rest stays
+    assert await store.config("bot", "room") == RoomConfig(
+        flood_policy=FloodPolicy.WARN, flood_limits=limits, flood_grace_s=45
+    )
     assert await store.config("bot", "other-room") == RoomConfig()
 
 

@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from services.moderator.rooms import FloodLimits, FloodPolicy
 from services.moderator.settings import ModeratorSettings
@@ -26,3 +27,18 @@ def test_defaults() -> None:
     assert settings.flood_limits == FloodLimits(max_messages=10, window_seconds=60, max_length=1500)
     assert settings.vote_window_hours == 12
     assert (settings.password_max_guesses, settings.password_guess_window_s) == (5, 3600)
+    assert (settings.flood_grace_s, settings.dm_mute_s) == (30, 600)
+
+
+def test_password_invites_need_a_secret_and_never_show_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ModeratorSettings().password_invites is False  # off unless the operator switches them on
+    monkeypatch.setenv("MODERATOR_PASSWORD_INVITES", "true")
+    with pytest.raises(ValidationError, match="MODERATOR_PASSWORD_SECRET must be set") as missing:
+        ModeratorSettings()
+    monkeypatch.setenv("MODERATOR_PASSWORD_SECRET", "too-short")
+    with pytest.raises(ValidationError) as short:
+        ModeratorSettings()
+    assert "too-short" not in str(short.value)  # a refused secret is not printed
+    assert "MODERATOR_PASSWORD_SECRET" in str(missing.value)
+    monkeypatch.setenv("MODERATOR_PASSWORD_SECRET", "a-secret-of-24-characters")
+    assert ModeratorSettings().password_invites is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas import MessageReceived, RemoveFromRoom, Room, subjects
+from schemas import Contact, MessageReceived, RemoveFromRoom, Room, SayText, subjects
 from services.moderator.app import service as moderator
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, BOT, ROOM, message
@@ -80,3 +80,23 @@ async def test_small_room_needs_fewer_votes(bus: Bus, run_service: RunService) -
         )
         [removal] = await bus.wait_for("qun.cmd.bot.room.remove", RemoveFromRoom)
     assert "1/1" in removal.reason
+
+
+async def test_every_vote_reply_names_the_right_person(bus: Bus, run_service: RunService) -> None:
+    def vote(text: str, talker: Contact, target: str = "dave") -> MessageReceived:
+        return message(text, talker=talker, mentions_bot=False, mention_ids=[target])
+
+    async with run_service(moderator):
+        cast, again = vote("[弱] @Dave", ALICE), vote("[弱] @Dave", ALICE)
+        never, own = vote("[强] @Dave", BOB), vote("踢 @Alice", ALICE, target="alice")
+        owner = vote("踢 @Owner", BOB, target="owner")
+        for event in (cast, again, never, own, owner):
+            await bus.publish_event(event)
+        await bus.says(count=5)
+        await bus.consumer_settled("moderator")
+    to = {say.reply_to: (say.text, say.mention_ids) for say in bus.commands(SayText)}
+    assert to[cast.id] == (to[cast.id][0], ["dave"])  # a new vote tells the member voted on
+    assert to[again.id] == ("你已经投过票了（1/3）。", ["alice"])  # the voter, not Dave
+    assert to[never.id] == ("你还没有投过票。", ["bob"])
+    assert to[own.id] == ("不能投票移出自己。", ["alice"])
+    assert to[owner.id] == ("群主不能被投票移出。", ["bob"])

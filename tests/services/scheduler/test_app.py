@@ -181,7 +181,7 @@ async def test_a_zone_set_in_the_room_preferences_by_another_service_is_used(
     bus: Bus, run_service: RunService
 ) -> None:
     async with run_service(service, **FAST) as rt:
-        await rt.context.rooms.set_timezone(ROOM.id, "Europe/Berlin")  # as the moderator's 设置时区 does
+        await rt.rooms.set_timezone(ROOM.id, "Europe/Berlin")  # as the moderator's 设置时区 does
         in_room = await ask(bus, rt, "remind me tomorrow at 9am to stretch")
         # A room's zone does not follow its members into direct messages.
         direct = await ask(bus, rt, "remind me tomorrow at 9am to stretch", room=None, mentions_bot=False)
@@ -191,10 +191,10 @@ async def test_a_zone_set_in_the_room_preferences_by_another_service_is_used(
 
 async def test_a_recurring_reminder_keeps_the_zone_it_was_set_in(bus: Bus, run_service: RunService) -> None:
     async with run_service(service, **FAST) as rt:
-        await rt.context.rooms.set_timezone(ROOM.id, "Asia/Tokyo")
+        await rt.rooms.set_timezone(ROOM.id, "Asia/Tokyo")
         await ask(bus, rt, "remind every day at 9:00 stand up")
         daily = await stored(rt, "1")
-        await rt.context.rooms.set_timezone(ROOM.id, "America/New_York")
+        await rt.rooms.set_timezone(ROOM.id, "America/New_York")
         await move_clock_past(rt, daily, timedelta(seconds=1))
         [firing] = await bus.says(is_firing)
         rescheduled = await moved_on(rt, daily)

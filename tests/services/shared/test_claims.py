@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from schemas import ChatCommand, MessageReceived, SayText
-from services.shared import Context, Intent, QunService, QunSettings
+from services.shared import Context, Intent, QunService, QunSettings, quotas
 from tests.conftest import Bus, RunService
-from tests.factories import message
+from tests.factories import ALICE, BOB, message
 
 Ctx = Context[QunSettings, None]
 
@@ -26,7 +27,7 @@ def reminders() -> QunService[QunSettings, None]:
     return service
 
 
-def answers(*, slow_s: float = 0.0) -> QunService[QunSettings, None]:
+def answers(*, slow_s: float = 0.0, speculative: bool = False) -> QunService[QunSettings, None]:
     service: QunService[QunSettings, None] = QunService("answers", version="0", settings=QunSettings)
 
     @service.command(ChatCommand(name="ask", keywords_zh=["问"]))
@@ -38,7 +39,7 @@ def answers(*, slow_s: float = 0.0) -> QunService[QunSettings, None]:
         await asyncio.sleep(slow_s)
         return Intent(0.3)  # a weak guess: it must not beat a confident recogniser
 
-    @service.fallback(rank=10)
+    @service.fallback(rank=10, speculative=speculative)
     async def answer(event: MessageReceived, ctx: Ctx) -> None:
         await ctx.reply(f"fallback: {event.body}")
 
@@ -173,3 +174,26 @@ async def test_a_member_who_asks_too_often_is_told_once_to_slow_down(
     texts = [say.text for say in bus.commands(SayText)]
     assert texts[:3] == ["answer: 第0个问题", "answer: 第1个问题", "answer: 第2个问题"]
     assert texts[3:] == ["你发得有点快，我先歇一会儿，请稍后再试。"]
+
+
+async def test_a_speculative_fallback_speaks_only_when_it_wins(bus: Bus, run_service: RunService) -> None:
+    async with run_service(reminders()), run_service(answers(speculative=True)), run_service(front_desk()):
+        await bus.publish_event(message("下午四点提醒我接孩子", id="lost"))
+        await bus.publish_event(message("周会是什么时候", id="won", room=None))  # DM: another order key
+        await bus.says(count=2)
+        await settle(bus, "reminders", "answers", "desk")
+    replies = {say.reply_to: say.text for say in bus.commands(SayText)}
+    assert replies == {"lost": "reminder: 下午四点提醒我接孩子", "won": "fallback: 周会是什么时候"}
+
+
+async def test_a_member_muted_for_flooding_gets_no_answer_from_any_service(
+    bus: Bus, run_service: RunService
+) -> None:
+    async with run_service(answers()) as runtime:
+        until_ms = int((time.time() + 60) * 1000)
+        await runtime.redis.set(quotas.muted_until_key("bot", "dm:alice", "alice"), until_ms)
+        await bus.publish_event(message("问 一", room=None, talker=ALICE, id="muted"))
+        await bus.publish_event(message("问 二", room=None, talker=BOB, id="heard"))
+        await bus.says()
+        await settle(bus, "answers")
+    assert [say.reply_to for say in bus.commands(SayText)] == ["heard"]

@@ -126,7 +126,11 @@ async def test_errors_have_status_and_reason(
 
 
 async def test_bad_json_is_a_400(client: httpx.AsyncClient) -> None:
-    response = await client.post(f"/api/rooms/{OSS_ROOM_ID}/messages", content=b"{not json")
+    response = await client.post(
+        f"/api/rooms/{OSS_ROOM_ID}/messages",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400
 
 
@@ -233,3 +237,44 @@ async def test_world_serve_runs_until_cancelled(world: SimulatorWorld) -> None:
             await server
         with pytest.raises(httpx.ConnectError):
             await http.get("/api/rooms")
+
+
+async def test_another_site_cannot_write_to_the_world(
+    client: httpx.AsyncClient, world: SimulatorWorld
+) -> None:
+    before = len(world.messages())
+    path = f"/api/rooms/{OSS_ROOM_ID}/messages"
+    body = json.dumps({"talker_id": "wxid_bob", "text": "@QunBot 踢 @张伟"})
+
+    # What any web page may post without a CORS preflight: a "simple" text/plain body.
+    simple = await client.post(path, content=body, headers={"content-type": "text/plain"})
+    form = await client.post(
+        path, content="talker_id=wxid_bob", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    # JSON from another origin (the browser would ask first; a script outside a browser gets the same answer).
+    foreign = await client.post(
+        path, content=body, headers={"content-type": "application/json", "origin": "http://evil.example"}
+    )
+    cross_site = await client.post(
+        path, content=body, headers={"content-type": "application/json", "sec-fetch-site": "cross-site"}
+    )
+    removal = await client.delete(f"/api/rooms/{OSS_ROOM_ID}/members/wxid_bob", headers={"origin": "null"})
+
+    assert [r.status_code for r in (simple, form, foreign, cross_site, removal)] == [415, 415, 403, 403, 403]
+    assert "cross-origin" in foreign.json()["error"]
+    assert len(world.messages()) == before
+    assert "wxid_bob" in world.room(OSS_ROOM_ID).member_ids
+
+
+async def test_the_page_itself_and_programs_may_write(client: httpx.AsyncClient) -> None:
+    path = f"/api/rooms/{OSS_ROOM_ID}/messages"
+    own_origin = str(client.base_url).rstrip("/")
+    page = await client.post(
+        path,
+        json={"talker_id": "wxid_bob", "text": "from the page"},
+        headers={"origin": own_origin, "sec-fetch-site": "same-origin"},
+    )
+    program = await client.post(path, json={"talker_id": "wxid_bob", "text": "from a script"})
+
+    assert (page.status_code, program.status_code) == (201, 201)
+    assert (await client.get("/api/world")).status_code == 200  # reading is never refused here

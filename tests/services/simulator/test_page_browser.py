@@ -24,11 +24,13 @@ from schemas import LoggedIn
 from services.gateway.app import make_service as make_gateway
 from services.gateway.settings import GatewaySettings
 from services.moderator.app import service as moderator
+from services.scheduler.app import service as scheduler
 from services.simulator.http import serving
 from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, QUOTE_SEPARATOR, TEST_ROOM_ID, SimulatorWorld
 from services.tagger.app import service as tagger
 from tests.conftest import Bus, RunService
+from tests.services.gateway.test_files import tiny_png
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -225,6 +227,62 @@ async def test_admin_panel_shows_not_connected_then_live_data(chat: PageUnderTes
     assert "rate_limit_waits" in await page.inner_text("#admin-outbound")
 
 
+async def test_a_picture_the_bot_sends_is_shown_and_a_file_is_a_download(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    world.bot_send_file(OSS_ROOM_ID, "日报.png", "image/png", tiny_png(24, 12))
+    world.bot_send_file(OSS_ROOM_ID, "notes.html", "text/html", b"<script>alert(1)</script>")
+
+    image = page.locator(".msg.bot img.sent-image")
+    await image.wait_for()
+    await page.wait_for_function("document.querySelector('img.sent-image').complete")
+    assert await image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [24, 12]
+    assert await image.get_attribute("alt") == "日报.png"
+    link = page.locator(".msg.bot a.sent-file", has_text="notes.html")
+    await link.wait_for()
+    served = await page.request.get(chat.url + str(await link.get_attribute("href")))
+    assert served.headers["content-type"] == "application/octet-stream"  # never run as this page's HTML
+    assert served.headers["content-disposition"].startswith("attachment")
+
+
+async def boxes_overlap(page: Any, first: str, second: str) -> bool:
+    a, b = await page.locator(first).bounding_box(), await page.locator(second).bounding_box()
+    assert a is not None
+    assert b is not None
+    return bool(
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+async def test_on_a_phone_the_members_panel_does_not_cover_the_chat(chat: PageUnderTest) -> None:
+    page, world = chat.page, chat.world
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.reload()
+    await page.wait_for_selector("#connection.online")
+
+    assert await page.locator("#members-panel").is_hidden()
+    for part in ("#messages", "#input", "#send"):
+        box = await page.locator(part).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390 + 1, part  # nothing pushed off the screen
+    await send(page, "手机上也能聊")
+    await page.locator(".msg.mine .bubble", has_text="手机上也能聊").wait_for()
+    assert world.messages(room_id=OSS_ROOM_ID)[-1].text == "手机上也能聊"
+
+    # Opened on purpose, it lies below the header: the toggle stays usable.
+    await page.click("#toggle-members")
+    await page.locator("#members-panel .member").first.wait_for()
+    assert not await boxes_overlap(page, "#members-panel", ".chat-head")
+    await page.click("#members-panel .panel-close")
+    assert await page.locator("#members-panel").is_hidden()
+    await page.click("#toggle-members")
+    await page.click("#toggle-members")
+    assert await page.locator("#members-panel").is_hidden()
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The whole stack: the page, the simulator, the gateway on python-wechaty, the moderator and the tagger over NATS
 
@@ -232,7 +290,7 @@ async def test_admin_panel_shows_not_connected_then_live_data(chat: PageUnderTes
 @pytest.mark.slow
 # The tagger's jieba.analyse leaves its idf.txt open when loaded (reported to the tagger's owner).
 @pytest.mark.filterwarnings("ignore:Exception ignored in.*jieba:pytest.PytestUnraisableExceptionWarning")
-async def test_full_stack_help_tag_ask_and_welcome(
+async def test_full_stack_help_tag_ask_remind_and_welcome(
     run_service: RunService, bus: Bus, request: pytest.FixtureRequest
 ) -> None:
     world = SimulatorWorld()
@@ -246,6 +304,7 @@ async def test_full_stack_help_tag_ask_and_welcome(
         run_service(make_gateway(simulated), **FAST_GATEWAY),
         run_service(moderator, welcome_window_s=0.2, welcome_tick_s=0.05),
         run_service(tagger),
+        run_service(scheduler),
         playwright_api.async_playwright() as playwright,
     ):
         await bus.wait_for(f"qun.evt.{world.bot_id}.login", LoggedIn)
@@ -272,6 +331,9 @@ async def test_full_stack_help_tag_ask_and_welcome(
 
             await send(page, "@QunBot 问 开会")
             await page.locator(".msg.bot .bubble", has_text="说过").wait_for()
+
+            await send(page, "@QunBot 20分钟后叫我去开会")  # in plain words, no keyword first
+            await page.locator(".msg.bot .bubble", has_text="已设置提醒").wait_for()
 
             await page.fill("#new-member", "新人小刘")
             await page.click("#add-member button")

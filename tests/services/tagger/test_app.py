@@ -166,7 +166,7 @@ async def test_a_redelivered_delete_replies_once_as_the_first_time(bus: Bus, run
 async def test_dates_are_read_and_shown_in_the_rooms_time_zone(bus: Bus, run_service: RunService) -> None:
     new_york = ZoneInfo("America/New_York")
     async with tagger(run_service) as runtime:  # QUN_TIMEZONE stays Asia/Shanghai
-        await runtime.context.rooms.set_timezone(ROOM.id, new_york.key)
+        await runtime.rooms.set_timezone(ROOM.id, new_york.key)
         real = datetime.now(UTC)
         three_utc = datetime.combine(real.date() + timedelta(days=1), time(3), tzinfo=UTC)
         runtime.clock.offset = three_utc - real  # evening in New York, the next day already in Shanghai

@@ -319,6 +319,14 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
     return questions
 
 
+def start_tagger(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own module
+        [sys.executable, "-m", "services.tagger"], cwd=ROOT, env=stack.env(HTTP_PORT=str(port), **env)
+    )
+    return process, port
+
+
 def question_event(n: int, question: str) -> MessageReceived:
     return chat_event(n, body=f"问 {question}").model_copy(update={"room": BENCH_ROOM, "mentions_bot": True})
 
@@ -338,12 +346,7 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         for name in ("eval_holdout.yaml", "eval_holdout2.yaml")
         for item in yaml.safe_load((EVAL_FILE.parent / name).read_text(encoding="utf-8"))["questions"]
     ][:20]
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own module; every question embedded afresh
-        [sys.executable, "-m", "services.tagger"],
-        cwd=ROOT,
-        env=stack.env(HTTP_PORT=str(port), TAGGER_QUERY_CACHE_SIZE="0"),
-    )
+    process, port = start_tagger(stack, TAGGER_QUERY_CACHE_SIZE="0")  # every question embedded afresh
     sent: dict[str, float] = {}
     latencies: list[float] = []
 

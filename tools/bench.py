@@ -321,7 +321,7 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
 
 def start_tagger(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own module
+    process = subprocess.Popen(
         [sys.executable, "-m", "services.tagger"], cwd=ROOT, env=stack.env(HTTP_PORT=str(port), **env)
     )
     return process, port

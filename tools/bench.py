@@ -333,7 +333,7 @@ def question_event(n: int, question: str) -> MessageReceived:
 
 async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:
     """Tagger questions in a room of 10,000 tags (stored with their vectors), 20 a second inside 200 chat messages
-    a second: publish -> SayText back. Every measured question is asked once and the question-vector cache is
+    a second, then one every half second: publish -> SayText back. Every measured question is asked once and the question-vector cache is
     off, so a question the lexical side is not sure of pays its e5 embedding; the warm-up uses other questions."""
     import yaml  # noqa: PLC0415
 
@@ -355,20 +355,12 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         if reply.reply_to in sent:
             latencies.append(time.perf_counter() - sent.pop(reply.reply_to))
 
-    subscription = await connection.subscribe("qun.cmd.bot.say", cb=on_reply)
-    try:
-        await wait_ready(port)
-        js, rate, every = connection.jetstream(), 200, 10  # every 10th message is a question
-        for n, question in enumerate(warm_up):  # both languages: jieba's tables, the e5 engine's buffers
-            warm = question_event(-1 - n, question)
-            sent[warm.id] = time.perf_counter()
-            await publish_event(js, warm)
-            while sent:  # noqa: ASYNC110 - the reply arrives in a callback
-                await asyncio.sleep(0.01)
+    async def load(rate: float, every: int, asked: list[str]) -> list[float]:
+        """`rate` messages a second, every `every`-th a question (the others ordinary chat); their latencies."""
         latencies.clear()
         started = time.perf_counter()
-        for n in range(len(questions) * every):
-            event = question_event(n, questions[n // every]) if n % every == 0 else chat_event(n)
+        for n in range(len(asked) * every):
+            event = question_event(n, asked[n // every]) if n % every == 0 else chat_event(n)
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))  # a steady offered load
             if n % every == 0:
                 sent[event.id] = time.perf_counter()
@@ -376,29 +368,50 @@ async def section_reaction(stack: Stack, connection: NatsClient, shared: dict[st
         deadline = time.perf_counter() + 30
         while sent and time.perf_counter() < deadline:  # noqa: ASYNC110 - replies arrive in a callback
             await asyncio.sleep(0.05)
+        return list(latencies)
+
+    subscription = await connection.subscribe("qun.cmd.bot.say", cb=on_reply)
+    js = connection.jetstream()
+    try:
+        await wait_ready(port)
+        for n, question in enumerate(warm_up):  # both languages: jieba's tables, the e5 engine's buffers
+            warm = question_event(-1 - n, question)
+            sent[warm.id] = time.perf_counter()
+            await publish_event(js, warm)
+            while sent:  # noqa: ASYNC110 - the reply arrives in a callback
+                await asyncio.sleep(0.01)
+        busy = await load(200, 10, questions)  # 20 questions a second among 180 chat messages
+        busy_unanswered = len(sent)
+        sent.clear()
+        quiet = await load(2, 1, questions[:40])  # one question every half second: no queue
     finally:
         await subscription.unsubscribe()
         process.terminate()
         process.wait(timeout=15)
-    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    ratio, ratio99 = p50 / shared["raw_p50"], p99 / shared["raw_p50"]
-    met = ratio <= 15 and ratio99 <= 30
-    return [
-        Row(
-            "reaction: tagger question, 10k tags, 200 msg/s",
-            f"p50 {ms(p50)}, p99 {ms(p99)} ({ratio:.0f}x / {ratio99:.0f}x raw)",
-            "p50 <= 15x, p99 <= 30x raw",
-            "met" if met else f"missed by {max(ratio / 15, ratio99 / 30):.1f}x",
-            {
-                "p50_s": p50,
-                "p99_s": p99,
-                "answered": len(latencies),
-                "unanswered": len(sent),
-                "ratio_to_raw": ratio,
-                "p99_ratio_to_raw": ratio99,
-            },
+    rows = []
+    for name, samples, unanswered in (
+        ("reaction: tagger question, 10k tags, 200 msg/s", busy, busy_unanswered),
+        ("reaction: tagger question, 10k tags, 2 q/s", quiet, len(sent)),
+    ):
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+        ratio, ratio99 = p50 / shared["raw_p50"], p99 / shared["raw_p50"]
+        rows.append(
+            Row(
+                name,
+                f"p50 {ms(p50)}, p99 {ms(p99)} ({ratio:.0f}x / {ratio99:.0f}x raw)",
+                "p50 <= 15x, p99 <= 30x raw",
+                "met" if ratio <= 15 and ratio99 <= 30 else f"missed by {max(ratio / 15, ratio99 / 30):.1f}x",
+                {
+                    "p50_s": p50,
+                    "p99_s": p99,
+                    "answered": len(samples),
+                    "unanswered": unanswered,
+                    "ratio_to_raw": ratio,
+                    "p99_ratio_to_raw": ratio99,
+                },
+            )
         )
-    ]
+    return rows
 
 
 async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict[str, Any]) -> list[Row]:

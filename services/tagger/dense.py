@@ -241,16 +241,14 @@ class DenseIndex:
             return [], 0.0, 1.0
         if self._lists is None or self._centroids is None:
             candidates = np.arange(len(self._rows))
-            scores = np.concatenate(
-                [
-                    self._floats(slice(start, start + BLOCK)) @ query
-                    for start in range(0, len(self._rows), BLOCK)
-                ]
-            )
+            scores = np.empty(len(self._rows), dtype=np.float32)
+            for start in range(0, len(self._rows), BLOCK):  # the scale after the product: one pass, not two
+                scores[start : start + BLOCK] = self._matrix[start : start + BLOCK].astype(np.float32) @ query
+            scores *= self._scales
         else:
             probe = np.argsort(self._centroids @ query)[-NPROBE:]
             candidates = np.concatenate([self._lists[list_id] for list_id in probe])
-            scores = self._floats(candidates) @ query
+            scores = (self._matrix[candidates].astype(np.float32) @ query) * self._scales[candidates]
         take = min(depth, len(scores))
         top = np.argpartition(-scores, take - 1)[:take]
         top = top[np.argsort(-scores[top])]

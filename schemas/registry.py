@@ -62,7 +62,8 @@ class ServiceInfo(Payload):
     title_en: str = Field(default="", description="Display name in English.", examples=["reminders"])
     internal: bool = Field(default=False, description="Plumbing or example: never listed in help.")
     switchable: bool = Field(
-        default=True, description="Whether room admins may switch it off in a room (the moderator may not be)."
+        default=True,
+        description="Whether room admins may switch it off in a room (the moderator may not be).",
     )
     claims: bool = Field(
         default=False,

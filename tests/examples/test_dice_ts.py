@@ -149,7 +149,9 @@ async def test_the_moderators_help_lists_it_from_the_registry(bus: Bus, beside_t
     event = message("help")
     await bus.publish_event(event)
     [reply] = await bus.says(lambda say: say.reply_to == event.id, timeout=10)
-    assert "· dice: roll (e.g. roll 2d6)" in reply.text  # its display name, command and example, from the registry
+    assert (
+        "· dice: roll (e.g. roll 2d6)" in reply.text
+    )  # its display name, command and example, from the registry
 
 
 async def test_an_event_that_breaks_the_schema_goes_to_its_dead_letters(

@@ -94,6 +94,12 @@ class QunSettings(BaseSettings):
     )
     quota_member_per_minute: int = Field(6, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_MIN"))
     quota_member_per_hour: int = Field(60, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_HOUR"))
+    quota_member_per_day: int = Field(
+        300,
+        ge=1,
+        validation_alias=env("QUN_QUOTA_MEMBER_PER_DAY"),
+        description="Answers one member gets per day, all rooms and direct messages together",
+    )
     quota_room_per_minute: int = Field(30, ge=1, validation_alias=env("QUN_QUOTA_ROOM_PER_MIN"))
     quota_service_per_minute: int = Field(300, ge=1, validation_alias=env("QUN_QUOTA_SERVICE_PER_MIN"))
     stop_grace_s: float = Field(
@@ -140,6 +146,7 @@ class QunSettings(BaseSettings):
         return QuotaLimits(
             member_per_minute=self.quota_member_per_minute,
             member_per_hour=self.quota_member_per_hour,
+            member_per_day=self.quota_member_per_day,
             room_per_minute=self.quota_room_per_minute,
             service_per_minute=self.quota_service_per_minute,
         )

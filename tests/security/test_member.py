@@ -23,7 +23,7 @@ from services.shared.rooms import RoomStore
 from services.simulator.world import QuotedText
 from services.tagger.app import service as tagger
 from tests.conftest import Bus, RunService
-from tests.factories import ALICE, BOB, ROOM, message
+from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.security.chat import ask
 from tests.services.gateway.test_app import BOT as GATEWAY_BOT
 from tests.services.gateway.test_app import Chat, running
@@ -169,16 +169,25 @@ def _mid_minute(runtime: Runtime[Any, Any]) -> None:
 async def test_a_member_spends_only_their_own_reply_budget(
     bus: Bus, run_service: RunService, redis_url: str
 ) -> None:
-    """Twenty requests in a minute get six answers and one "slow down"; the next member is answered; a contact the
-    moderator muted for flooding by DM is answered by no service. (Behind this, the gateway's pacing and daily
-    budgets hold for whatever services ask: see the line "another service".)"""
-    budgets = {"quota_member_per_minute": 6, "quota_member_per_hour": 60, "quota_room_per_minute": 30}
+    """Eight requests in a minute get six answers and one "slow down"; spread over another room and direct
+    messages, the day's budget (here ten, refused requests count too) still holds; the next member is answered; a contact the moderator muted
+    for flooding by DM is answered by no service. (Behind this, the gateway's pacing and daily budgets hold for
+    whatever services ask: see the line "another service".)"""
+    budgets = {
+        "quota_member_per_minute": 6,
+        "quota_member_per_hour": 60,
+        "quota_member_per_day": 10,
+        "quota_room_per_minute": 30,
+    }
     async with run_service(dingdong, **budgets) as runtime:
         _mid_minute(runtime)
-        flood = [message("ding", talker=MALLORY_AS_ALICE) for _ in range(20)]
-        for event in flood:
-            await bus.publish_event(event)
-        await bus.consumer_settled("dingdong")
+        flood = [message("ding", talker=MALLORY_AS_ALICE) for _ in range(8)]
+        elsewhere = [message("ding", room=OTHER_ROOM, talker=MALLORY_AS_ALICE) for _ in range(3)]
+        by_dm = [message("ding", room=None, talker=MALLORY_AS_ALICE) for _ in range(3)]
+        for batch in (flood, elsewhere, by_dm):  # one place after the other (places are handled in parallel)
+            for event in batch:
+                await bus.publish_event(event)
+            await bus.consumer_settled("dingdong")
         bob = await ask(bus, message("ding", talker=BOB))
         redis = Redis.from_url(redis_url, decode_responses=True)
         try:
@@ -189,11 +198,17 @@ async def test_a_member_spends_only_their_own_reply_budget(
         await bus.publish_event(muted)
         carol = await ask(bus, message("ding", room=None, talker=CAROL))
         await bus.consumer_settled("dingdong")
-    to_mallory = [say for say in bus.commands(SayText) if say.reply_to in {e.id for e in flood}]
-    assert [say.text for say in to_mallory].count("dong") == 6
-    assert [say.text for say in to_mallory if say.text != "dong"] == [quotas.SLOW_DOWN.en]
+
+    def said_to(events: list[MessageReceived]) -> list[str]:
+        ids = {event.id for event in events}
+        return [say.text for say in bus.commands(SayText) if say.reply_to in ids]
+
+    assert said_to(flood).count("dong") == 6
+    assert [text for text in said_to(flood) if text != "dong"] == [quotas.SLOW_DOWN.en]
+    assert said_to(elsewhere).count("dong") == 2  # 8 + 2: the day's 10, wherever asked
+    assert said_to(by_dm) == [quotas.SLOW_DOWN.en]
     assert (bob.text, carol.text) == ("dong", "dong")
-    assert [say for say in bus.commands(SayText) if say.reply_to == muted.id] == []
+    assert said_to([muted]) == []
 
 
 async def test_a_member_cannot_vote_out_the_owner_an_admin_or_the_bot_nor_vote_twice(

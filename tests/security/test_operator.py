@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 from redis.asyncio import Redis
 
 from schemas import AddToRoom, Contact, DeadLettered, Room, streams
+from services.gateway.app import make_service
 from services.moderator.app import service as moderator
 from services.moderator.password import normalize_password, password_digest
 from services.moderator.settings import ModeratorSettings
@@ -30,6 +31,7 @@ from tests.conftest import GENEROUS_QUOTA_ENV, Bus, RunService
 from tests.deploy.secrets_dir import SECRETS
 from tests.factories import BOB, ROOM, message
 from tests.security.chat import ask
+from tests.services.gateway.test_app import eventually
 
 OWNER = ROOM.owner_id or "owner"
 PASSWORD = "open-sesame-42"
@@ -51,6 +53,7 @@ async def _room_password_set(bus: Bus) -> None:
 
 async def test_secrets_come_from_the_environment_and_never_reach_a_log(
     bus: Bus,
+    run_service: RunService,
     nats_url: str,
     redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -58,13 +61,17 @@ async def test_secrets_come_from_the_environment_and_never_reach_a_log(
     tmp_path: Path,
 ) -> None:
     """NATS and Redis passwords in their URLs, the password key, a room password: read from the environment, and
-    nowhere in the settings' repr or in anything logged at DEBUG while the moderator runs. The secrets script
-    prints which values to fill in, never a value it generated."""
+    nowhere in the settings' repr or in anything logged at DEBUG while the moderator runs; nor the puppet service
+    token while the gateway connects. The secrets script prints which values to fill in, never a value it
+    generated."""
     nats_password, redis_password, key = (
         "nats-pw-in-the-url",
         "redis-pw-in-the-url",
         "password-key-" + "x" * 20,
     )
+    caplog.set_level(logging.DEBUG)
+    puppet_token = "insecure_" + "puppet-token" * 3
+    await _gateway_starts_a_session(run_service, puppet_token, caplog)
     admin = Redis.from_url(redis_url, decode_responses=True)
     await admin.config_set("requirepass", redis_password)
     await admin.aclose()
@@ -90,13 +97,33 @@ async def test_secrets_come_from_the_environment_and_never_reach_a_log(
         )  # too short: refused without echoing it
     shown = f"{settings!r}\n{settings!s}\n{refused.value}\n{caplog.text}"
     assert "moderator started" in caplog.text  # the log was captured
-    for secret in (nats_password, redis_password, key, "short-key-0", PASSWORD, WRONG_GUESS):
+    for secret in (nats_password, redis_password, key, "short-key-0", PASSWORD, WRONG_GUESS, puppet_token):
         assert secret not in shown, secret
 
     printed, generated = await asyncio.to_thread(_run_the_secrets_script, tmp_path)
     assert len(generated) > 5
     assert "fill in" in printed
     assert not [value for value in generated if value in printed]
+
+
+async def _gateway_starts_a_session(
+    run_service: RunService, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway as documented for a real account (endpoint and token), against a port that accepts and hangs up:
+    python-wechaty builds its puppet (and logs about the token), then loses the connection."""
+
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    endpoint = f"127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    settings = {"puppet": "service", "puppet_service_endpoint": endpoint, "puppet_service_token": token}
+    try:
+        async with run_service(make_service(), **settings, reconnect_min_s=0.01, reconnect_max_s=0.05):
+            await eventually(lambda: "there are endpoint<" in caplog.text, timeout=10)
+    finally:
+        listener.close()
+        await listener.wait_closed()
 
 
 def _run_the_secrets_script(folder: Path) -> tuple[str, list[str]]:

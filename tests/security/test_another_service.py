@@ -90,6 +90,10 @@ async def test_a_service_sends_only_what_it_declares_and_reads_only_its_own(
         f"$js.api.consumer.msg.next.qun_evt.{other}",
     )
     await client.refused(lambda: js.delete_stream(streams.EVENTS.name), "$js.api.stream.delete.qun_evt")
+    await client.refused(lambda: js.purge_stream(streams.EVENTS.name), "$js.api.stream.purge.qun_evt")
+    await client.refused(
+        lambda: js.add_stream(name="MINE", subjects=["mine.>"]), "$js.api.stream.create.mine"
+    )
     admin = provisioner.nc.jetstream()
     stored = [(await admin.stream_info(spec.name)).state.messages for spec in streams.ALL]
     assert stored == [0, 0, 0]

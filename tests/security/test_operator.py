@@ -100,10 +100,21 @@ async def test_secrets_come_from_the_environment_and_never_reach_a_log(
     for secret in (nats_password, redis_password, key, "short-key-0", PASSWORD, WRONG_GUESS, puppet_token):
         assert secret not in shown, secret
 
-    printed, generated = await asyncio.to_thread(_run_the_secrets_script, tmp_path)
+    printed, generated, modes = await asyncio.to_thread(_run_the_secrets_script, tmp_path)
     assert len(generated) > 5
     assert "fill in" in printed
     assert not [value for value in generated if value in printed]
+    assert set(modes) == {0o600}
+    env_files = [".env", "services/.env", "deploy/k8s/secrets/services.env"]
+    ignored = await asyncio.to_thread(
+        subprocess.run,
+        ["git", "check-ignore", *env_files],
+        cwd=SECRETS.parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ignored.stdout.split() == env_files  # git would not commit them
 
 
 async def _gateway_starts_a_session(
@@ -126,8 +137,8 @@ async def _gateway_starts_a_session(
         await listener.wait_closed()
 
 
-def _run_the_secrets_script(folder: Path) -> tuple[str, list[str]]:
-    """What `deploy/k8s/secrets/init_secrets.py` prints, and the values it wrote."""
+def _run_the_secrets_script(folder: Path) -> tuple[str, list[str], list[int]]:
+    """What `deploy/k8s/secrets/init_secrets.py` prints, the values it wrote, and its files' modes."""
     for template in SECRETS.glob("*.env.example"):
         (folder / template.name).write_text(template.read_text())
     script = subprocess.run(
@@ -142,7 +153,8 @@ def _run_the_secrets_script(folder: Path) -> tuple[str, list[str]]:
         for line in path.read_text().splitlines()
         if "=" in line and not line.startswith("#") and not line.endswith("<fill-in>")
     ]
-    return script.stdout + script.stderr, generated
+    modes = [path.stat().st_mode & 0o777 for path in folder.glob("*.env")]
+    return script.stdout + script.stderr, generated, modes
 
 
 async def _rdb_dump(redis_url: str) -> bytes:

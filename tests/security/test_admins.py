@@ -15,7 +15,7 @@ from services.shared import quotas
 from services.shared.rooms import RoomStore
 from tests.conftest import Bus, RunService
 from tests.factories import BOB, OTHER_ROOM, ROOM, message
-from tests.security.chat import ask
+from tests.security.chat import ask, start_of_next_minute
 from tests.services.github_sync.test_app import replies_to, say_all
 
 OWNER = Contact(id=ROOM.owner_id or "owner", name="Owner")
@@ -105,11 +105,6 @@ async def test_the_room_owner_is_an_admin_no_chat_command_can_demote(
         assert bob.text == "抱歉，「设置语言」只有管理员可以使用。"  # demoted by the owner
 
 
-def _mid_minute() -> Any:
-    now = datetime.now(UTC)
-    return now.replace(minute=30, second=0, microsecond=0) - now
-
-
 async def test_a_global_admin_is_an_admin_everywhere_and_never_rationed(
     bus: Bus, run_service: RunService, redis_url: str
 ) -> None:
@@ -119,13 +114,14 @@ async def test_a_global_admin_is_an_admin_everywhere_and_never_rationed(
     async with run_service(moderator, admins=frozenset({ROOT.id})):
         assert (await ask(bus, message("设置语言 英文", room=OTHER_ROOM, talker=ROOT))).text.startswith("OK")
     assert (await _prefs(redis_url, OTHER_ROOM.id)).lang == "en"
+    ahead = start_of_next_minute()
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
-        await quotas.mute(redis, "bot", ROOM.id, ROOT.id, datetime.now(UTC) + timedelta(minutes=10))
+        await quotas.mute(redis, "bot", ROOM.id, ROOT.id, datetime.now(UTC) + ahead + timedelta(minutes=10))
     finally:
         await redis.aclose()
     async with run_service(dingdong, **budgets) as runtime:
-        runtime.clock.offset = _mid_minute()
+        runtime.clock.offset = ahead
         root = [message("ding", talker=ROOT) for _ in range(10)]
         member = [message("ding", talker=BOB) for _ in range(10)]
         for event in (*root, *member):

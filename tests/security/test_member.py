@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,13 +18,13 @@ from schemas import AddToRoom, Contact, MessageReceived, Quote, RemoveFromRoom, 
 from services.github_sync.neutralise import ZWJ
 from services.moderator.app import service as moderator
 from services.scheduler.app import service as scheduler
-from services.shared import Runtime, quotas
+from services.shared import quotas
 from services.shared.rooms import RoomStore
 from services.simulator.world import QuotedText
 from services.tagger.app import service as tagger
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
-from tests.security.chat import ask
+from tests.security.chat import ask, start_of_next_minute
 from tests.services.gateway.test_app import BOT as GATEWAY_BOT
 from tests.services.gateway.test_app import Chat, running
 from tests.services.github_sync.fake_github import FakeGitHub
@@ -159,13 +159,6 @@ async def test_a_member_cannot_use_admin_commands(bus: Bus, run_service: RunServ
     assert (prefs.lang, prefs.admins, prefs.disabled_services) == ("en", frozenset(), frozenset())
 
 
-def _mid_minute(runtime: Runtime[Any, Any]) -> None:
-    """Budgets count per clock minute and hour: put the service clock at hh:30:00, so the test (seconds long) stays
-    in one window whatever the real time."""
-    now = datetime.now(UTC)
-    runtime.clock.offset = now.replace(minute=30, second=0, microsecond=0) - now
-
-
 async def test_a_member_spends_only_their_own_reply_budget(
     bus: Bus, run_service: RunService, redis_url: str
 ) -> None:
@@ -180,7 +173,7 @@ async def test_a_member_spends_only_their_own_reply_budget(
         "quota_room_per_minute": 30,
     }
     async with run_service(dingdong, **budgets) as runtime:
-        _mid_minute(runtime)
+        runtime.clock.offset = start_of_next_minute()
         flood = [message("ding", talker=MALLORY_AS_ALICE) for _ in range(8)]
         elsewhere = [message("ding", room=OTHER_ROOM, talker=MALLORY_AS_ALICE) for _ in range(3)]
         by_dm = [message("ding", room=None, talker=MALLORY_AS_ALICE) for _ in range(3)]
@@ -191,7 +184,7 @@ async def test_a_member_spends_only_their_own_reply_budget(
         bob = await ask(bus, message("ding", talker=BOB))
         redis = Redis.from_url(redis_url, decode_responses=True)
         try:
-            await quotas.mute(redis, "bot", None, DAVE.id, datetime.now(UTC) + timedelta(minutes=10))
+            await quotas.mute(redis, "bot", None, DAVE.id, runtime.clock.now() + timedelta(minutes=10))
         finally:
             await redis.aclose()
         muted = message("ding", room=None, talker=DAVE)

@@ -136,12 +136,14 @@ RunService = Callable[..., AbstractAsyncContextManager[Runtime[Any, Any]]]
 GENEROUS_QUOTAS = {
     "quota_member_per_minute": 100_000,
     "quota_member_per_hour": 100_000,
+    "quota_member_per_day": 100_000,
     "quota_room_per_minute": 100_000,
     "quota_service_per_minute": 100_000,
 }
 GENEROUS_QUOTA_ENV = {
     "QUN_QUOTA_MEMBER_PER_MIN": "100000",
     "QUN_QUOTA_MEMBER_PER_HOUR": "100000",
+    "QUN_QUOTA_MEMBER_PER_DAY": "100000",
     "QUN_QUOTA_ROOM_PER_MIN": "100000",
     "QUN_QUOTA_SERVICE_PER_MIN": "100000",
 }

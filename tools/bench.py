@@ -67,6 +67,7 @@ class Stack:
             # The bench measures the plumbing's speed: the reply budgets that protect the account stay out of it.
             QUN_QUOTA_MEMBER_PER_MIN="1000000",
             QUN_QUOTA_MEMBER_PER_HOUR="1000000",
+            QUN_QUOTA_MEMBER_PER_DAY="1000000",
             QUN_QUOTA_ROOM_PER_MIN="1000000",
             QUN_QUOTA_SERVICE_PER_MIN="1000000",
             MODERATOR_PASSWORD_SECRET="bench-only-secret",  # noqa: S106 - a throwaway stack

@@ -9,6 +9,9 @@ Import wechaty through this module only (`from services.gateway._wechaty_compat 
 - It imports the deprecated `telnetlib`, which warns at import time (an error under our test settings).
 - Its loggers get their own console handler and do not propagate, bypassing our log format (JSON in
   containers): they are routed through the root logger instead.
+- It logs the puppet service token (`there are endpoint<…> and token<…>` at WARNING, on every start): secrets
+  registered with `hide_in_logs` are masked in whatever its loggers write. It also sends the token as the gRPC
+  `:authority`, which the HTTP/2 libraries log at DEBUG: those stay at INFO.
 """
 
 from __future__ import annotations
@@ -31,10 +34,38 @@ def wechaty_dir() -> Path:
 _WECHATY_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
 
+class _Redaction(logging.Filter):
+    """Masks registered secrets in the records of python-wechaty's loggers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            masked = text
+            for secret in self.secrets:
+                masked = masked.replace(secret, "***")
+            if masked != text:
+                record.msg, record.args = masked, ()
+        return True
+
+
+_REDACTION = _Redaction()
+
+
+def hide_in_logs(secret: str | None) -> None:
+    """Never let python-wechaty log `secret` (the puppet service token)."""
+    if secret:
+        _REDACTION.secrets.add(secret)
+
+
 def _adopt(logger: logging.Logger) -> logging.Logger:
     logger.handlers.clear()
     logger.propagate = True
     logger.setLevel(logging.NOTSET)
+    logger.addFilter(_REDACTION)
     return logger
 
 
@@ -72,5 +103,9 @@ with warnings.catch_warnings():
 _adopt_existing_loggers()
 # FileBox warns about its own deprecated `mimeType` property every time it is serialised, and logs every creation.
 logging.getLogger("FileBox").setLevel(logging.ERROR)
+# The HTTP/2 stack under gRPC logs every header at DEBUG, the puppet service token among them (python-wechaty sends
+# it as the `:authority`): never below INFO, whatever QUN_LOG_LEVEL says.
+for _name in ("hpack", "h2"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
-__all__ = ["wechaty", "wechaty_dir", "wechaty_puppet", "wechaty_puppet_service"]
+__all__ = ["hide_in_logs", "wechaty", "wechaty_dir", "wechaty_puppet", "wechaty_puppet_service"]

@@ -37,7 +37,7 @@ from schemas import (
     subjects,
 )
 from services.gateway import qr, translate
-from services.gateway._wechaty_compat import wechaty, wechaty_puppet
+from services.gateway._wechaty_compat import hide_in_logs, wechaty, wechaty_puppet
 from services.gateway.bot import GatewayWechaty, PuppetEvent
 from services.gateway.command_loop import CommandLoop, Totals, consumer_name
 from services.gateway.outbound import Outbound
@@ -147,6 +147,7 @@ class Gateway:
     def _wechaty_options(self) -> Any:
         settings = self.settings
         token = settings.puppet_service_token.get_secret_value() if settings.puppet_service_token else None
+        hide_in_logs(token)  # python-wechaty logs it at every start
         return wechaty.WechatyOptions(
             puppet=self.in_process_puppet or "wechaty-puppet-service",
             # A fresh PuppetOptions: the dataclass default is one instance shared by every WechatyOptions.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from schemas import AddToRoom, MessageReceived, Room
 from services.moderator.deps import Ctx, epoch_ms
 from services.moderator.password import (
+    COMMAND_WORD,
     HERE_YOU_ARE,
     INVITES_OFF,
     NOT_ADMIN,
@@ -22,6 +23,7 @@ from services.moderator.password import (
     password_is_acceptable,
     password_set,
     room_not_found,
+    starts_with_a_command,
     too_many_guesses,
 )
 from services.moderator.password_store import SetOutcome
@@ -62,6 +64,8 @@ async def set_password(event: MessageReceived, ctx: Ctx, args: str) -> None:
         text = password_cleared(record)
     elif not password_is_acceptable(request.password):
         text = TOO_SHORT
+    elif starts_with_a_command(request.password, await ctx.discover()):
+        text = COMMAND_WORD
     elif (
         await ctx.deps.passwords.set(ctx.bot_id, record.id, _digest(ctx, request.password))
         is SetOutcome.TAKEN

@@ -14,9 +14,11 @@ import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from schemas import ServiceInfo
 from services.moderator.rooms import RoomRecord
 from services.moderator.text_match import normalize
 from services.shared import Bilingual
+from services.shared.commands import match_command
 
 MIN_PASSWORD_LENGTH = 8
 """For passwords set from now on: every DM is a guess, so a short one falls to a few hundred of them."""
@@ -59,6 +61,12 @@ def parse_set_password(args: str) -> SetPassword | None:
 def password_is_acceptable(password: str) -> bool:
     """Long enough not to be typed by accident in a normal chat, nor guessed within the guess limit."""
     return len(normalize_password(password)) >= MIN_PASSWORD_LENGTH
+
+
+def starts_with_a_command(password: str, services: Iterable[ServiceInfo]) -> bool:
+    """Sent to the bot, it would run a live service's keyword command (`help-me-2024` is `help`) instead of being
+    tried as a password: the guest would not get in, and the message would not be erased from the event stream."""
+    return match_command(password, [command for info in services for command in info.commands]) is not None
 
 
 def could_be_password(text: str) -> bool:
@@ -112,6 +120,11 @@ TOO_SHORT = Bilingual(
     f"密码太短：至少要 {MIN_PASSWORD_LENGTH} 个字符。密码没有保存，请换一个更长的。",
     f"That password is too short: it needs at least {MIN_PASSWORD_LENGTH} characters. "
     "Nothing was saved; please pick a longer one.",
+)
+COMMAND_WORD = Bilingual(
+    "这个密码以我的命令词开头（比如「帮助」），私聊发给我会被当成命令，请换一个。密码没有保存。",
+    "That password starts with one of my command words (like `help`): sent to me it would be read as a command. "
+    "Nothing was saved; please pick another.",
 )
 TAKEN = Bilingual(
     "这个密码已被另一个群使用，请换一个。", "Another room already uses this password; pick another."

@@ -6,14 +6,26 @@ keep their unprefixed names because each declares its variable as an explicit al
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.shared.quotas import QuotaLimits
+
+_USERINFO = re.compile(r"(?<=://)([^/@,\s]*)@")
+
+
+def without_password(url: str) -> str:
+    """`nats://user:secret@host` as `nats://user:***@host`, a token (`nats://secret@host`) as `nats://***@host`;
+    each URL of a comma-separated list."""
+    return _USERINFO.sub(
+        lambda found: found[1].partition(":")[0] + ":***@" if ":" in found[1] else "***@", url
+    )
 
 
 def env(name: str) -> AliasChoices:
@@ -82,6 +94,12 @@ class QunSettings(BaseSettings):
     )
     quota_member_per_minute: int = Field(6, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_MIN"))
     quota_member_per_hour: int = Field(60, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_HOUR"))
+    quota_member_per_day: int = Field(
+        300,
+        ge=1,
+        validation_alias=env("QUN_QUOTA_MEMBER_PER_DAY"),
+        description="Answers one member gets per day, all rooms and direct messages together",
+    )
     quota_room_per_minute: int = Field(30, ge=1, validation_alias=env("QUN_QUOTA_ROOM_PER_MIN"))
     quota_service_per_minute: int = Field(300, ge=1, validation_alias=env("QUN_QUOTA_SERVICE_PER_MIN"))
     stop_grace_s: float = Field(
@@ -95,6 +113,11 @@ class QunSettings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", validation_alias=env("QUN_LOG_FORMAT"))
     log_level: str = Field("INFO", validation_alias=env("QUN_LOG_LEVEL"))
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """NATS_URL may carry a password (`nats://user:secret@host`): never in a repr, an error or a log."""
+        for name, value in super().__repr_args__():
+            yield name, without_password(value) if name == "nats_url" and isinstance(value, str) else value
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -123,6 +146,7 @@ class QunSettings(BaseSettings):
         return QuotaLimits(
             member_per_minute=self.quota_member_per_minute,
             member_per_hour=self.quota_member_per_hour,
+            member_per_day=self.quota_member_per_day,
             room_per_minute=self.quota_room_per_minute,
             service_per_minute=self.quota_service_per_minute,
         )

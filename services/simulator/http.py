@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Mutable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import uvicorn
 
@@ -207,8 +208,9 @@ class Router:
 class SimulatorApp:
     """ASGI app over a world. `closing` ends the live streams so that the server can stop promptly."""
 
-    def __init__(self, world: SimulatorWorld) -> None:
+    def __init__(self, world: SimulatorWorld, host: str = "127.0.0.1") -> None:
         self.world = world
+        self.host = host
         self.closing = asyncio.Event()
         self.router = Router()
         add = self.router.add
@@ -234,14 +236,15 @@ class SimulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # lifespan and websockets are not used
+        if not is_known_host(parse_headers(scope).get("host"), self.host):
+            await _send(
+                send, Response.json({"error": "unknown host name: open the page by its address"}, 403)
+            )
+            return
         if scope["path"] == "/api/stream" and scope["method"] == "GET":
             await self.stream(scope, receive, send)
             return
-        response = await self.respond(scope, receive)
-        headers = [(b"content-type", response.content_type.encode()), (b"cache-control", b"no-store")]
-        headers += [(name.encode(), value.encode()) for name, value in response.headers]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+        await _send(send, await self.respond(scope, receive))
 
     async def respond(self, scope: Scope, receive: Receive) -> Response:
         try:
@@ -454,6 +457,29 @@ class SimulatorApp:
                 frames.put_nowait(sse_frame("friendship", friend_request_json(request)))
 
 
+async def _send(send: Send, response: Response) -> None:
+    headers = [(b"content-type", response.content_type.encode()), (b"cache-control", b"no-store")]
+    headers += [(name.encode(), value.encode()) for name, value in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def is_known_host(host_header: str | None, served_as: str) -> bool:
+    """Against DNS rebinding: a page on another site, under a name of its own made to resolve to this machine, would
+    be same-origin with the simulator and pass every check below. Only IP addresses, `localhost` and the host name
+    the simulator was started with are answered (a request without a Host header comes from no browser)."""
+    if not host_header:
+        return True
+    name = urlsplit(f"//{host_header}").hostname or ""
+    if name in {"localhost", served_as.lower()} or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: What a page on another site may send without asking first (no CORS preflight): refused as a write's body.
 _SIMPLE_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
@@ -561,7 +587,7 @@ class _EmbeddedServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serving(world: SimulatorWorld, host: str = "127.0.0.1", port: int = 8700) -> AsyncIterator[str]:
     """Serve the API and page while the block runs; yields the base URL (port 0 picks a free port)."""
-    app = SimulatorApp(world)
+    app = SimulatorApp(world, host)
     config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning", access_log=False)
     server = _EmbeddedServer(config)
     # Bind here so that a taken port raises OSError to the caller (uvicorn itself would call sys.exit).

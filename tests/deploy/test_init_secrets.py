@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from services.shared import permissions
 from tests.deploy.secrets_dir import SECRETS, load_init_script
@@ -78,3 +81,19 @@ def test_runs_as_a_script(tmp_path: Path) -> None:
 
 def test_real_env_files_are_git_ignored() -> None:
     assert "*.env" in (SECRETS / ".gitignore").read_text().splitlines()
+
+
+def test_env_files_are_created_private_not_made_private_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written, then chmod-ed, a file of passwords is readable by everyone for a moment (umask 022)."""
+    monkeypatch.setattr(os, "chmod", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(Path, "chmod", lambda *_args, **_kwargs: None)
+    old = os.umask(0o022)
+    try:
+        init_secrets.init_dir(_copy_templates(tmp_path))
+    finally:
+        os.umask(old)
+    written = sorted(tmp_path.glob("*.env"))
+    assert written
+    assert [path.stat().st_mode & 0o777 for path in written] == [0o600] * len(written)

@@ -14,6 +14,7 @@ An existing `.env` file is never overwritten, so running it again is safe.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -49,6 +50,12 @@ def render(template: str) -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n", missing
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Created readable by the operator only: never for a moment with the umask's wider rights."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+
+
 def init_dir(directory: Path) -> dict[str, list[str]]:
     """Write every missing env file; returns file name -> keys still to fill in (for new and old files)."""
     to_fill: dict[str, list[str]] = {}
@@ -60,8 +67,7 @@ def init_dir(directory: Path) -> dict[str, list[str]]:
             ]
         else:
             text, missing = render(template_path.read_text())
-            target.write_text(text)
-            target.chmod(0o600)
+            _write_private(target, text)
         if missing:
             to_fill[target.name] = missing
     return to_fill

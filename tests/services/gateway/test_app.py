@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 
 from schemas import (
@@ -559,3 +561,33 @@ async def test_logged_in_without_a_command_loop_is_unhealthy(run_service: RunSer
         task.cancel()  # as if the loop had died
         await asyncio.gather(task, return_exceptions=True)
         assert not gateway.healthy()
+
+
+async def test_the_puppet_service_token_never_reaches_a_log(
+    run_service: RunService, bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    """python-wechaty logs `token<…>` at WARNING whenever an endpoint and a token are both set (the documented
+    setup): the gateway has it masked."""
+    caplog.set_level(logging.DEBUG)
+    token = "insecure_" + "s3cret" * 6
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)  # the probe gets through; gRPC does not
+    port = listener.sockets[0].getsockname()[1]
+    settings = {
+        "puppet": "service",
+        "puppet_service_endpoint": f"127.0.0.1:{port}",
+        "puppet_service_token": token,
+        "reconnect_min_s": 0.01,
+        "reconnect_max_s": 0.05,
+    }
+    try:
+        async with run_service(make_service(), **FAST, **settings):
+            await eventually(lambda: "there are endpoint<" in caplog.text, timeout=10)
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert "token<***>" in caplog.text
+    assert token not in caplog.text

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from schemas import AddToRoom, SayText, streams
 from services.moderator.app import service as moderator
-from services.moderator.password import normalize_password, password_digest
+from services.moderator.password import COMMAND_WORD, normalize_password, password_digest
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, ROOM, message
 from tests.services.moderator.people import CAROL, DAVE, OWNER
@@ -213,3 +213,21 @@ async def _stored_events(bus: Bus) -> list[str]:
             continue  # erased
         found.append((stored.data or b"").decode())
     return found
+
+
+async def test_a_password_that_starts_with_a_command_word_is_refused(
+    bus: Bus, run_service: RunService
+) -> None:
+    """`help-me-2024` sent by DM is the `help` command, never tried as a password: the guest would not get in, and
+    the DM (which is not erased then) would keep the password in the event stream for days."""
+    async with run_service(moderator, **INVITES):
+        await bus.publish_event(message("大家好", talker=BOB, mentions_bot=False))
+        await bus.consumer_settled("moderator")
+        await bus.publish_event(message("设置进群密码 开源交流群 help-me-2024", room=None, talker=OWNER))
+        [refused] = await bus.says(lambda s: s.contact_id == "owner")
+        await bus.publish_event(message("设置进群密码 开源交流群 帮助我进群吧拜托", room=None, talker=OWNER))
+        [refused_zh] = await bus.says(lambda s: s.contact_id == "owner" and s.id != refused.id)
+        await bus.consumer_settled("moderator")
+        events = await _stored_events(bus)
+    assert refused.text == refused_zh.text == COMMAND_WORD.zh
+    assert not [event for event in events if "help-me-2024" in event or "帮助我进群吧拜托" in event]

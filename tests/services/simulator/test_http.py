@@ -278,3 +278,26 @@ async def test_the_page_itself_and_programs_may_write(client: httpx.AsyncClient)
 
     assert (page.status_code, program.status_code) == (201, 201)
     assert (await client.get("/api/world")).status_code == 200  # reading is never refused here
+
+
+async def test_a_name_of_another_site_resolving_here_gets_nothing(
+    client: httpx.AsyncClient, world: SimulatorWorld
+) -> None:
+    """DNS rebinding: `rebind.evil.example` made to resolve to 127.0.0.1 is same-origin with itself, so Origin and
+    Sec-Fetch-Site checks pass; the Host header gives it away."""
+    port = str(client.base_url).rstrip("/").rsplit(":", 1)[1]
+    before = len(world.messages())
+    evil = {"host": f"rebind.evil.example:{port}", "origin": f"http://rebind.evil.example:{port}"}
+    write = await client.post(
+        f"/api/rooms/{OSS_ROOM_ID}/messages",
+        json={"talker_id": "wxid_bob", "text": "@QunBot 踢 @张伟"},
+        headers={**evil, "sec-fetch-site": "same-origin"},
+    )
+    read = await client.get("/api/admin", headers=evil)
+    stream = await client.get("/api/stream", headers=evil)
+    by_name = await client.get("/api/world", headers={"host": f"localhost:{port}"})
+    by_ipv6 = await client.get("/api/world", headers={"host": f"[::1]:{port}"})
+    assert [r.status_code for r in (write, read, stream)] == [403, 403, 403]
+    assert "unknown host" in write.json()["error"]
+    assert (by_name.status_code, by_ipv6.status_code) == (200, 200)
+    assert len(world.messages()) == before

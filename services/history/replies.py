@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from services.shared import Bilingual
 
-ROOMS_ONLY = Bilingual(zh="这个命令只能在群里用。", en="This command works in group chats only.")
-
 RECORDING_ON = Bilingual(
     zh="好的，本群的聊天记录开始保存（保留 {days} 天），用于总结、日报和没答上的问题。",
     en="OK: this room's messages are kept from now on ({days} days) for summaries, reports and unanswered questions.",

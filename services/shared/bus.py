@@ -30,6 +30,9 @@ from services.shared.settings import QunSettings
 
 log = logging.getLogger("qunbus.bus")
 
+BROKER_LOGGER = "qunbus.broker"
+"""FastStream's own logger: it narrates its task lifecycle at INFO (quieted by `logs.configure`)."""
+
 Respond = Callable[[str, bytes], Awaitable[bytes | None]]
 """(subject, request data) -> reply data, or None for no reply."""
 
@@ -88,7 +91,9 @@ class BusConnection:
         while True:
             broker = self._new_broker()
             try:
-                await broker.start()
+                # nats-py retries unreachable servers inside one connect (about 2 min): keep to our own deadline.
+                async with asyncio.timeout(max(0.5, give_up_at - time.monotonic())):
+                    await broker.start()
             except (NatsError, OSError, TimeoutError) as error:
                 with contextlib.suppress(NatsError, OSError):
                     await broker.stop()
@@ -136,7 +141,7 @@ class BusConnection:
             # Replies and pulled messages arrive on this user's own inboxes: NATS permissions allow no other.
             inbox_prefix=permissions.inbox_prefix(settings.nats_user),
             name=self.instance,
-            logger=logging.getLogger(f"qunbus.{self.instance}.broker"),
+            logger=logging.getLogger(BROKER_LOGGER),
             log_level=logging.DEBUG,
             middlewares=[NatsTelemetryMiddleware(tracer_provider=self.tracer_provider)]
             if self.tracer_provider

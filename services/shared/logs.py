@@ -40,4 +40,4 @@ def configure(settings: QunSettings, service: str) -> None:
         )
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
     # FastStream narrates its task lifecycle at INFO; keep its warnings (lost connections) and errors.
-    logging.getLogger(f"qunbus.{service}.broker").setLevel(logging.WARNING)
+    logging.getLogger("qunbus.broker").setLevel(logging.WARNING)

@@ -236,9 +236,7 @@ async def _tag_unanswered(event: MessageReceived, ctx: Ctx, number: int) -> None
     )
 )
 async def add_faq(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only: the dispatcher answered a direct message
     pair = parse_faq_pair(args)
     if pair is None:
         await _say(ctx, replies.FAQ_USAGE)
@@ -269,6 +267,7 @@ async def add_faq(event: MessageReceived, ctx: Ctx, args: str) -> None:
         keywords_en=["ask", "?"],
         usage_zh="@我 问 <问题>（或直接 @我 <问题>）",
         usage_en="@me ask <question> (or just @me <question>)",
+        rooms_only=True,
     )
 )
 async def ask(event: MessageReceived, ctx: Ctx, args: str) -> None:
@@ -308,9 +307,7 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
     )
 )
 async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only: the dispatcher answered a direct message
     tag_id = parse_delete(args)
     if isinstance(tag_id, ParseError):
         await ctx.reply(tag_id)
@@ -339,9 +336,7 @@ async def delete(event: MessageReceived, ctx: Ctx, args: str) -> None:
     )
 )
 async def autoanswer(event: MessageReceived, ctx: Ctx, args: str) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only: the dispatcher answered a direct message
     choice = normalize(args)
     if choice not in _SWITCH_ON | _SWITCH_OFF:
         await _say(ctx, replies.UNPROMPTED_USAGE)
@@ -382,9 +377,7 @@ async def answer_addressed(event: MessageReceived, ctx: Ctx) -> None:
 async def _answer(
     event: MessageReceived, ctx: Ctx, question: str, *, unprompted: bool, explicit: bool
 ) -> None:
-    if event.room is None:
-        await _say(ctx, replies.ROOMS_ONLY)
-        return
+    assert event.room is not None  # rooms_only: the dispatcher answered a direct message
     if not ctx.deps.knowledge.has_content(question):
         if explicit:  # "问" alone, or "ask the"
             await _say(ctx, replies.EMPTY_QUESTION)

@@ -82,7 +82,6 @@ UNKNOWN = Bilingual(zh="我不知道：没有相关的标记消息。", en="I do
 NEED_QUOTE = Bilingual(
     zh="请引用要保存的消息，再 @我 标记 [关键词]。", en="Quote the message to keep, then @me tag [keywords]."
 )
-ROOMS_ONLY = Bilingual(zh="标记和问答只在群里可用。", en="Tags and questions work in group chats only.")
 EMPTY_QUESTION = Bilingual(
     zh="想问什么？例如「问 周会几点」。", en="What is the question? e.g. 'ask when is the meeting'."
 )

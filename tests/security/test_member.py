@@ -22,6 +22,7 @@ from services.shared import quotas
 from services.shared.rooms import RoomStore
 from services.simulator.world import QuotedText
 from services.tagger.app import service as tagger
+from services.tagger.replies import who_zh
 from tests.conftest import Bus, RunService
 from tests.factories import ALICE, BOB, OTHER_ROOM, ROOM, message
 from tests.security.chat import ask, start_of_next_minute
@@ -54,7 +55,7 @@ async def test_a_member_cannot_put_words_in_another_members_mouth(run_service: R
     other = world.world.add_room(  # one tag per room: each question has one answer
         "第二群", owner_id=world.alice, member_ids=[world.alice, world.bob], aliases={GATEWAY_BOT: "小助手"}
     ).id
-    async with running(world, run_service, bus), run_service(tagger):
+    async with running(world, run_service, bus), run_service(tagger) as memory:
         world.world.say(other, world.alice, "周会改到周四晚上8点")
         await bus.wait_for(f"qun.evt.{GATEWAY_BOT}.message", MessageReceived)
         world.world.say(
@@ -68,9 +69,13 @@ async def test_a_member_cannot_put_words_in_another_members_mouth(run_service: R
         [forged] = await bus.says(lambda say: "6222" in say.text and "已标记" not in say.text)
         world.world.say(other, world.bob, "@小助手 问 周会几点开")
         [genuine] = await bus.says(lambda say: "周四晚上8点" in say.text and "已标记" not in say.text)
-    assert "Alice" not in forged.text
-    assert "Dave 标记（引用未核实）" in forged.text
-    assert genuine.text.startswith("Alice 说过")
+        deps = memory.context.deps
+        [kept] = await deps.store.all(deps.bases.for_room(world.room))
+        [real] = await deps.store.all(deps.bases.for_room(other))
+    assert "Alice" not in forged.text  # an answer or a "did you mean": never credited to Alice
+    assert (kept.verified, who_zh(kept)) == (False, "Dave 标记（引用未核实）")  # how any answer credits it
+    assert (real.verified, who_zh(real)) == (True, "Alice")  # what Alice really said is hers
+    assert "Dave" not in genuine.text
 
 
 async def _tag_deleted_by_name(bus: Bus, stack: AsyncExitStack, run_service: RunService, **_: Any) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
 import nats
+import pytest
 
 from examples.dingdong.app import service as dingdong
 from schemas import ChatCommand, MessageReceived, SayText
@@ -136,3 +138,12 @@ async def test_a_service_whose_stream_is_not_there_yet_waits_for_it(tmp_path: Pa
         await runtime.stop()
         await connection.close()
         server.stop()
+
+
+async def test_a_service_gives_up_on_unreachable_nats_after_its_start_timeout(redis_url: str) -> None:
+    settings = QunSettings(nats_url=f"nats://127.0.0.1:{free_port()}", redis_url=redis_url, start_timeout_s=2)  # type: ignore[arg-type]
+    runtime = dingdong.runtime(settings)
+    started = time.monotonic()
+    with pytest.raises((OSError, TimeoutError, nats.errors.Error)):
+        await runtime.start()
+    assert time.monotonic() - started < 10  # not nats-py's own two minutes of retries

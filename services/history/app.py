@@ -130,7 +130,11 @@ def _room_of(event: MessageReceived) -> str:
 
 @service.on(MessageReceived)
 async def keep(event: MessageReceived, ctx: Ctx) -> None:
-    """Every room message no command of this service matched (the bot's own never arrive here)."""
+    """Every room message members write to each other (the bot's own never arrive here). Messages addressed to
+    the bot are requests to it (reminders, tags, help), not the room's conversation: summaries, reports and
+    transcripts would only repeat them, so they are not kept."""
+    if event.mentions_bot:
+        return
     await ctx.deps.store.record(event, ctx.now())
 
 

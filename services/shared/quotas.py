@@ -27,7 +27,7 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True)
 class QuotaLimits:
-    member_per_minute: int = 6
+    member_per_minute: int = 10
     member_per_hour: int = 60
     member_per_day: int = 300
     """Answers one member gets in a day, all rooms and direct messages together (UTC days)."""

@@ -92,7 +92,7 @@ class QunSettings(BaseSettings):
         validation_alias=env("QUN_CLAIM_DEADLINE_S"),
         description="How long a claim waits for slow or dead claimers before deciding with what is there",
     )
-    quota_member_per_minute: int = Field(6, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_MIN"))
+    quota_member_per_minute: int = Field(10, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_MIN"))
     quota_member_per_hour: int = Field(60, ge=1, validation_alias=env("QUN_QUOTA_MEMBER_PER_HOUR"))
     quota_member_per_day: int = Field(
         300,

@@ -344,7 +344,9 @@ async def test_chat_that_starts_like_a_trigger_is_kept_and_not_answered(
 ) -> None:
     """`以上` is declared as a command (so the tagger leaves it alone); plain chat starting with it is history."""
     summary = chat("以上就是今天的结论", seconds=1)
-    asked = message("以上是不是都对？", timestamp=datetime.now(UTC) - timedelta(minutes=4))
+    asked = message(
+        "以上是不是都对？", mentions_bot=False, timestamp=datetime.now(UTC) - timedelta(minutes=4)
+    )
     trigger = message("以上3条开工单", timestamp=datetime.now(UTC))
     async with start():
         await say_all(bus, summary, asked, trigger)

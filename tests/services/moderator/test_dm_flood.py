@@ -37,7 +37,7 @@ async def test_one_warning_then_no_answer_until_the_mute_ends(bus: Bus, run_serv
 
 
 async def test_with_the_plumbings_budgets_the_mute_outlasts_them(bus: Bus, run_service: RunService) -> None:
-    """Default reply budgets (6 a minute per member): the plumbing says "slow down" once a minute; the moderator
+    """Reply budgets of 6 a minute per member: the plumbing says "slow down" once a minute; the moderator
     stays silent for the whole mute once the contact crossed its limit."""
     sent = datetime.now(UTC)
     budgets = {"quota_member_per_minute": 6, "quota_member_per_hour": 60}

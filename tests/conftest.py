@@ -16,6 +16,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
+from redis.asyncio import Redis
 
 from schemas import Command, Event, Payload, SayText, subjects
 from services.shared import QunService, Runtime
@@ -50,6 +51,22 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[Server]:
 @pytest.fixture
 def redis_url(redis_server: Server) -> str:
     return redis_server.url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the test's redis-server (strings decoded)."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
+    """A plain connection to the test's nats-server."""
+    connection = await nats.connect(nats_url)
+    yield connection
+    await connection.close()
 
 
 class Bus:

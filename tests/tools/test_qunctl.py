@@ -7,11 +7,9 @@ import asyncio
 import hashlib
 import io
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -34,20 +32,6 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def settings(nats_url: str, redis_url: str) -> OpsSettings:
     return OpsSettings(nats_url=nats_url, redis_url=SecretStr(redis_url))
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
-    connection = await nats.connect(nats_url)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def qunctl_run(settings: OpsSettings, *argv: str) -> tuple[int, str]:

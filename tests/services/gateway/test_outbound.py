@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -63,13 +62,6 @@ def delivery(subject: str, data: bytes, deliveries: int = 1, age_s: float = 0.0)
 def say(text: str, room: str = "r1", age_s: float = 0.0, **fields: Any) -> Delivery:
     command = SayText(room_id=room, text=text, **fields)
     return delivery(subjects.command(BOT, SayText), command.model_dump_json().encode(), age_s=age_s)
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 class Harness:

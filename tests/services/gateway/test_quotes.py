@@ -4,8 +4,6 @@ id and message id."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from redis.asyncio import Redis
 
@@ -19,13 +17,6 @@ from .test_app import BOT, Chat, running
 
 ROOM = "r1@chatroom"
 NOW = 1_795_000_000.0
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def nobody(_: str) -> set[str]:

@@ -4,10 +4,8 @@ hourly cap per channel. Time is passed in by hand."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 
 from services.ops import alerts, keys
@@ -16,13 +14,6 @@ from services.ops.channels import DeliveryError, Notification, Skipped
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 POLICY = BookPolicy(repeat_s=3600, max_per_hour=3, retry_s=10, attempts=3)
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 class Recorder:

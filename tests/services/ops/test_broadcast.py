@@ -4,11 +4,9 @@ restarts, a window of messages with the gateway, cancel, deadline."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from redis.asyncio import Redis
@@ -94,20 +92,6 @@ def test_commands_are_stable_per_broadcast_and_room_at_broadcast_priority() -> N
 
 
 # -- delivery over NATS and Redis -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
-    connection = await nats.connect(nats_url)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def stored_commands(nc: NatsClient) -> list[str]:

@@ -4,11 +4,8 @@ gateway would), the registry, JetStream consumers and the dead-letter stream; ti
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import nats
-import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
@@ -25,20 +22,6 @@ from tests.conftest import Bus, RunService
 from tests.factories import message
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
-    connection = await nats.connect(nats_url)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def monitor_for(nc: NatsClient, redis: Redis, **settings: object) -> tuple[Monitor, AlertBook]:

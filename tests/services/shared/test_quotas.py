@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 
 from services.shared.quotas import QuotaLimits, ReplyQuota, Verdict, mute
@@ -18,13 +16,6 @@ WIDE = {
     "room_per_minute": 1000,
     "service_per_minute": 1000,
 }
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def test_a_members_day_counts_every_room_and_direct_message_together(redis: Redis) -> None:

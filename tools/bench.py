@@ -196,6 +196,8 @@ THROUGHPUT_SERVICES = [
     ("services.scheduler", "scheduler"),
     ("services.moderator", "moderator"),
     ("services.github_sync", "github-sync"),
+    ("services.history", "history"),
+    ("services.ops", "ops"),
 ]
 
 

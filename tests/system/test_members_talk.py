@@ -43,6 +43,10 @@ async def everyone(run_service: RunService, bus: Bus) -> AsyncIterator[None]:
         tagged = message("标记 周会", quote=FACT, talker=BOB)
         await bus.publish_event(tagged)
         await bus.says(lambda say: say.reply_to == tagged.id, timeout=10)
+        # what the members said to each other today: the summary's material
+        for body in ("周四的周会改到线上了", "好的，我会准时参加", "记得带上周的数据"):
+            await bus.publish_event(message(body, talker=BOB, mentions_bot=False))
+        await bus.consumer_settled("history")
         yield
 
 

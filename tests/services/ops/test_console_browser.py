@@ -6,13 +6,9 @@ Needs `apt-get install chromium fonts-noto-cjk`; skipped loudly without them. A 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -22,31 +18,14 @@ from redis.asyncio import Redis
 from schemas import DeadLettered, LoggedOut, Room, new_id, subjects
 from services.ops.accounts import AccountBook, RoomBook
 from services.ops.app import service as ops
+from tests.browser import browser_page
 from tests.conftest import Bus, RunService
 from tests.factories import message
 from tools.servers import free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 READ, WRITE = "read-token-console", "write-token-console"
 
 pytestmark = pytest.mark.browser
-
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(
-        f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing — install it with "
-        "`apt-get install -y chromium fonts-noto-cjk` (`make test` tries this as root)",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="BROWSER TESTS SKIPPED: the playwright package is not installed"
-)
 
 
 async def seed(redis_url: str, nats_url: str, bus: Bus) -> str:
@@ -97,28 +76,6 @@ async def console(run_service: RunService) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/ops"
 
 
-@asynccontextmanager
-async def browser_page(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(10_000)
-        try:
-            yield page
-        except BaseException:
-            shot = (
-                Path(tempfile.gettempdir())
-                / "qunbus-browser-failures"
-                / f"{request.node.name}-{int(time.time())}.png"
-            )
-            shot.parent.mkdir(exist_ok=True)
-            await page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failed page: {shot}")
-            raise
-        finally:
-            await browser.close()
-
-
 async def sign_in(page: Any, url: str, token: str) -> None:
     await page.goto(url)
     await page.fill("#token", token)
@@ -131,7 +88,7 @@ async def test_console_shows_the_system_and_replays_a_dead_letter(
     run_service: RunService, bus: Bus, redis_url: str, nats_url: str, request: pytest.FixtureRequest
 ) -> None:
     event_id = await seed(redis_url, nats_url, bus)
-    async with console(run_service) as url, browser_page(request) as page:
+    async with console(run_service) as url, browser_page(request.node.name, width=1400, height=1000) as page:
         await page.goto(url)
         await page.fill("#token", "wrong")
         await page.click("#token-form button")
@@ -185,7 +142,7 @@ async def test_the_read_token_shows_no_write_action(
     run_service: RunService, bus: Bus, redis_url: str, nats_url: str, request: pytest.FixtureRequest
 ) -> None:
     await seed(redis_url, nats_url, bus)
-    async with console(run_service) as url, browser_page(request) as page:
+    async with console(run_service) as url, browser_page(request.node.name, width=1400, height=1000) as page:
         await sign_in(page, url, READ)
         assert await page.inner_text("#access") == "只读 read-only"
         await page.locator("#dead-letters td", has_text="ValueError: boom").wait_for()

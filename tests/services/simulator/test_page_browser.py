@@ -9,13 +9,9 @@ prints its path.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,18 +25,9 @@ from services.simulator.http import serving
 from services.simulator.puppet import SimulatorPuppet
 from services.simulator.world import AT_SEPARATOR, OSS_ROOM_ID, QUOTE_SEPARATOR, TEST_ROOM_ID, SimulatorWorld
 from services.tagger.app import service as tagger
+from tests.browser import browser_page
 from tests.conftest import Bus, RunService
 from tests.services.gateway.test_files import tiny_png
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 #: The gateway without its anti-ban pacing, so that the test is quick.
 FAST_GATEWAY = {
@@ -52,16 +39,6 @@ FAST_GATEWAY = {
 }
 
 pytestmark = pytest.mark.browser
-
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(
-        f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing — install it with "
-        "`apt-get install -y chromium fonts-noto-cjk` (`make test` tries this as root)",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="BROWSER TESTS SKIPPED: the playwright package is not installed"
-)
 
 
 @dataclass
@@ -76,27 +53,13 @@ async def chat(
     request: pytest.FixtureRequest, test_has_failed: Callable[[], bool]
 ) -> AsyncIterator[PageUnderTest]:
     world = SimulatorWorld()
-    async with serving(world, port=0) as url, playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(5000)
-            await page.goto(f"{url}/?room={OSS_ROOM_ID}")
-            await page.wait_for_selector("#connection.online")
-            yield PageUnderTest(page, world, url)
-            if test_has_failed():
-                await save_failure_screenshot(page, request.node.name)
-        finally:
-            await browser.close()
-
-
-async def save_failure_screenshot(page: Any, test_name: str) -> None:
-    # Outside pytest's tmp_path: concurrent pytest runs prune each other's old basetemp directories.
-    directory = Path(tempfile.gettempdir()) / "qunbus-browser-failures"
-    directory.mkdir(exist_ok=True)
-    shot = directory / f"{test_name}-{int(time.time())}.png"
-    await page.screenshot(path=str(shot), full_page=True)
-    print(f"screenshot of the failed page: {shot}")
+    async with (
+        serving(world, port=0) as url,
+        browser_page(request.node.name, timeout_ms=5000, failed=test_has_failed) as page,
+    ):
+        await page.goto(f"{url}/?room={OSS_ROOM_ID}")
+        await page.wait_for_selector("#connection.online")
+        yield PageUnderTest(page, world, url)
 
 
 async def send(page: Any, text: str) -> None:
@@ -305,41 +268,32 @@ async def test_full_stack_help_tag_ask_remind_and_welcome(
         run_service(moderator, welcome_window_s=0.2, welcome_tick_s=0.05),
         run_service(tagger),
         run_service(scheduler),
-        playwright_api.async_playwright() as playwright,
+        browser_page(request.node.name) as page,
     ):
         await bus.wait_for(f"qun.evt.{world.bot_id}.login", LoggedIn)
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(10_000)
-        try:
-            await page.goto(f"{url}/?room={OSS_ROOM_ID}")
-            await page.wait_for_selector("#connection.online")
+        await page.goto(f"{url}/?room={OSS_ROOM_ID}")
+        await page.wait_for_selector("#connection.online")
 
-            await page.select_option("#speaker", "wxid_bob")
-            await send(page, "@QunBot help")
-            await page.locator(".msg.bot .bubble", has_text="tag").wait_for()
+        await page.select_option("#speaker", "wxid_bob")
+        await send(page, "@QunBot help")
+        await page.locator(".msg.bot .bubble", has_text="tag").wait_for()
 
-            await page.select_option("#speaker", "wxid_zhangwei")
-            await send(page, "周四晚8点线上开会")
-            original = page.locator(".msg", has_text="周四晚8点线上开会")
-            await original.wait_for()
-            await page.select_option("#speaker", "wxid_lina")
-            await original.hover()
-            await original.locator(".act-quote").click()
-            await send(page, "@QunBot 标记 开会")
-            await page.locator(".msg.bot .bubble", has_text="已标记").wait_for()
+        await page.select_option("#speaker", "wxid_zhangwei")
+        await send(page, "周四晚8点线上开会")
+        original = page.locator(".msg", has_text="周四晚8点线上开会")
+        await original.wait_for()
+        await page.select_option("#speaker", "wxid_lina")
+        await original.hover()
+        await original.locator(".act-quote").click()
+        await send(page, "@QunBot 标记 开会")
+        await page.locator(".msg.bot .bubble", has_text="已标记").wait_for()
 
-            await send(page, "@QunBot 问 开会")
-            await page.locator(".msg.bot .bubble", has_text="说过").wait_for()
+        await send(page, "@QunBot 问 开会")
+        await page.locator(".msg.bot .bubble", has_text="说过").wait_for()
 
-            await send(page, "@QunBot 20分钟后叫我去开会")  # in plain words, no keyword first
-            await page.locator(".msg.bot .bubble", has_text="已设置提醒").wait_for()
+        await send(page, "@QunBot 20分钟后叫我去开会")  # in plain words, no keyword first
+        await page.locator(".msg.bot .bubble", has_text="已设置提醒").wait_for()
 
-            await page.fill("#new-member", "新人小刘")
-            await page.click("#add-member button")
-            await page.locator(".msg.bot .bubble", has_text="新人小刘").wait_for()
-        except BaseException:
-            await save_failure_screenshot(page, request.node.name)
-            raise
-        finally:
-            await browser.close()
+        await page.fill("#new-member", "新人小刘")
+        await page.click("#add-member button")
+        await page.locator(".msg.bot .bubble", has_text="新人小刘").wait_for()

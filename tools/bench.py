@@ -768,27 +768,35 @@ def print_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+SECTIONS: list[Section] = [
+    section_floor,
+    section_reaction,
+    section_tagger_cost,
+    section_scheduler,
+    section_tagger_search,
+    section_gateway_pacing,
+    section_gateway_soak,
+    section_history,
+    section_claims,
+    section_throughput,
+]
+
+
 def main() -> None:
+    """`python -m tools.bench [section …]` (names without `section_`, e.g. tagger_cost): only those sections; the
+    results file is written only by a full run."""
     started = time.monotonic()
-    rows = asyncio.run(
-        run(
-            [
-                section_floor,
-                section_reaction,
-                section_tagger_cost,
-                section_scheduler,
-                section_tagger_search,
-                section_gateway_pacing,
-                section_gateway_soak,
-                section_history,
-                section_claims,
-                section_throughput,
-            ]
-        )
-    )
+    chosen = sys.argv[1:]
+    unknown = set(chosen) - {section.__name__.removeprefix("section_") for section in SECTIONS}
+    if unknown:
+        raise SystemExit(f"unknown bench section(s): {', '.join(sorted(unknown))}")
+    sections = [s for s in SECTIONS if not chosen or s.__name__.removeprefix("section_") in chosen]
+    rows = asyncio.run(run(sections))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     table = print_table(rows)
     print(f"qunbus bench on {machine} ({time.monotonic() - started:.0f} s)\n\n{table}")
+    if chosen:
+        return
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
         json.dumps(

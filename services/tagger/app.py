@@ -8,9 +8,11 @@ knowledge.py. Dates are read and shown in the room's time zone (`ctx.zone`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -90,16 +92,35 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
         await asyncio.to_thread(embedder.passage, "预热 warm up")
     store = TagStore(redis)
     knowledge = KnowledgeCache(store, analysis, max_cached=settings.max_cached_rooms)
-    warmed = await knowledge.warm()
-    log.info("tagger: %d knowledge base index(es) rebuilt from Redis", warmed)
-    yield Deps(
-        store=store,
-        knowledge=knowledge,
-        bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
-        embedder=embedder,
-        model=DecisionModel.load(settings.decision_model_file),
-        unprompted=UnpromptedRooms(redis),
-    )
+    # The rooms' indexes are built in the background: the replica takes questions meanwhile, and a question in a
+    # room not built yet builds it (or waits for the build under way), reading the analyses stored with the tags.
+    warming = asyncio.create_task(_warm(knowledge))
+    try:
+        yield Deps(
+            store=store,
+            knowledge=knowledge,
+            bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
+            embedder=embedder,
+            model=DecisionModel.load(settings.decision_model_file),
+            unprompted=UnpromptedRooms(redis),
+        )
+    finally:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
+
+
+async def _warm(knowledge: KnowledgeCache) -> None:
+    try:
+        started = time.perf_counter()
+        warmed = await knowledge.warm()
+        log.info(
+            "tagger: %d knowledge base index(es) built from Redis in %.1f s",
+            warmed,
+            time.perf_counter() - started,
+        )
+    except Exception:  # a room that fails now is built on its first question (and fails there, visibly)
+        log.exception("tagger: warming the knowledge base indexes failed")
 
 
 service: QunService[TaggerSettings, Deps] = QunService(
@@ -183,7 +204,10 @@ async def _store_tag(event: MessageReceived, ctx: Ctx, new: NewTag) -> None:
         )
         return
     embedder = ctx.deps.embedder
-    if embedder is not None:  # once, when tagged; stored with the tag
+    # Once, when tagged, stored with the tag: its analysis (so no replica makes it again) and its e5 vector.
+    doc = Document(id="", text=new.text, keywords=new.keywords, questions=new.questions)
+    new = dataclasses.replace(new, analysis=await asyncio.to_thread(ctx.deps.knowledge.stored_analysis, doc))
+    if embedder is not None:
         vector = await asyncio.to_thread(embedder.passage, passage_text(new.text, new.keywords))
         new = dataclasses.replace(new, vector=pack(vector))
     saved = await ctx.deps.store.save(kb, new, now)

@@ -209,7 +209,7 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
         kept_records = Records(raw)
         counts = TagCounts.of(records, now)
         cache = KnowledgeCache(None, analysis)  # type: ignore[arg-type]  # its build reads no store
-        index, dense = asyncio.run(cache._build([record.document() for record in records], packed))
+        index, dense = asyncio.run(cache._build([record.document() for record in records], packed, {}))
         del packed, records, raw  # the snapshot keeps none of these
         gc.collect()
         after_all = tracemalloc.get_traced_memory()[0]

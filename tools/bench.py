@@ -294,6 +294,9 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
 
     from services.tagger.bench import seed_vectors, synthetic_room  # noqa: PLC0415
     from services.tagger.dense import E5Embedder  # noqa: PLC0415
+    from services.tagger.engine import shared_analysis  # noqa: PLC0415
+    from services.tagger.index import Document  # noqa: PLC0415
+    from services.tagger.knowledge import KnowledgeCache  # noqa: PLC0415
     from services.tagger.sharing import KnowledgeBases  # noqa: PLC0415
     from services.tagger.store import NewTag, TagStore  # noqa: PLC0415
 
@@ -301,6 +304,12 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
     vectors = await asyncio.to_thread(seed_vectors, docs, E5Embedder())
     redis = Redis.from_url(stack.redis.url, decode_responses=True)
     store, now = TagStore(redis), datetime.now(UTC)
+    knowledge = KnowledgeCache(
+        store, shared_analysis()
+    )  # the analysis each tag is stored with, as when tagged
+    stored = await asyncio.to_thread(
+        lambda: {d.id: knowledge.stored_analysis(Document("", d.text, d.keywords)) for d in docs}
+    )
     kb = KnowledgeBases.from_config({}).for_room(BENCH_ROOM.id)
     for start in range(0, len(docs), 50):  # redis-py's default async pool holds 100 connections
         batch = docs[start : start + 50]
@@ -309,7 +318,14 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
                 store.save(
                     kb,
                     NewTag(
-                        d.text, "bench", BENCH_ROOM.id, "member1", "bench", d.keywords, vector=vectors[d.id]
+                        d.text,
+                        "bench",
+                        BENCH_ROOM.id,
+                        "member1",
+                        "bench",
+                        d.keywords,
+                        vector=vectors[d.id],
+                        analysis=stored[d.id],
                     ),
                     now,
                 )
@@ -436,6 +452,7 @@ async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict
     kb_keys = [
         keys.tags(kb),
         keys.vectors(kb),
+        keys.analyses(kb),
         keys.hashes(kb),
         keys.expiry(kb),
         keys.sequence(kb),

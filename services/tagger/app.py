@@ -315,8 +315,9 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if isinstance(request, ParseError):
         await ctx.reply(request)
         return
-    snapshot = await ctx.deps.knowledge.snapshot(ctx.deps.bases.for_room(event.room.id), now)
-    result = browse_tags(snapshot.records.values(), request, now, ctx.settings.page_size)
+    kb = ctx.deps.bases.for_room(event.room.id)
+    await ctx.deps.store.sweep(kb, now)
+    result = browse_tags(await ctx.deps.store.all(kb), request, now, ctx.settings.page_size)
     await _say(ctx, replies.browsed(result, ctx.zone))
 
 

@@ -132,7 +132,7 @@ def asked_entities(question: str) -> tuple[str, ...]:
     return tuple(concept for concept, pattern in _ASK_PATTERNS if pattern.search(question))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a room keeps one per tag
 class Document:
     id: str
     text: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,31 +36,13 @@ INLINE_TOTAL_DOCS = 2_000
 DEFAULT_MAX_CACHED = 200
 
 
-class Records(Mapping[str, TagRecord]):
-    """A knowledge base's records kept as their stored JSON in UTF-8 (~300 bytes each; a parsed record takes ~2 KB,
-    a Python string of Chinese text two bytes a character), parsed when read: an answer reads one to three, browsing
-    reads them all. Iterates in id order."""
-
-    def __init__(self, raw: dict[str, str]) -> None:
-        self._raw = {tag_id: value.encode() for tag_id, value in raw.items()}
-
-    def __getitem__(self, tag_id: str) -> TagRecord:
-        return TagRecord.model_validate_json(self._raw[tag_id])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._raw, key=int))
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-
 @dataclass(frozen=True)
 class Snapshot:
     version: int
     index: KnowledgeIndex
     dense: DenseIndex
-    records: Records
     counts: TagCounts  # for the tag limits
+    # The records are not kept (their JSON would be ~0.4 KB a tag): an answer reads its one to three from Redis.
 
 
 @dataclass(frozen=True)
@@ -122,9 +104,7 @@ class KnowledgeCache:
             for record in records:  # a record stored before vectors had their own hash
                 if record.vector:
                     vectors.setdefault(record.id, record.vector)
-                    raw[record.id] = record.model_copy(update={"vector": None}).model_dump_json(
-                        exclude_defaults=True
-                    )
+            del raw
             docs = [record.document() for record in records]
             known = await self._known_analyses(kb, docs)
             missing = [doc for doc in docs if doc not in known]
@@ -138,7 +118,6 @@ class KnowledgeCache:
                 version=version,
                 index=index,
                 dense=dense,
-                records=Records(raw),
                 counts=TagCounts.of(records, now or datetime.now(UTC)),
             )
             self._remember(kb, snapshot)
@@ -243,6 +222,6 @@ class KnowledgeCache:
             )
             floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
             decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
-        chosen = (snapshot.records[candidate.doc_id] for candidate in decision.candidates)
+        chosen = await self._store.get_many(kb, [candidate.doc_id for candidate in decision.candidates])
         records = tuple(record for record in chosen if not record.expired(now))
         return Answer(decision=decision, records=records, embedded=embedded)

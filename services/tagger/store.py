@@ -141,6 +141,13 @@ class TagStore:
         await self._remove(kb, [record], tombstone=Tombstone(event_id=event_id, record=record))
         return record
 
+    async def get_many(self, kb: str, tag_ids: Sequence[str]) -> list[TagRecord]:
+        """The records of `tag_ids` that exist, in that order."""
+        if not tag_ids:
+            return []
+        raw = await self._redis.hmget(keys.tags(kb), list(tag_ids))
+        return [TagRecord.model_validate_json(value) for value in raw if value]
+
     async def tombstone(self, kb: str, tag_id: str) -> Tombstone | None:
         """How a tag deleted within the last TOMBSTONE_TTL_S was deleted; None if it was not (or long ago)."""
         raw = await self._redis.get(keys.tombstone(kb, tag_id))

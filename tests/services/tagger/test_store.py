@@ -175,7 +175,6 @@ async def test_a_record_stored_with_its_vector_inside_is_still_read(redis: Redis
     await redis.hset(keys.tags(KB), "7", legacy.model_dump_json())
     snapshot = await KnowledgeCache(TagStore(redis), shared_analysis()).snapshot(KB)
     assert len(snapshot.dense) == 1
-    assert snapshot.records["7"].vector is None  # not kept in memory beside the dense index
 
 
 async def test_an_analysis_is_stored_with_its_tag_only_for_the_document_stored(redis: Redis) -> None:

@@ -368,7 +368,7 @@ class KnowledgeIndex:
         order = np.lexsort((docs_of, hashes))  # by term, then document
         sorted_hashes = hashes[order]
         self._vocabulary, starts = np.unique(sorted_hashes, return_index=True)
-        self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int64)
+        self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int32)  # up to 2**31 postings
         self._post_docs = docs_of[order]
         self._post_impacts = impacts[order].astype(np.float16)  # three digits: plenty to rank by
         self._df_memo: dict[str, int] = {}  # document frequencies of recently asked terms

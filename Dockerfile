@@ -33,6 +33,10 @@ COPY tools ./tools
 # simulator's page) included, whatever the wheel would carry. The same path exists in the runtime image.
 RUN /opt/qunbus/venv/bin/pip install --quiet --no-deps -e . \
     && /opt/qunbus/venv/bin/python -m compileall -q /opt/qunbus
+# The tagger's start cache (services/tagger/startcache.py: CC-CEDICT and jieba as loaded, 14 MB), made once here so
+# that a replica starts in ~0.5 s instead of ~3 s.
+RUN TAGGER_CACHE_DIR=/opt/qunbus/cache /opt/qunbus/venv/bin/python -c \
+    "from services.tagger.engine import shared_analysis; shared_analysis()"
 
 # --- runtime: the virtualenv on a clean slim image, as an unprivileged user -----------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -48,6 +52,7 @@ RUN groupadd --system --gid 10001 qunbus \
     && useradd --system --uid 10001 --gid qunbus --home-dir /var/lib/qunbus --create-home --shell /usr/sbin/nologin qunbus
 COPY --from=build /opt/qunbus /opt/qunbus
 ENV PATH=/opt/qunbus/venv/bin:$PATH \
+    TAGGER_CACHE_DIR=/opt/qunbus/cache \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HTTP_HOST=0.0.0.0 \

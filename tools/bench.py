@@ -294,6 +294,9 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
 
     from services.tagger.bench import seed_vectors, synthetic_room  # noqa: PLC0415
     from services.tagger.dense import E5Embedder  # noqa: PLC0415
+    from services.tagger.engine import shared_analysis  # noqa: PLC0415
+    from services.tagger.index import Document  # noqa: PLC0415
+    from services.tagger.knowledge import KnowledgeCache  # noqa: PLC0415
     from services.tagger.sharing import KnowledgeBases  # noqa: PLC0415
     from services.tagger.store import NewTag, TagStore  # noqa: PLC0415
 
@@ -301,6 +304,12 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
     vectors = await asyncio.to_thread(seed_vectors, docs, E5Embedder())
     redis = Redis.from_url(stack.redis.url, decode_responses=True)
     store, now = TagStore(redis), datetime.now(UTC)
+    knowledge = KnowledgeCache(
+        store, shared_analysis()
+    )  # the analysis each tag is stored with, as when tagged
+    stored = await asyncio.to_thread(
+        lambda: {d.id: knowledge.stored_analysis(Document("", d.text, d.keywords)) for d in docs}
+    )
     kb = KnowledgeBases.from_config({}).for_room(BENCH_ROOM.id)
     for start in range(0, len(docs), 50):  # redis-py's default async pool holds 100 connections
         batch = docs[start : start + 50]
@@ -309,7 +318,14 @@ async def seed_tag_room(stack: Stack, shared: dict[str, Any]) -> list[str]:
                 store.save(
                     kb,
                     NewTag(
-                        d.text, "bench", BENCH_ROOM.id, "member1", "bench", d.keywords, vector=vectors[d.id]
+                        d.text,
+                        "bench",
+                        BENCH_ROOM.id,
+                        "member1",
+                        "bench",
+                        d.keywords,
+                        vector=vectors[d.id],
+                        analysis=stored[d.id],
                     ),
                     now,
                 )
@@ -436,6 +452,7 @@ async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict
     kb_keys = [
         keys.tags(kb),
         keys.vectors(kb),
+        keys.analyses(kb),
         keys.hashes(kb),
         keys.expiry(kb),
         keys.sequence(kb),
@@ -768,27 +785,35 @@ def print_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+SECTIONS: list[Section] = [
+    section_floor,
+    section_reaction,
+    section_tagger_cost,
+    section_scheduler,
+    section_tagger_search,
+    section_gateway_pacing,
+    section_gateway_soak,
+    section_history,
+    section_claims,
+    section_throughput,
+]
+
+
 def main() -> None:
+    """`python -m tools.bench [section …]` (names without `section_`, e.g. tagger_cost): only those sections; the
+    results file is written only by a full run."""
     started = time.monotonic()
-    rows = asyncio.run(
-        run(
-            [
-                section_floor,
-                section_reaction,
-                section_tagger_cost,
-                section_scheduler,
-                section_tagger_search,
-                section_gateway_pacing,
-                section_gateway_soak,
-                section_history,
-                section_claims,
-                section_throughput,
-            ]
-        )
-    )
+    chosen = sys.argv[1:]
+    unknown = set(chosen) - {section.__name__.removeprefix("section_") for section in SECTIONS}
+    if unknown:
+        raise SystemExit(f"unknown bench section(s): {', '.join(sorted(unknown))}")
+    sections = [s for s in SECTIONS if not chosen or s.__name__.removeprefix("section_") in chosen]
+    rows = asyncio.run(run(sections))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     table = print_table(rows)
     print(f"qunbus bench on {machine} ({time.monotonic() - started:.0f} s)\n\n{table}")
+    if chosen:
+        return
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
         json.dumps(

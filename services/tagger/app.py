@@ -8,9 +8,11 @@ knowledge.py. Dates are read and shown in the room's time zone (`ctx.zone`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -71,7 +73,8 @@ class Deps:
 
 @asynccontextmanager
 async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Deps]:
-    # CC-CEDICT (~1 s to read) and the e5 model (~0.1 s) load at start, off the event loop.
+    # CC-CEDICT and jieba (~0.4 s from the start cache, ~3 s without) and the e5 model (~0.1 s) load at start, off
+    # the event loop.
     analysis = await asyncio.to_thread(shared_analysis, override=settings.override_dictionary)
     embedder = (
         await asyncio.to_thread(
@@ -90,16 +93,35 @@ async def open_deps(settings: TaggerSettings, redis: Redis) -> AsyncIterator[Dep
         await asyncio.to_thread(embedder.passage, "预热 warm up")
     store = TagStore(redis)
     knowledge = KnowledgeCache(store, analysis, max_cached=settings.max_cached_rooms)
-    warmed = await knowledge.warm()
-    log.info("tagger: %d knowledge base index(es) rebuilt from Redis", warmed)
-    yield Deps(
-        store=store,
-        knowledge=knowledge,
-        bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
-        embedder=embedder,
-        model=DecisionModel.load(settings.decision_model_file),
-        unprompted=UnpromptedRooms(redis),
-    )
+    # The rooms' indexes are built in the background: the replica takes questions meanwhile, and a question in a
+    # room not built yet builds it (or waits for the build under way), reading the analyses stored with the tags.
+    warming = asyncio.create_task(_warm(knowledge))
+    try:
+        yield Deps(
+            store=store,
+            knowledge=knowledge,
+            bases=KnowledgeBases.from_config(settings.shared_rooms, settings.shared_rooms_file),
+            embedder=embedder,
+            model=DecisionModel.load(settings.decision_model_file),
+            unprompted=UnpromptedRooms(redis),
+        )
+    finally:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
+
+
+async def _warm(knowledge: KnowledgeCache) -> None:
+    try:
+        started = time.perf_counter()
+        warmed = await knowledge.warm()
+        log.info(
+            "tagger: %d knowledge base index(es) built from Redis in %.1f s",
+            warmed,
+            time.perf_counter() - started,
+        )
+    except Exception:  # a room that fails now is built on its first question (and fails there, visibly)
+        log.exception("tagger: warming the knowledge base indexes failed")
 
 
 service: QunService[TaggerSettings, Deps] = QunService(
@@ -183,7 +205,10 @@ async def _store_tag(event: MessageReceived, ctx: Ctx, new: NewTag) -> None:
         )
         return
     embedder = ctx.deps.embedder
-    if embedder is not None:  # once, when tagged; stored with the tag
+    # Once, when tagged, stored with the tag: its analysis (so no replica makes it again) and its e5 vector.
+    doc = Document(id="", text=new.text, keywords=new.keywords, questions=new.questions)
+    new = dataclasses.replace(new, analysis=await asyncio.to_thread(ctx.deps.knowledge.stored_analysis, doc))
+    if embedder is not None:
         vector = await asyncio.to_thread(embedder.passage, passage_text(new.text, new.keywords))
         new = dataclasses.replace(new, vector=pack(vector))
     saved = await ctx.deps.store.save(kb, new, now)
@@ -291,8 +316,9 @@ async def browse(event: MessageReceived, ctx: Ctx, args: str) -> None:
     if isinstance(request, ParseError):
         await ctx.reply(request)
         return
-    snapshot = await ctx.deps.knowledge.snapshot(ctx.deps.bases.for_room(event.room.id), now)
-    result = browse_tags(snapshot.records.values(), request, now, ctx.settings.page_size)
+    kb = ctx.deps.bases.for_room(event.room.id)
+    await ctx.deps.store.sweep(kb, now)
+    result = browse_tags(await ctx.deps.store.all(kb), request, now, ctx.settings.page_size)
     await _say(ctx, replies.browsed(result, ctx.zone))
 
 

@@ -165,11 +165,11 @@ def run_tagging_bench(samples: int = 120, max_tokens: int = 32) -> dict[str, obj
 
 
 def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
-    """Bytes a replica holds per tag for one room of n_tags (traced allocations): the records, the lexical index
-    with its cached analyses, and the dense index."""
+    """Bytes a replica holds per tag for one room of n_tags (traced allocations): the lexical index with its
+    documents and their analyses, the dense index, the limits' counts."""
     import tracemalloc  # noqa: PLC0415 - only this measurement
 
-    from services.tagger.knowledge import KnowledgeCache, Records  # noqa: PLC0415
+    from services.tagger.knowledge import KnowledgeCache  # noqa: PLC0415
     from services.tagger.models import TagRecord, content_hash  # noqa: PLC0415
     from services.tagger.quota import TagCounts  # noqa: PLC0415
 
@@ -200,23 +200,21 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        # What KnowledgeCache.snapshot keeps: the records as stored JSON, the limits' counts, the lexical index
-        # with its cached analyses, the dense index (the parsed records and vector strings are dropped).
+        # What KnowledgeCache.snapshot keeps: the limits' counts, the lexical index with its documents and their
+        # analyses, the dense index (the records, parsed or as JSON, and the vector strings are dropped).
         raw = {
             str(number): value.encode().decode() for number, value in enumerate(stored)
         }  # as read from Redis
         records = [TagRecord.model_validate_json(value) for value in raw.values()]
-        kept_records = Records(raw)
         counts = TagCounts.of(records, now)
         cache = KnowledgeCache(None, analysis)  # type: ignore[arg-type]  # its build reads no store
-        index, dense = asyncio.run(cache._build([record.document() for record in records], packed))
+        index, dense = asyncio.run(cache._build([record.document() for record in records], packed, {}))
         del packed, records, raw  # the snapshot keeps none of these
         gc.collect()
         after_all = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
     n = len(docs)
-    assert len(kept_records) == n
     assert counts.live == n
     return {
         "n_tags": n,

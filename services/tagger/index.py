@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ def asked_entities(question: str) -> tuple[str, ...]:
     return tuple(concept for concept, pattern in _ASK_PATTERNS if pattern.search(question))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a room keeps one per tag
 class Document:
     id: str
     text: str
@@ -280,23 +281,33 @@ class TextAnalysis:
         return Query(terms=terms, units=tuple(units.values()))
 
 
-Analysed = tuple[bytes, bytes]
-"""A document's analysis as kept between rebuilds: its terms' 32-bit keys, sorted (uint32 bytes), and their counts
-(one byte each). Five bytes per term, no strings. Two terms sharing a key (about one pair among 90,000 distinct
-terms) only blur those two; a question's term meets an unrelated one in a tag about once in 500,000 tags."""
+Analysed = bytes
+"""A document's analysis as kept between rebuilds (and stored with its tag, analyses.py): its terms' 32-bit keys,
+sorted (uint32), then their counts (one byte each). Five bytes per term, no strings. Two terms
+sharing a key (about one pair among 90,000 distinct terms) only blur those two; a question's term meets an
+unrelated one in a tag about once in 500,000 tags."""
 
-KEY = np.uint32
+KEY = np.uint32  # stored analyses assume a little-endian machine (x86, ARM), as every deployment is
 
 
 def _term_hash(term: str) -> int:
-    """A term's 32-bit key (from Python's string hash: stable within the process, which is all an index lives)."""
-    return hash(term) & 0xFFFFFFFF
+    """A term's 32-bit key (CRC-32 of its UTF-8: the same in every process, so analyses can be stored)."""
+    return zlib.crc32(term.encode())
 
 
 def analysed(terms: Counter[str]) -> Analysed:
     pairs = sorted((_term_hash(term), min(255, count)) for term, count in terms.items())
     hashes = np.asarray([key for key, _count in pairs], dtype=KEY)
-    return hashes.tobytes(), bytes(count for _key, count in pairs)
+    return hashes.tobytes() + bytes(count for _key, count in pairs)
+
+
+def term_keys(analysis: Analysed) -> npt.NDArray[np.uint32]:
+    """The sorted term keys of an analysis (a view, no copy)."""
+    return np.frombuffer(analysis, dtype=KEY, count=len(analysis) // 5)
+
+
+def term_counts(analysis: Analysed) -> bytes:
+    return analysis[len(analysis) // 5 * 4 :]
 
 
 @dataclass(frozen=True)
@@ -318,8 +329,9 @@ class KnowledgeIndex:
 
     Compact by design: a term is known by its 32-bit key (no strings kept), the postings of every term are one
     slice of two flat arrays (document numbers and BM25 impacts, sorted by term hash, then document), and each
-    document's own sorted term hashes (for coverage of the candidates) are the very bytes its cached analysis
-    holds. A question is scored with numpy over the postings of its terms.
+    document's own sorted term hashes (for coverage of the candidates) are read from its analysis, which the
+    index keeps (one bytes object per document) for the next rebuild. A question is scored with numpy over the
+    postings of its terms.
     """
 
     def __init__(
@@ -328,24 +340,25 @@ class KnowledgeIndex:
         analysis: TextAnalysis,
         term_cache: dict[Document, Analysed] | None = None,
     ) -> None:
-        """`term_cache` (shared between rebuilds) saves re-analysing documents that did not change."""
+        """`term_cache` (earlier analyses) saves re-analysing documents that did not change; the analyses this
+        build makes are added to it."""
         self._analysis = analysis
         self._docs: list[Document] = list(docs)
         self._positions: dict[str, int] | None = None
         self._n = len(self._docs)
-        self._doc_terms: list[bytes] = []  # per document: its sorted term keys (uint32 bytes)
-        tfs: list[bytes] = []
+        self._analyses: list[Analysed] = []  # per document: its sorted term keys, then their counts
         for doc in self._docs:
             cached = term_cache.get(doc) if term_cache is not None else None
             if cached is None:
                 cached = analysed(analysis.document_terms(doc))
                 if term_cache is not None:
                     term_cache[doc] = cached
-            self._doc_terms.append(cached[0])
-            tfs.append(cached[1])
-        lengths = np.asarray([len(counts) for counts in tfs], dtype=np.int64)
-        hashes = np.frombuffer(b"".join(self._doc_terms), dtype=KEY)
-        counts = np.frombuffer(b"".join(tfs), dtype=np.uint8).astype(np.float32)
+            self._analyses.append(cached)
+        lengths = np.asarray([len(blob) // 5 for blob in self._analyses], dtype=np.int64)
+        hashes = np.concatenate([term_keys(blob) for blob in self._analyses] or [np.zeros(0, dtype=KEY)])
+        counts = np.frombuffer(b"".join(term_counts(blob) for blob in self._analyses), dtype=np.uint8).astype(
+            np.float32
+        )
         docs_of = np.repeat(np.arange(self._n, dtype=np.int32), lengths)
         doc_length = np.zeros(self._n, dtype=np.float64)
         np.add.at(doc_length, docs_of, counts)
@@ -355,7 +368,7 @@ class KnowledgeIndex:
         order = np.lexsort((docs_of, hashes))  # by term, then document
         sorted_hashes = hashes[order]
         self._vocabulary, starts = np.unique(sorted_hashes, return_index=True)
-        self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int64)
+        self._offsets = np.append(starts, len(sorted_hashes)).astype(np.int32)  # up to 2**31 postings
         self._post_docs = docs_of[order]
         self._post_impacts = impacts[order].astype(np.float16)  # three digits: plenty to rank by
         self._df_memo: dict[str, int] = {}  # document frequencies of recently asked terms
@@ -367,6 +380,10 @@ class KnowledgeIndex:
     def documents(self) -> Sequence[Document]:
         return self._docs
 
+    def analysis(self, number: int) -> Analysed:
+        """Document number `number`'s analysis (to reuse in the next build)."""
+        return self._analyses[number]
+
     @property
     def term_count(self) -> int:
         """Distinct terms in the index."""
@@ -374,7 +391,7 @@ class KnowledgeIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the postings and vocabulary arrays (documents' own term bytes are shared with the cache)."""
+        """Bytes of the postings and vocabulary arrays (not the documents' own analyses)."""
         return int(
             self._vocabulary.nbytes
             + self._offsets.nbytes
@@ -427,7 +444,7 @@ class KnowledgeIndex:
 
     def hit(self, found: Lexical, doc: int) -> Hit:
         """How document number `doc` answers the question (any document, also one BM25 did not rank)."""
-        mine = np.frombuffer(self._doc_terms[doc], dtype=KEY)
+        mine = term_keys(self._analyses[doc])
         shared = set(np.intersect1d(found.hashes, mine, assume_unique=True).tolist())
         present = {term for term in found.query.all_terms if _term_hash(term) in shared}
         coverage = self._coverage(found.query, present)

@@ -34,6 +34,12 @@ def vectors(kb: str) -> str:
     return f"{_kb(kb)}:vectors"
 
 
+def analyses(kb: str) -> str:
+    """Hash: tag id → its text analysis (analyses.py: fingerprint, document digest, term keys and counts; bytes),
+    so a replica that starts reads the analysis instead of making it again."""
+    return f"{_kb(kb)}:analyses"
+
+
 def sequence(kb: str) -> str:
     """Counter: the last tag id handed out."""
     return f"{_kb(kb)}:seq"

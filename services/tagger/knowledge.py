@@ -2,13 +2,13 @@
 
 Before each search the replica sweeps expired tags and reads the knowledge base's version counter (one GET);
 if another replica changed the tags since the index was built, the index is rebuilt from Redis. Rebuilding
-re-analyses only documents it has not seen (analysis is cached per document), so a tag or delete in a room of a
-few thousand tags costs milliseconds.
+analyses no document twice: it takes the analyses of the documents its previous index of the room had, then the
+analyses stored with the tags (analyses.py), and analyses only the rest (writing those back to Redis). A replica
+that starts thus reads its rooms instead of analysing them, and a tag or delete costs milliseconds.
 
 Bounded: at most `max_cached` indexes are kept, least recently used evicted first; an evicted knowledge base is
 rebuilt from Redis on its next question. Large rebuilds run in a worker thread that touches no shared state: it
-gets its own copy of the cached analyses it needs, and the finished index and its new analyses are published
-back on the event loop.
+gets its own dict of the analyses it may reuse, and the finished index is published back on the event loop.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.tagger import analyses
 from services.tagger.decision import Decision, DecisionModel, decide, sure_without_dense
 from services.tagger.dense import DenseIndex, Embedder, LanguageMeans, language_means
-from services.tagger.index import Analysed, Document, KnowledgeIndex, TextAnalysis
+from services.tagger.index import Analysed, Document, KnowledgeIndex, TextAnalysis, analysed
 from services.tagger.models import TagRecord
 from services.tagger.quota import TagCounts
 from services.tagger.retrieval import dense_index_of, rank
@@ -32,26 +33,7 @@ from services.tagger.store import TagStore
 # room of 1,000 rebuilds in ~20 ms, of 5,000 in ~0.4 s, of 20,000 in ~0.6 s; a cold build of 1,000 in ~0.4 s).
 INLINE_NEW_DOCS = 200
 INLINE_TOTAL_DOCS = 2_000
-TERM_CACHE_LIMIT = 50_000  # documents whose analysis is kept between rebuilds (~0.6 KB each, terms shared)
 DEFAULT_MAX_CACHED = 200
-
-
-class Records(Mapping[str, TagRecord]):
-    """A knowledge base's records kept as their stored JSON in UTF-8 (~300 bytes each; a parsed record takes ~2 KB,
-    a Python string of Chinese text two bytes a character), parsed when read: an answer reads one to three, browsing
-    reads them all. Iterates in id order."""
-
-    def __init__(self, raw: dict[str, str]) -> None:
-        self._raw = {tag_id: value.encode() for tag_id, value in raw.items()}
-
-    def __getitem__(self, tag_id: str) -> TagRecord:
-        return TagRecord.model_validate_json(self._raw[tag_id])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._raw, key=int))
-
-    def __len__(self) -> int:
-        return len(self._raw)
 
 
 @dataclass(frozen=True)
@@ -59,8 +41,8 @@ class Snapshot:
     version: int
     index: KnowledgeIndex
     dense: DenseIndex
-    records: Records
     counts: TagCounts  # for the tag limits
+    # The records are not kept (their JSON would be ~0.4 KB a tag): an answer reads its one to three from Redis.
 
 
 @dataclass(frozen=True)
@@ -87,7 +69,7 @@ class KnowledgeCache:
         self._analysis = analysis
         self._max_cached = max_cached
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()  # least recently used first
-        self._terms: dict[Document, Analysed] = {}  # only touched on the event loop
+        self._mark = analyses.fingerprint(analysis)  # of the analyses this replica makes and may reuse
         # kb -> (lock, tasks holding or awaiting it); an entry exists only while someone builds that kb
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -95,6 +77,10 @@ class KnowledgeCache:
     def cached(self) -> tuple[str, ...]:
         """Knowledge bases with an index in memory, least recently used first."""
         return tuple(self._snapshots)
+
+    def stored_analysis(self, doc: Document) -> bytes:
+        """What to store with a new tag (store.NewTag.analysis) so that no replica needs to analyse it again."""
+        return analyses.encode(self._mark, doc, analysed(self._analysis.document_terms(doc)))
 
     async def warm(self) -> int:
         """Build known knowledge bases' indexes (service start), as many as the cache holds; returns how many."""
@@ -118,21 +104,42 @@ class KnowledgeCache:
             for record in records:  # a record stored before vectors had their own hash
                 if record.vector:
                     vectors.setdefault(record.id, record.vector)
-                    raw[record.id] = record.model_copy(update={"vector": None}).model_dump_json(
-                        exclude_defaults=True
-                    )
-            index, dense = await self._build([record.document() for record in records], vectors)
+            del raw
+            docs = [record.document() for record in records]
+            known = await self._known_analyses(kb, docs)
+            missing = [doc for doc in docs if doc not in known]
+            index, dense = await self._build(docs, vectors, known)  # adds the missing analyses to `known`
             del vectors  # the strings are not kept: the dense index holds the vectors as int8
+            # Analysed now (a tag stored without its analysis, or by another analyser): stored for the next replica.
+            await self._store.save_analyses(
+                kb, {doc.id: analyses.encode(self._mark, doc, known[doc]) for doc in missing}
+            )
             snapshot = Snapshot(
                 version=version,
                 index=index,
                 dense=dense,
-                records=Records(raw),
                 counts=TagCounts.of(records, now or datetime.now(UTC)),
             )
             self._remember(kb, snapshot)
-            self._forget_unused(index.documents)
             return snapshot
+
+    async def _known_analyses(self, kb: str, docs: list[Document]) -> dict[Document, Analysed]:
+        """The analyses of `docs` that need not be made again: from the room's previous index, else from Redis."""
+        known: dict[Document, Analysed] = {}
+        previous = self._snapshots.get(kb)
+        if previous is not None:
+            wanted = set(docs)
+            for number, doc in enumerate(previous.index.documents):
+                if doc in wanted:
+                    known[doc] = previous.index.analysis(number)
+        unknown = [doc for doc in docs if doc not in known]
+        if unknown:
+            stored = await self._store.analyses(kb, [doc.id for doc in unknown])
+            for doc in unknown:
+                found = analyses.decode(self._mark, doc, stored.get(doc.id))
+                if found is not None:
+                    known[doc] = found
+        return known
 
     def _cached(self, kb: str, version: int) -> Snapshot | None:
         cached = self._snapshots.get(kb)
@@ -163,24 +170,17 @@ class KnowledgeCache:
                 self._locks[kb] = (lock, users - 1)
 
     async def _build(
-        self, docs: list[Document], vectors: dict[str, str]
+        self, docs: list[Document], vectors: dict[str, str], known: dict[Document, Analysed]
     ) -> tuple[KnowledgeIndex, DenseIndex]:
-        # The index reads and fills this private dict, never self._terms: the loop may iterate or prune that
-        # (another knowledge base's build) while a worker thread runs.
-        known = {doc: terms for doc in docs if (terms := self._terms.get(doc)) is not None}
-        analyses = known if len(docs) <= TERM_CACHE_LIMIT else None
+        """`known`: this build's own dict of reusable analyses (a worker thread may fill it: no one else uses it)."""
 
         def build() -> tuple[KnowledgeIndex, DenseIndex]:
-            index = KnowledgeIndex(docs, self._analysis, analyses)
+            index = KnowledgeIndex(docs, self._analysis, known)
             return index, dense_index_of(index.documents, vectors, self._means)
 
         if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
-            built = await asyncio.to_thread(build)
-        else:
-            built = build()
-        if analyses is not None:
-            self._terms.update(analyses)  # back on the loop: publish the new analyses
-        return built
+            return await asyncio.to_thread(build)
+        return build()
 
     def has_content(self, question: str) -> bool:
         """Whether the text has any word to search for (谢谢, "hi" and "?" have none)."""
@@ -222,14 +222,6 @@ class KnowledgeCache:
             )
             floor = max(model.full.answer_at, model.unprompted_at) if unprompted else None
             decision = decide(ranking.candidates, ranking.signals, model.full, unprompted_at=floor)
-        chosen = (snapshot.records[candidate.doc_id] for candidate in decision.candidates)
+        chosen = await self._store.get_many(kb, [candidate.doc_id for candidate in decision.candidates])
         records = tuple(record for record in chosen if not record.expired(now))
         return Answer(decision=decision, records=records, embedded=embedded)
-
-    def _forget_unused(self, live: Sequence[Document]) -> None:
-        if len(self._terms) > 2 * len(live) + 1000:  # deleted and edited tags: drop their cached analysis
-            keep = set(live)
-            for kb_snapshot in self._snapshots.values():
-                keep.update(kb_snapshot.index.documents)
-            for doc in [doc for doc in self._terms if doc not in keep]:
-                del self._terms[doc]

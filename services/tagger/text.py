@@ -1,6 +1,6 @@
 """Text analysis for retrieval: normalisation, jieba word tokens, CJK bigrams, light English stemming.
 
-jieba needs ~0.4 s (cached) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
+jieba needs ~0.3 s (from the start cache) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
 per process, behind a lock; `warm_up()` lets the service pay that cost at start instead of on the first question.
 """
 
@@ -162,12 +162,25 @@ class _GlobalIdf:
                         word, _, value = line.partition(" ")
                         if value:
                             table[word] = float(value)
-                    self._median = statistics.median(table.values())
-                    self._table = table
+                    self.set(table)
+        assert self._table is not None
         return self._table, self._median
+
+    def set(self, table: dict[str, float]) -> None:
+        """Use `table` (table() of the same jieba, from the start cache) instead of reading the file."""
+        self._median = statistics.median(table.values())
+        self._table = table
 
 
 _GLOBAL_IDF = _GlobalIdf()
+
+
+def global_idf() -> dict[str, float]:
+    return _GLOBAL_IDF.table()[0]
+
+
+def set_global_idf(table: dict[str, float]) -> None:
+    _GLOBAL_IDF.set(table)
 
 
 def importance(word: str) -> float:
@@ -194,11 +207,18 @@ def importance(word: str) -> float:
 class Analyzer:
     """Turns text into the word tokens used by the index. One per process; see `analyzer()`."""
 
-    def __init__(self, extra_words: Iterable[str] = (), lexicon_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        extra_words: Iterable[str] = (),
+        lexicon_words: Iterable[str] = (),
+        table: tuple[dict[str, int], int] | None = None,
+    ) -> None:
         """`extra_words`: the override dictionary's terms (kept whole); `lexicon_words`: a general lexicon's
-        headwords (CC-CEDICT), taught to jieba only where it does not know them (网飞 stays one word)."""
+        headwords (CC-CEDICT), taught to jieba only where it does not know them (网飞 stays one word). `table`:
+        jieba's word table with those words taught (`table()` of an earlier analyzer, see startcache.py)."""
         self._extra_words = tuple(extra_words)
         self._lexicon_words = tuple(lexicon_words)
+        self._table = table
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 
@@ -208,6 +228,11 @@ class Analyzer:
                 if self._tokenizer is None:
                     jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" chatter is not our log
                     tokenizer = jieba.Tokenizer()
+                    if self._table is not None:
+                        tokenizer.FREQ, tokenizer.total = self._table
+                        tokenizer.initialized = True
+                        self._tokenizer, self._table = tokenizer, None
+                        return tokenizer
                     tokenizer.initialize()
                     for word in self._extra_words:
                         if has_cjk(word):
@@ -221,6 +246,11 @@ class Analyzer:
 
     def warm_up(self) -> None:
         self._jieba()
+
+    def table(self) -> tuple[dict[str, int], int]:
+        """jieba's word table (word → frequency, and their total) with the extra and lexicon words taught."""
+        tokenizer = self._jieba()
+        return tokenizer.FREQ, tokenizer.total
 
     def words(self, text: str, *, search_mode: bool = True) -> list[str]:
         """Content words in order, stop words dropped, English lightly stemmed.

@@ -117,3 +117,22 @@ def test_hits_say_whether_they_contain_the_questions_main_word() -> None:
     hits = {hit.doc_id: hit for hit in KnowledgeIndex(docs, shared_analysis()).search("API 默认限流是多少")}
     assert not hits["limit"].misses_subject
     assert hits["port"].misses_subject  # it shares "默认", not what is asked about
+
+
+def test_term_keys_are_the_same_in_every_process() -> None:
+    """Stored analyses are read by other processes: a term's key may not depend on Python's hash seed."""
+    import subprocess
+    import sys
+
+    code = "from services.tagger.index import _term_hash; print(_term_hash('w:周会'), _term_hash('g:meet'))"
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(seen) == 1

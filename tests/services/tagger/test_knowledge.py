@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from services.tagger import index, knowledge
+from services.tagger import index, keys, knowledge
 from services.tagger.decision import DecisionModel, Verdict
 from services.tagger.engine import shared_analysis
 from services.tagger.knowledge import KnowledgeCache
@@ -161,5 +161,39 @@ async def test_a_worker_thread_builds_on_a_private_dict_published_on_the_loop(
     await cache.snapshot(KB)
     [(on_loop, analyses)] = handed
     assert not on_loop
-    assert analyses is not cache._terms  # the loop may prune cache._terms while the thread runs
-    assert set(cache._terms) == {record.document() for record in await store.all(KB)}
+    assert isinstance(analyses, dict)
+    assert set(analyses) == {record.document() for record in await store.all(KB)}  # filled by the build
+
+
+async def test_a_starting_replica_reads_the_stored_analyses_instead_of_analysing(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = TagStore(redis)
+    first = KnowledgeCache(store, shared_analysis())
+    doc = index.Document(id="", text=meeting().text)
+    await store.save(KB, meeting(analysis=first.stored_analysis(doc)), NOW)  # analysed when tagged
+    repo = NewTag(
+        text="代码仓库在 GitHub 上", author_name="Lily", room_id="r1", tagger_id=None, tagger_name=""
+    )
+    await store.save(KB, repo, NOW)  # stored without its analysis (an FAQ import, an older tag)
+    assert set(await store.analyses(KB, ["1", "2"])) == {"1"}
+    await first.snapshot(KB)  # analyses tag 2 once and stores it
+    assert set(await store.analyses(KB, ["1", "2"])) == {"1", "2"}
+
+    analysed: list[str] = []
+    real = shared_analysis().document_terms
+
+    def counted(doc: index.Document) -> Any:
+        analysed.append(doc.text)
+        return real(doc)
+
+    monkeypatch.setattr(shared_analysis(), "document_terms", counted)
+    restarted = KnowledgeCache(store, shared_analysis())
+    answer = await restarted.ask(KB, "周会几点", NOW, T)
+    assert answer.decision.verdict is Verdict.ANSWER
+    assert analysed == []
+    # stored by an analyser that has changed since (another fingerprint): made again and stored again
+    await redis.hset(keys.analyses(KB), "2", b"old!" + (await store.analyses(KB, ["2"]))["2"][4:])
+    await KnowledgeCache(store, shared_analysis()).snapshot(KB)
+    assert analysed == [repo.text]
+    assert (await store.analyses(KB, ["2"]))["2"][:4] != b"old!"

@@ -175,4 +175,22 @@ async def test_a_record_stored_with_its_vector_inside_is_still_read(redis: Redis
     await redis.hset(keys.tags(KB), "7", legacy.model_dump_json())
     snapshot = await KnowledgeCache(TagStore(redis), shared_analysis()).snapshot(KB)
     assert len(snapshot.dense) == 1
-    assert snapshot.records["7"].vector is None  # not kept in memory beside the dense index
+
+
+async def test_an_analysis_is_stored_with_its_tag_only_for_the_document_stored(redis: Redis) -> None:
+    from services.tagger.analyses import encode
+    from services.tagger.index import Document
+
+    store = TagStore(redis)
+    plain = Document(id="", text="周四晚上 8 点开周会")
+    blob = encode(b"mark", plain, b"\x01\x00\x00\x00\x01")
+    await store.save(KB, new_tag(analysis=blob), NOW)
+    assert await store.analyses(KB, ["1", "2"]) == {"1": blob}
+    # tagged again with a keyword: the stored document is no longer what was analysed
+    merged = encode(b"mark", Document(id="", text="周四晚上 8 点开周会", keywords=("周会",)), b"")
+    await store.save(KB, new_tag(keywords=("周会",), analysis=blob), NOW)
+    assert await store.analyses(KB, ["1"]) == {}
+    assert await store.save_analyses(KB, {"1": merged, "9": merged}) == 1  # tag 9 does not exist
+    assert await store.analyses(KB, ["1", "9"]) == {"1": merged}
+    await store.delete(KB, "1")
+    assert await store.analyses(KB, ["1"]) == {}

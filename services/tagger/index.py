@@ -89,6 +89,14 @@ _ENTITIES = (
         re.compile(r"~?/[\w.-]+/|\b[\w-]+\.(?:toml|ya?ml|json|ini|conf|cfg|md|txt|env)\b", re.IGNORECASE),
     ),
     (
+        "c:price",
+        re.compile(
+            r"\d+(?:\.\d+)?\s*(?:元|块|rmb|yuan|usd|美元|欧元)|[¥$€£]\s*\d+|\b\d+\s*(?:bucks|dollars?|euros?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("c:phone", re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|\+\d[\d -]{7,}\d|(?<!\d)\d{3,4}-\d{7,8}(?!\d)")),
+    (
         "c:city",
         re.compile(
             r"北京|上海|广州|深圳|杭州|成都|南京|武汉|西安|苏州|天津|重庆|厦门|长沙|香港|台北|"
@@ -434,16 +442,17 @@ class KnowledgeIndex:
         bm25 = float(found.bm25[doc]) if doc < len(found.bm25) else 0.0
         best = found.ranked[0][1] if found.ranked else 0.0
         document = self._docs[doc]
-        uncovered = 0.0
-        if has_cjk(document.text) == found.chinese:
-            uncovered = max(
-                (
-                    unit.importance
-                    for unit in found.query.units
-                    if not unit.word.startswith("?") and self._unit_found(unit, present) < UNCOVERED_BELOW
-                ),
-                default=0.0,
-            )
+        same_language = has_cjk(document.text) == found.chinese
+        uncovered = max(
+            (
+                unit.importance
+                for unit in found.query.units
+                if not unit.word.startswith("?")
+                and same_language  # numbers read the same in both languages
+                and self._unit_found(unit, present) < UNCOVERED_BELOW
+            ),
+            default=0.0,
+        )
         return Hit(
             doc_id=document.id,
             score=coverage + (BM25_SHARE * bm25 / best if best else 0.0),

@@ -54,6 +54,8 @@ UNCOVERED_BELOW = (
 )
 
 
+_NUMBER = re.compile(r"\d")
+
 # A message that states a time, a link or an address answers "when", "where is the link", "what's the email"
 # even when it never says the word: such messages carry the concept the question words map to.
 _ENTITIES = (
@@ -448,7 +450,7 @@ class KnowledgeIndex:
                 unit.importance
                 for unit in found.query.units
                 if not unit.word.startswith("?")
-                and same_language  # numbers read the same in both languages
+                and (same_language or _NUMBER.search(unit.word))  # numbers read the same in both languages
                 and self._unit_found(unit, present) < UNCOVERED_BELOW
             ),
             default=0.0,

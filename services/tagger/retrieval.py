@@ -188,7 +188,8 @@ def _signals(
     )
     if not dense or best.dense is None:
         return signals
-    runner_up = second.dense if second is not None and second.dense is not None else mean
+    # Alone in the room, it stands out from nothing: its margin is over an unrelated text (cosine 0 once centred).
+    runner_up = second.dense if second is not None and second.dense is not None else (mean if second else 0.0)
     return Signals(
         **{name: getattr(signals, name) for name in Signals.LEXICAL},
         dense_z=(best.dense - mean) / (std or 1.0),

@@ -117,3 +117,22 @@ def test_hits_say_whether_they_contain_the_questions_main_word() -> None:
     hits = {hit.doc_id: hit for hit in KnowledgeIndex(docs, shared_analysis()).search("API 默认限流是多少")}
     assert not hits["limit"].misses_subject
     assert hits["port"].misses_subject  # it shares "默认", not what is asked about
+
+
+def test_how_much_prefers_the_message_with_a_price_and_who_to_call_the_one_with_a_number() -> None:
+    docs = [
+        Document("price", "宝宝推车九成新，300元"),
+        Document("other", "宝宝推车周末可以来 7 栋看"),
+        Document("phone", "捐赠物资寄到和平路52号，收件人阿芳 13800001234"),
+    ]
+    index = KnowledgeIndex(docs, shared_analysis(override=False))
+    assert index.search("推车多少钱")[0].doc_id == "price"
+    assert index.search("收件人电话是多少")[0].doc_id == "phone"
+
+
+def test_a_number_the_message_lacks_is_uncovered_in_either_language() -> None:
+    index = KnowledgeIndex([Document("phone", "出 iPhone 13 128G 蓝色，2500 可小刀")], shared_analysis())
+    [hit] = index.search("how much is the iphone 14?")
+    assert hit.uncovered_same_language > 0.5  # an English question, a Chinese message: still, 14 is not 13
+    [hit] = index.search("how much is the iphone 13?")
+    assert hit.uncovered_same_language == 0.0

@@ -46,7 +46,7 @@ MAX_UNIT_GLOSSES = 8
 COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms
 DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
-BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
+BM25_SHARE = 0.1  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 DENSE_POSTINGS = 2000  # longer posting lists only add to documents that rarer terms found
 DF_MEMO = 50_000  # document frequencies remembered per index (questions repeat their words)
 UNCOVERED_BELOW = (

@@ -78,11 +78,6 @@ def test_common_terms_in_a_large_index_still_rank() -> None:
     assert hits[0].doc_id == "target"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression with CC-CEDICT glosses: the English message's BM25 share outweighs the address's full "
-    "coverage for the English question (the Chinese question still works); see the README's misses",
-)
 def test_where_prefers_the_message_that_states_a_place() -> None:
     docs = [
         Document("address", "本群线下聚会：上海徐汇区漕溪北路88号 12 楼"),

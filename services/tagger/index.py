@@ -47,13 +47,15 @@ MAX_UNIT_GLOSSES = 8
 COVERAGE_PRIOR_DOCS = 50  # coverage weighs words as if the room had this many more tags: stable in tiny rooms
 DICTIONARY_WORD_IMPORTANCE = 0.6  # floor: a word the dictionary knows is a subject word, however common
 RERANK_DEPTH = 30  # BM25 candidates scored for coverage
-BM25_SHARE = 0.25  # final rank = coverage + BM25_SHARE · bm25 / best bm25
+BM25_SHARE = 0.1  # final rank = coverage + BM25_SHARE · bm25 / best bm25
 DENSE_POSTINGS = 2000  # longer posting lists only add to documents that rarer terms found
 DF_MEMO = 50_000  # document frequencies remembered per index (questions repeat their words)
 UNCOVERED_BELOW = (
     0.5  # a question word found less surely than this (its characters only, by sound) is missing
 )
 
+
+_NUMBER = re.compile(r"\d")
 
 # A message that states a time, a link or an address answers "when", "where is the link", "what's the email"
 # even when it never says the word: such messages carry the concept the question words map to.
@@ -89,6 +91,14 @@ _ENTITIES = (
         "c:path",
         re.compile(r"~?/[\w.-]+/|\b[\w-]+\.(?:toml|ya?ml|json|ini|conf|cfg|md|txt|env)\b", re.IGNORECASE),
     ),
+    (
+        "c:price",
+        re.compile(
+            r"\d+(?:\.\d+)?\s*(?:元|块|rmb|yuan|usd|美元|欧元)|[¥$€£]\s*\d+|\b\d+\s*(?:bucks|dollars?|euros?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("c:phone", re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|\+\d[\d -]{7,}\d|(?<!\d)\d{3,4}-\d{7,8}(?!\d)")),
     (
         "c:city",
         re.compile(
@@ -451,16 +461,17 @@ class KnowledgeIndex:
         bm25 = float(found.bm25[doc]) if doc < len(found.bm25) else 0.0
         best = found.ranked[0][1] if found.ranked else 0.0
         document = self._docs[doc]
-        uncovered = 0.0
-        if has_cjk(document.text) == found.chinese:
-            uncovered = max(
-                (
-                    unit.importance
-                    for unit in found.query.units
-                    if not unit.word.startswith("?") and self._unit_found(unit, present) < UNCOVERED_BELOW
-                ),
-                default=0.0,
-            )
+        same_language = has_cjk(document.text) == found.chinese
+        uncovered = max(
+            (
+                unit.importance
+                for unit in found.query.units
+                if not unit.word.startswith("?")
+                and (same_language or _NUMBER.search(unit.word))  # numbers read the same in both languages
+                and self._unit_found(unit, present) < UNCOVERED_BELOW
+            ),
+            default=0.0,
+        )
         return Hit(
             doc_id=document.id,
             score=coverage + (BM25_SHARE * bm25 / best if best else 0.0),

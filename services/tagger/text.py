@@ -18,6 +18,7 @@ import jieba
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"\W")
 _CHUNKS = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 )
@@ -274,8 +275,11 @@ class Analyzer:
                     parts = list(tokenizer.cut(piece, HMM=False))
             else:
                 parts = _LATIN_WORDS.findall(piece)
+            # A letter standing alone between Chinese characters or as a whole keyword is a name (R, C 盘, B 站);
+            # inside English text a single letter is an article or a contraction's tail.
+            named = len(parts) == 1 and len(_NOT_WORD.sub("", piece)) == 1
             for token in parts:
-                if len(token) == 1 and token.isascii():
+                if len(token) == 1 and token.isascii() and not (named and token.isalpha()):
                     continue
                 if token in STOPWORDS_ZH or token in STOPWORDS_EN:
                     continue

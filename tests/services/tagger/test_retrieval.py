@@ -96,3 +96,9 @@ def test_the_dense_cosine_is_read_as_is_beside_its_z_score() -> None:
     dense = DenseIndex(VECTORS)
     signals = rank(index(), "parking", dense_index=dense, query_vector=unit(0.1, 1, 0)).signals
     assert abs(signals.dense_cosine - float(unit(0.1, 1, 0) @ unit(0, 1, 0))) < 0.02
+
+
+def test_a_tag_alone_in_its_room_stands_out_from_nothing() -> None:
+    room = KnowledgeIndex(DOCS[:1], shared_analysis())
+    ranking = rank(room, "周会几点开", dense_index=DenseIndex(VECTORS[:1]), query_vector=unit(1, 0.2, 0))
+    assert ranking.signals.dense_margin == ranking.signals.dense_cosine > 0.9

@@ -72,3 +72,11 @@ def test_question_words_are_kept_as_words_but_break_bigram_runs() -> None:
     analyzer = shared_analysis().analyzer
     assert "在哪里" in analyzer.words("周会在哪里开", search_mode=False)
     assert analyzer.cjk_runs("周会在哪里开") == ["周会", "开"]
+
+
+def test_a_letter_standing_alone_is_a_name_not_an_article() -> None:
+    words = shared_analysis().analyzer.words
+    assert "r" in words("R 要什么版本")
+    assert words("R") == ["r"]  # a keyword
+    assert "b" in words("B站")
+    assert not {"a", "s", "t"} & set(words("it's a dog, don't feed it"))

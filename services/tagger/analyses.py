@@ -14,6 +14,7 @@ import importlib.metadata
 import zlib
 from pathlib import Path
 
+from services.tagger import index
 from services.tagger.index import Analysed, Document, TextAnalysis
 
 HEADER = 8
@@ -42,8 +43,7 @@ def fingerprint(analysis: TextAnalysis) -> bytes:
 
 def digest(doc: Document) -> bytes:
     """4 bytes of what is analysed: the text, keywords and question variants."""
-    parts = "\x1f".join([doc.text, "\x1e".join(doc.keywords), "\x1e".join(doc.questions)])
-    return zlib.crc32(parts.encode()).to_bytes(4, "little")
+    return index.digest(doc).to_bytes(4, "little")
 
 
 def encode(mark: bytes, doc: Document, analysis: Analysed) -> bytes:

@@ -18,7 +18,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +148,13 @@ class Document:
     text: str
     keywords: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # FAQ question variants, indexed like the text
+
+
+def digest(doc: Document) -> int:
+    """32 bits of what is analysed (the text, keywords and question variants): an index keeps it instead of the
+    document, to reuse the analysis of an unchanged tag in the next build."""
+    parts = "\x1f".join([doc.text, "\x1e".join(doc.keywords), "\x1e".join(doc.questions)])
+    return zlib.crc32(parts.encode())
 
 
 @dataclass(frozen=True)
@@ -340,8 +347,9 @@ class KnowledgeIndex:
     Compact by design: a term is known by its 32-bit key (no strings kept), the postings of every term are one
     slice of two flat arrays (document numbers and BM25 impacts, sorted by term hash, then document), and each
     document's own sorted term hashes (for coverage of the candidates) are read from its analysis, which the
-    index keeps (one bytes object per document) for the next rebuild. A question is scored with numpy over the
-    postings of its terms.
+    index keeps (one bytes object per document) for the next rebuild. Of a document only its id, the digest of
+    its contents (to know it unchanged in the next build) and its language are kept, not its text. A question is
+    scored with numpy over the postings of its terms.
     """
 
     def __init__(
@@ -353,11 +361,14 @@ class KnowledgeIndex:
         """`term_cache` (earlier analyses) saves re-analysing documents that did not change; the analyses this
         build makes are added to it."""
         self._analysis = analysis
-        self._docs: list[Document] = list(docs)
+        docs = list(docs)
+        self._ids: list[str] = [doc.id for doc in docs]
+        self._digests = np.asarray([digest(doc) for doc in docs], dtype=np.uint32)
+        self._chinese = np.asarray([has_cjk(doc.text) for doc in docs], dtype=np.bool_)
         self._positions: dict[str, int] | None = None
-        self._n = len(self._docs)
+        self._n = len(docs)
         self._analyses: list[Analysed] = []  # per document: its sorted term keys, then their counts
-        for doc in self._docs:
+        for doc in docs:
             cached = term_cache.get(doc) if term_cache is not None else None
             if cached is None:
                 cached = analysed(analysis.document_terms(doc))
@@ -386,12 +397,14 @@ class KnowledgeIndex:
     def __len__(self) -> int:
         return self._n
 
-    @property
-    def documents(self) -> Sequence[Document]:
-        return self._docs
+    def doc_id(self, number: int) -> str:
+        return self._ids[number]
 
-    def analysis(self, number: int) -> Analysed:
-        """Document number `number`'s analysis (to reuse in the next build)."""
+    def analysis_of(self, doc: Document) -> Analysed | None:
+        """The analysis this index made of `doc` (to reuse in the next build), None unless it holds `doc` as is."""
+        number = self.position(doc.id)
+        if number is None or int(self._digests[number]) != digest(doc):
+            return None
         return self._analyses[number]
 
     @property
@@ -460,8 +473,7 @@ class KnowledgeIndex:
         coverage = self._coverage(found.query, present)
         bm25 = float(found.bm25[doc]) if doc < len(found.bm25) else 0.0
         best = found.ranked[0][1] if found.ranked else 0.0
-        document = self._docs[doc]
-        same_language = has_cjk(document.text) == found.chinese
+        same_language = bool(self._chinese[doc]) == found.chinese
         uncovered = max(
             (
                 unit.importance
@@ -473,7 +485,7 @@ class KnowledgeIndex:
             default=0.0,
         )
         return Hit(
-            doc_id=document.id,
+            doc_id=self._ids[doc],
             score=coverage + (BM25_SHARE * bm25 / best if best else 0.0),
             coverage=coverage,
             bm25=bm25,
@@ -485,7 +497,7 @@ class KnowledgeIndex:
     def position(self, doc_id: str) -> int | None:
         """The document number of an id (for the dense side, which ranks by number)."""
         if self._positions is None:
-            self._positions = {doc.id: number for number, doc in enumerate(self._docs)}
+            self._positions = {doc_id: number for number, doc_id in enumerate(self._ids)}
         return self._positions.get(doc_id)
 
     def _bm25(self, query: Query) -> npt.NDArray[np.float64]:

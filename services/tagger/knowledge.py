@@ -128,10 +128,10 @@ class KnowledgeCache:
         known: dict[Document, Analysed] = {}
         previous = self._snapshots.get(kb)
         if previous is not None:
-            wanted = set(docs)
-            for number, doc in enumerate(previous.index.documents):
-                if doc in wanted:
-                    known[doc] = previous.index.analysis(number)
+            for doc in docs:
+                reused = previous.index.analysis_of(doc)
+                if reused is not None:
+                    known[doc] = reused
         unknown = [doc for doc in docs if doc not in known]
         if unknown:
             stored = await self._store.analyses(kb, [doc.id for doc in unknown])
@@ -176,7 +176,7 @@ class KnowledgeCache:
 
         def build() -> tuple[KnowledgeIndex, DenseIndex]:
             index = KnowledgeIndex(docs, self._analysis, known)
-            return index, dense_index_of(index.documents, vectors, self._means)
+            return index, dense_index_of(docs, vectors, self._means)
 
         if len(docs) - len(known) > INLINE_NEW_DOCS or len(docs) > INLINE_TOTAL_DOCS:
             return await asyncio.to_thread(build)

@@ -134,7 +134,7 @@ def rank(
         query_vector = dense_index.query(query_vector, chinese=has_cjk(question))
         ranked, mean, std = dense_index.search(query_vector, DEPTH)
         for place, (number, cosine) in enumerate(ranked, 1):
-            doc_id = index.documents[number].id
+            doc_id = index.doc_id(number)
             dense_rank[doc_id] = place
             cosines[doc_id] = cosine
             if doc_id not in by_doc:

@@ -166,7 +166,7 @@ def run_tagging_bench(samples: int = 120, max_tokens: int = 32) -> dict[str, obj
 
 def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
     """Bytes a replica holds per tag for one room of n_tags (traced allocations): the lexical index with its
-    documents and their analyses, the dense index, the limits' counts."""
+    documents' ids, digests and analyses, the dense index, the limits' counts."""
     import tracemalloc  # noqa: PLC0415 - only this measurement
 
     from services.tagger.knowledge import KnowledgeCache  # noqa: PLC0415
@@ -200,8 +200,8 @@ def memory_per_tag(n_tags: int = 10_000) -> dict[str, object]:
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        # What KnowledgeCache.snapshot keeps: the limits' counts, the lexical index with its documents and their
-        # analyses, the dense index (the records, parsed or as JSON, and the vector strings are dropped).
+        # What KnowledgeCache.snapshot keeps: the limits' counts, the lexical index with its documents' ids,
+        # digests and analyses, the dense index (the records, parsed or as JSON, and the vector strings are dropped).
         raw = {
             str(number): value.encode().decode() for number, value in enumerate(stored)
         }  # as read from Redis

@@ -71,6 +71,15 @@ def test_term_cache_is_filled_and_reused() -> None:
     assert KnowledgeIndex(DOCS, shared_analysis(), poisoned).search("zzz")[0].coverage == 1.0
 
 
+def test_an_index_gives_back_the_analysis_of_an_unchanged_document_only() -> None:
+    cache: dict[Document, Analysed] = {}
+    index = KnowledgeIndex(DOCS, shared_analysis(), cache)
+    assert index.analysis_of(DOCS[0]) == cache[DOCS[0]]
+    assert index.analysis_of(Document("1", DOCS[0].text)) is None  # its keywords were dropped
+    assert index.analysis_of(Document("1", DOCS[1].text, keywords=("周会",))) is None  # edited text
+    assert index.analysis_of(Document("7", DOCS[0].text, keywords=("周会",))) is None  # another tag
+
+
 def test_common_terms_in_a_large_index_still_rank() -> None:
     docs = [Document(str(i), f"filler text number {i} 周会") for i in range(2500)]
     docs.append(Document("target", "周会 改到 周五 filler"))

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from schemas import ContactRef, HistoryMessage, MessageReceived, Quote
 from services.history import codec, keys
+from services.shared.script_batch import BatchedScript
 
 log = logging.getLogger("qunbus.history")
 
@@ -131,7 +132,7 @@ class HistoryStore:
         self._redis = redis
         self.retention = retention
         self.max_per_room = max_per_room
-        self._append = redis.register_script(_APPEND)
+        self._append = BatchedScript(redis, _APPEND)  # one pipeline for the messages of a fetched batch
 
     # -- writing ---------------------------------------------------------------------------------------------
 

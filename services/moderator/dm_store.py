@@ -13,8 +13,8 @@ from datetime import datetime
 
 from services.moderator import keys
 from services.moderator.redis_types import StrRedis
-from services.moderator.script_batch import BatchedScript
 from services.shared import quotas
+from services.shared.script_batch import BatchedScript
 
 # KEYS: window, strikes (event id -> 1), muted-until. ARGV: event id, time (ms), window (ms), max messages,
 # may strike (1: not an admin, not stale), mute (ms). Returns {struck (1/0), muted (1/0)}.

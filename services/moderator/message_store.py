@@ -23,7 +23,7 @@ from services.moderator.room_store import (
     directory_entry,
 )
 from services.moderator.rooms import FloodLimits, RoomConfig, RoomRecord
-from services.moderator.script_batch import BatchedScript
+from services.shared.script_batch import BatchedScript
 
 # KEYS: directory, members, room config, flood window, flood strikes, flood strike outcomes, flood quiet-until.
 # ARGV: room id, directory entry, member id, event id, message time (ms), flood (1: count it), may strike (1: not an admin),

@@ -2,7 +2,7 @@
 
 The plumbing runs a fetched batch of messages at once (one per room at a time); through redis-py each call would
 pay a round trip of its own (pool checkout, send, wake-up, read). Here the first call of a turn schedules a flush,
-and every call made before the flush runs joins it. Each script stays atomic: the pipeline only shares the trip.
+and every call made before the flush runs joins it (the moderator's flood counters, the history's append). Each script stays atomic: the pipeline only shares the trip.
 Calls within one pipeline run in order; two pipelines in flight may not, which is fine for callers that wait for
 one call before making the next that depends on it (the plumbing runs one message per room at a time).
 """
@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from services.moderator.redis_types import StrRedis
-
-Arg = str | int
+Arg = str | int | bytes
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class _Call:
 class BatchedScript:
     """``await script(keys=[...], args=[...])``, like redis-py's ``register_script``, but batched."""
 
-    def __init__(self, redis: StrRedis, source: str) -> None:
+    def __init__(self, redis: Redis, source: str) -> None:
         self._redis = redis
         self._source = source
         self._sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1

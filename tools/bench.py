@@ -440,7 +440,7 @@ async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict
 
     from schemas import SayText  # noqa: PLC0415
     from services.tagger import keys  # noqa: PLC0415
-    from services.tagger.bench import install_sizes, memory_per_tag, run_tagging_bench  # noqa: PLC0415
+    from services.tagger.bench import install_sizes, run_tagging_bench  # noqa: PLC0415
 
     tagging = await asyncio.to_thread(run_tagging_bench, 120)
     total = tagging["total"]
@@ -460,7 +460,20 @@ async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict
     ]
     redis_bytes = sum([int(await redis.memory_usage(key, samples=0) or 0) for key in kb_keys])
     await redis.aclose()
-    memory = await asyncio.to_thread(memory_per_tag, 10_000)
+    # In a fresh process, as a replica starts: the caches earlier sections filled here would blur the count.
+    measured = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-c",
+            "import json; from services.tagger.bench import memory_per_tag as m; print(json.dumps(m()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    memory = json.loads(measured.stdout.splitlines()[-1])
     # A restart: a fresh tagger process with the 10,000-tag room in Redis, until it answers a question there.
     spawned = time.perf_counter()
     process, port = start_service(stack, "services.tagger")
@@ -494,7 +507,7 @@ async def section_tagger_cost(stack: Stack, connection: NatsClient, shared: dict
     )
     start = json.loads((await probe.communicate())[0])
     per_tag_redis = redis_bytes / max(1, n_tags)
-    per_tag_process = int(memory["total_b"])  # type: ignore[call-overload]
+    per_tag_process = int(memory["total_b"])
     return [
         Row(
             "tagging a message (analysis + e5), one core",

@@ -50,7 +50,9 @@ local function index(id, name)
   return tonumber(idx)
 end
 local id_bytes = ARGV[3]
-local recent = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 64)
+-- Only entries at or after the message's own time can be it (an entry id is never before its WeChat time), and
+-- only the newest can move the new id: in order, that is none or one entry, not the last 64.
+local recent = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', 64)
 for _, item in ipairs(recent) do
   local value = item[2][2]
   local at = 2

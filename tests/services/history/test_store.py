@@ -47,11 +47,17 @@ async def test_redelivered_event_is_kept_once_and_late_message_keeps_its_time(st
     first = said("one", 10)
     assert await store.record(first, T0)
     assert not await store.record(first, T0)
-    assert await store.record(said("late", 5), T0)  # arrives after a later message
+    late = said("late", 5)
+    assert await store.record(late, T0)  # arrives after a later message: its entry id is after "one"'s
+    assert not await store.record(late, T0)
+    assert await store.record(said("two", 20), T0)
+    assert not await store.record(first, T0)  # redelivered after a newer message
+    assert not await store.record(late, T0)
     page = await store.page(ROOM.id, Window(), T0 + timedelta(hours=1))
     assert [(m.text, m.timestamp) for m in page.messages] == [
         ("late", T0 + timedelta(minutes=5)),
         ("one", T0 + timedelta(minutes=10)),
+        ("two", T0 + timedelta(minutes=20)),
     ]
 
 

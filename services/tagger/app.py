@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from schemas import ChatCommand, ContactRef, MessageReceived, QuestionUnanswered, SayText
 from schemas.requests import UnansweredItem, UnansweredQuery
 from services.shared import Bilingual, Context, Intent, QunService
+from services.shared.text import normalize
 from services.tagger import quota, replies
 from services.tagger.browse import browse as browse_tags
 from services.tagger.commands import (
@@ -45,7 +46,6 @@ from services.tagger.retrieval import passage_text
 from services.tagger.settings import TaggerSettings
 from services.tagger.sharing import KnowledgeBases
 from services.tagger.store import NewTag, TagStore
-from services.tagger.text import normalize
 from services.tagger.unprompted import UnpromptedRooms
 
 log = logging.getLogger("qunbus.tagger")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from services.shared.text import normalize
 from services.tagger.commands import BrowseRequest
 from services.tagger.models import TagRecord
-from services.tagger.text import normalize
 
 
 class Empty(Enum):

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from services.shared import Bilingual
 from services.shared.numbers import parse_cn_int
-from services.tagger.text import STOPWORDS_ZH, normalize
+from services.shared.text import normalize
+from services.tagger.text import STOPWORDS_ZH
 
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 30

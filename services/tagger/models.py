@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.shared.text import normalize
 from services.tagger.index import Document
-from services.tagger.text import normalize
 
 
 def content_hash(text: str) -> str:

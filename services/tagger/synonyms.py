@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from services.tagger.text import STOPWORDS_EN, normalize, stem_en
+from services.shared.text import normalize
+from services.tagger.text import STOPWORDS_EN, stem_en
 
 MAX_PHRASE_WORDS = 3
 

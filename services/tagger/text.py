@@ -10,14 +10,14 @@ import logging
 import re
 import statistics
 import threading
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 import jieba
 
+from services.shared.text import normalize
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"\W")
 _CHUNKS = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
@@ -93,11 +93,6 @@ QUESTION_WORDS = frozenset(
     )
 )
 QUESTION_WORD_IMPORTANCE = 0.35
-
-
-def normalize(text: str) -> str:
-    """NFKC (full-width → half-width), lower case, single spaces."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
 def has_cjk(text: str) -> bool:

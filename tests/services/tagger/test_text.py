@@ -1,7 +1,8 @@
 import pytest
 
+from services.shared.text import normalize
 from services.tagger.engine import shared_analysis
-from services.tagger.text import bigrams, has_cjk, importance, normalize, stem_en
+from services.tagger.text import bigrams, has_cjk, importance, stem_en
 
 
 def test_normalize_folds_width_case_and_spaces() -> None:

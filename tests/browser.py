@@ -1,6 +1,6 @@
 """Pages in a real headless Chromium (Debian's), driven by Playwright: one launcher for every browser test.
 
-Importing this module skips the importing test module loudly when Chromium or Playwright is missing. A page whose
+Importing this module skips the importing test module loudly when Chromium is missing (fails it in CI). A page whose
 test fails leaves a screenshot (outside pytest's tmp_path: concurrent pytest runs prune each other's basetemp).
 """
 
@@ -14,7 +14,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
+from playwright import async_api as playwright_api
+
+from tests.peers import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,14 +29,10 @@ CHROMIUM_ARGS = [
 ]
 
 if shutil.which(CHROMIUM) is None:
-    pytest.skip(
+    unavailable(
         f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing — install it with "
-        "`apt-get install -y chromium fonts-noto-cjk` (`make test` tries this as root)",
-        allow_module_level=True,
+        "`apt-get install -y chromium fonts-noto-cjk` (`make test` tries this as root)"
     )
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="BROWSER TESTS SKIPPED: the playwright package is not installed"
-)
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from services.shared import QunSettings
 from services.shared.provision import provision
 from tests.conftest import GENEROUS_QUOTA_ENV
+from tests.peers import unavailable
 from tools import image
 from tools.servers import free_port
 
@@ -39,7 +40,7 @@ def image_tag() -> str:
     try:
         built = image.build()
     except image.ImageUnavailableError as error:
-        pytest.skip(f"IMAGE NOT BUILT, buildah cannot run on this machine: {error}")
+        unavailable(f"IMAGE NOT BUILT, buildah cannot run on this machine: {error}")
     how = "found" if built.cached else "built"
     print(f"\n{built.tag}: {how} in {built.seconds:.0f} s, {built.size_bytes / 1e6:.0f} MB")
     return built.tag

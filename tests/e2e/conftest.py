@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 
-from .puppet_mock import PuppetMockWorld, ensure_node_modules, node_toolchain_missing
+from tests.peers import require_node
+
+from .puppet_mock import PuppetMockWorld, ensure_node_modules
 
 
 @pytest.fixture(scope="session")
 def _node_modules_installed() -> None:
-    reason = node_toolchain_missing()
-    if reason is not None:
-        # CI sets QUNBUS_REQUIRE_NODE=1 so a machine without Node fails instead of silently skipping.
-        if os.environ.get("QUNBUS_REQUIRE_NODE") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_node("the official Wechaty peer")
     ensure_node_modules()
 
 

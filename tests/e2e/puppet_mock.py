@@ -46,16 +46,6 @@ def quoted_reply(quoted_name: str, quoted_text: str, reply: str) -> str:
     return f"「{quoted_name}：{quoted_text}」\n{QUOTE_SEPARATOR}\n{reply}"
 
 
-def node_toolchain_missing() -> str | None:
-    """Why the official peer cannot run here, or None when node and npm are available."""
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        return (
-            f"NODE TOOLCHAIN MISSING ({', '.join(missing)} not on PATH): the official Wechaty peer cannot run"
-        )
-    return None
-
-
 def ensure_node_modules() -> None:
     """Install the pinned packages from package-lock.json (`npm ci`) unless node_modules is up to date."""
     lock = PUPPET_MOCK_DIR / "package-lock.json"
@@ -63,7 +53,7 @@ def ensure_node_modules() -> None:
     if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
         return
     npm = shutil.which("npm")
-    assert npm is not None, "call node_toolchain_missing() first"
+    assert npm is not None, "call tests.peers.require_node() first"
     subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"],
         cwd=PUPPET_MOCK_DIR,
@@ -348,7 +338,7 @@ async def _spawn(
     grpc_port: int, token: str, bot_id: str, bot_name: str, log: IO[bytes]
 ) -> asyncio.subprocess.Process:
     node = shutil.which("node")
-    assert node is not None, "call node_toolchain_missing() first"
+    assert node is not None, "call tests.peers.require_node() first"
     return await asyncio.create_subprocess_exec(
         node,
         str(SERVER_SCRIPT),

@@ -4,7 +4,7 @@ help lists it from the registry, and an event that breaks the schema goes to its
 
 Its npm packages are installed from the committed package-lock.json (`npm ci`) when missing or older than the lock,
 and it is compiled with the locked `tsc`. Without node and npm the test is skipped with a loud reason
-(`QUNBUS_REQUIRE_NODE=1`, set by CI, turns that into a failure)."""
+(`QUNBUS_REQUIRE_ALL=1`, set by CI, turns that into a failure)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -26,19 +25,11 @@ from services.moderator.app import service as moderator
 from services.shared import Runtime
 from tests.conftest import Bus, RunService
 from tests.factories import BOT, ROOM, message
+from tests.peers import require_node
 
 DICE = Path(__file__).resolve().parents[2] / "examples" / "dice-ts"
 NPM_TIMEOUT_S = 300.0
 START_DEADLINE_S = 30.0
-
-
-def _node_missing() -> str | None:
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    return (
-        f"NODE TOOLCHAIN MISSING ({', '.join(missing)}): the TypeScript example cannot run"
-        if missing
-        else None
-    )
 
 
 def _newest(paths: list[Path]) -> float:
@@ -72,11 +63,7 @@ def _build() -> None:
 
 @pytest.fixture(scope="module")
 def dice_built() -> None:
-    reason = _node_missing()
-    if reason is not None:
-        if os.environ.get("QUNBUS_REQUIRE_NODE") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_node("the TypeScript example")
     _build()
 
 

@@ -8,6 +8,7 @@ from PIL import Image
 
 from services.history.chart import HEIGHT, WIDTH, NoCjkFontError, find_font, render
 from services.history.reports import figures
+from tests.peers import unavailable
 from tests.services.history.conversations import CHINESE, build
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -38,7 +39,9 @@ def test_a_packaged_cjk_font_is_found_and_the_chart_is_a_png() -> None:
 
 def test_a_font_without_chinese_glyphs_is_refused() -> None:
     if not DEJAVU.is_file():
-        pytest.skip("DejaVu Sans (fonts-dejavu-core) is not installed here")
+        unavailable(
+            "DejaVu Sans is missing: `apt-get install fonts-dejavu-core` (`make test` tries this as root)"
+        )
     with pytest.raises(NoCjkFontError):
         find_font(DEJAVU)
     with pytest.raises(NoCjkFontError):

@@ -5,7 +5,6 @@ gateway, each of the three gets it exactly once, and no faster than the account'
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,8 @@ from services.ops.broadcast import Selection
 from services.ops.operations import Operations
 from tests.conftest import Bus, RunService
 from tests.e2e.gateway_on_peer import PEOPLE, gateway_on
-from tests.e2e.puppet_mock import PuppetMockWorld, ensure_node_modules, node_toolchain_missing
+from tests.e2e.puppet_mock import PuppetMockWorld, ensure_node_modules
+from tests.peers import require_node
 
 pytestmark = pytest.mark.slow
 ACCOUNT_PER_MINUTE = 240.0  # after the first message, one every 0.25 s
@@ -27,11 +27,7 @@ ACCOUNT_PER_MINUTE = 240.0  # after the first message, one every 0.25 s
 
 @pytest.fixture
 async def peer() -> AsyncIterator[PuppetMockWorld]:
-    reason = node_toolchain_missing()
-    if reason is not None:
-        if os.environ.get("QUNBUS_REQUIRE_NODE") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_node("the official Wechaty peer")
     ensure_node_modules()
     async with PuppetMockWorld.started() as world:
         yield world

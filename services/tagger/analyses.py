@@ -51,8 +51,13 @@ def encode(mark: bytes, doc: Document, analysis: Analysed) -> bytes:
     return mark + digest(doc) + analysis
 
 
+def made_from(stored: bytes, doc: Document) -> bool:
+    """Whether `stored` is an analysis of this very document (by any analyser)."""
+    return len(stored) >= HEADER and stored[4:HEADER] == digest(doc)
+
+
 def decode(mark: bytes, doc: Document, stored: bytes | None) -> Analysed | None:
     """The analysis in `stored` if it was made by this analysis (fingerprint `mark`) from this very document."""
-    if stored is None or len(stored) < HEADER or stored[:4] != mark or stored[4:HEADER] != digest(doc):
+    if stored is None or stored[:4] != mark or not made_from(stored, doc):
         return None
     return stored[HEADER:]

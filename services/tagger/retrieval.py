@@ -148,10 +148,11 @@ def rank(
     for doc_id, hit in by_doc.items():
         if hit.coverage == 0 and not use_dense:
             continue  # lexical only, and no word of the question in it: no evidence at all
-        fused = hit.score
         if use_dense:
             known = cosines.get(doc_id)
             fused = hit.coverage + dense_weight * (known if known is not None else mean + MISSING_Z * std)
+        else:
+            fused = hit.score
         candidates.append(
             Candidate(
                 hit=hit,

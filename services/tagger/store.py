@@ -20,9 +20,8 @@ from services.tagger.models import TagRecord, Tombstone, content_hash
 # How long a deleted tag's tombstone says which event deleted it. Redelivery (retries with backoff, a replica
 # dying with the message unacked, a backlog after an outage) happens within minutes to hours: a day covers it.
 TOMBSTONE_TTL_S = 24 * 3600
-ANALYSES_BATCH = (
-    2_000  # stored analyses read and written this many at a time (~1.2 MB): Redis stays responsive
-)
+# Stored analyses are read and written this many at a time (~1.2 MB): Redis stays responsive.
+ANALYSES_BATCH = 2_000
 
 # Returns the id for a content hash, allocating the next one if the text is new, plus the stored record (or
 # false). One script so two replicas tagging the same text at once agree on one id.
@@ -113,7 +112,7 @@ class TagStore:
             vector = tag.vector or (previous.vector if previous else None)
             if vector:
                 pipe.hset(keys.vectors(kb), record.id, vector)
-            if tag.analysis is not None and tag.analysis[4:8] == analyses.digest(record.document()):
+            if tag.analysis is not None and analyses.made_from(tag.analysis, record.document()):
                 pipe.hset(keys.analyses(kb), record.id, tag.analysis)
             else:  # keywords merged, or no analysis given: the next build analyses it and stores that
                 pipe.hdel(keys.analyses(kb), record.id)

@@ -1,7 +1,8 @@
 """Text analysis for retrieval: normalisation, jieba word tokens, CJK bigrams, light English stemming.
 
-jieba needs ~0.3 s (from the start cache) to ~1 s (cold) to load its dictionary, so the tokenizer is created lazily, once
-per process, behind a lock; `warm_up()` lets the service pay that cost at start instead of on the first question.
+jieba needs ~0.3 s (from the start cache) to ~1 s (cold) to load its dictionary, so the tokenizer is created
+lazily, once per process, behind a lock; `warm_up()` lets the service pay that cost at start instead of on the
+first question.
 """
 
 from __future__ import annotations

@@ -337,7 +337,11 @@ class Lexical:
     subject: _Unit | None
     unknown_subject: bool
     chinese: bool = False  # the question is Chinese
-    hashes: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, dtype=KEY))  # of all_terms
+    hashes: npt.NDArray[np.uint32] = field(
+        default_factory=lambda: np.zeros(0, dtype=KEY)
+    )  # of all_terms, sorted
+    keyed: tuple[tuple[str, int], ...] = ()  # each of all_terms with its key
+    weights: tuple[float, ...] = ()  # each unit's weight here (for coverage)
 
 
 class KnowledgeIndex:
@@ -453,8 +457,10 @@ class KnowledgeIndex:
         if len(scored) > depth:
             scored = scored[np.argpartition(-scores[scored], depth - 1)[:depth]]
         top = sorted(((int(doc), float(scores[doc])) for doc in scored), key=lambda item: (-item[1], item[0]))
+        weights = tuple(self._unit_weight(unit) for unit in query.units)
         # The question's weightiest word: rare here or unknown here, and a subject word, not phrasing.
-        subject = max(query.units, key=self._unit_weight) if query.units else None
+        subject = query.units[weights.index(max(weights))] if weights else None
+        keyed = tuple((term, _term_hash(term)) for term in query.all_terms)
         return Lexical(
             query=query,
             ranked=top,
@@ -462,15 +468,20 @@ class KnowledgeIndex:
             subject=subject,
             unknown_subject=subject is not None and not self._known(subject),
             chinese=has_cjk(question),
-            hashes=np.asarray(sorted({_term_hash(term) for term in query.all_terms}), dtype=KEY),
+            hashes=np.asarray(sorted({key for _term, key in keyed}), dtype=KEY),
+            keyed=keyed,
+            weights=weights,
         )
 
     def hit(self, found: Lexical, doc: int) -> Hit:
         """How document number `doc` answers the question (any document, also one BM25 did not rank)."""
         mine = term_keys(self._analyses[doc])
-        shared = set(np.intersect1d(found.hashes, mine, assume_unique=True).tolist())
-        present = {term for term in found.query.all_terms if _term_hash(term) in shared}
-        coverage = self._coverage(found.query, present)
+        shared: set[int] = set()
+        if len(mine) and len(found.hashes):
+            at = np.minimum(np.searchsorted(mine, found.hashes), len(mine) - 1)
+            shared = set(found.hashes[mine[at] == found.hashes].tolist())
+        present = {term for term, key in found.keyed if key in shared}
+        coverage = self._coverage(found, present)
         bm25 = float(found.bm25[doc]) if doc < len(found.bm25) else 0.0
         best = found.ranked[0][1] if found.ranked else 0.0
         same_language = bool(self._chinese[doc]) == found.chinese
@@ -502,12 +513,11 @@ class KnowledgeIndex:
 
     def _bm25(self, query: Query) -> npt.NDArray[np.float64]:
         """BM25 of every document (0 where no term of the question occurs), term at a time, rarest first. A common
-        term (a long posting list) only adds to the documents rarer terms found, looked up in its postings: a
-        question made of common words still ranks, and no question walks 100,000 postings."""
+        term (a long posting list) only adds to the documents rarer terms found (a gather over its postings, no
+        search): a question made of common words still ranks, and common words add no candidates."""
         scores = np.zeros(self._n, dtype=np.float64)
         slots = [(slot, weight) for term, weight in query.terms.items() if (slot := self._slot(term)) >= 0]
         slots.sort(key=lambda item: int(self._offsets[item[0] + 1] - self._offsets[item[0]]))
-        candidates: npt.NDArray[np.intp] | None = None
         anything = False
         for slot, weight in slots:
             start, stop = int(self._offsets[slot]), int(self._offsets[slot + 1])
@@ -516,13 +526,10 @@ class KnowledgeIndex:
             docs, impacts = self._post_docs[start:stop], self._post_impacts[start:stop]
             if df <= DENSE_POSTINGS or not anything:
                 scores[docs] += boost * impacts.astype(np.float64)
-                candidates, anything = None, True
+                anything = True
                 continue
-            if candidates is None:
-                candidates = np.flatnonzero(scores)
-            at = np.minimum(np.searchsorted(docs, candidates), df - 1)
-            found = docs[at] == candidates
-            scores[candidates[found]] += boost * impacts[at[found]].astype(np.float64)
+            found = scores[docs] != 0  # the documents rarer terms found (scores only grow)
+            scores[docs[found]] += boost * impacts[found].astype(np.float64)
         return scores
 
     def _smoothed_idf(self, term: str) -> float:
@@ -573,11 +580,10 @@ class KnowledgeIndex:
             best = max(best, PINYIN_CREDIT * share)
         return best
 
-    def _coverage(self, query: Query, doc_terms: set[str]) -> float:
-        total = 0.0
-        found = 0.0
-        for unit in query.units:
-            weight = self._unit_weight(unit)
-            total += weight
-            found += weight * self._unit_found(unit, doc_terms)
-        return found / total if total else 0.0
+    def _coverage(self, found: Lexical, doc_terms: set[str]) -> float:
+        total = sum(found.weights)
+        covered = sum(
+            weight * self._unit_found(unit, doc_terms)
+            for unit, weight in zip(found.query.units, found.weights, strict=True)
+        )
+        return covered / total if total else 0.0

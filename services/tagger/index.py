@@ -337,11 +337,11 @@ class Lexical:
     subject: _Unit | None
     unknown_subject: bool
     chinese: bool = False  # the question is Chinese
-    hashes: npt.NDArray[np.uint32] = field(
-        default_factory=lambda: np.zeros(0, dtype=KEY)
-    )  # of all_terms, sorted
-    keyed: tuple[tuple[str, int], ...] = ()  # each of all_terms with its key
-    weights: tuple[float, ...] = ()  # each unit's weight here (for coverage)
+    # The keys of all_terms (sorted), each of all_terms with its key, and each unit's weight in this index: computed
+    # once per question, read for every candidate.
+    hashes: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, dtype=KEY))
+    keyed: tuple[tuple[str, int], ...] = ()
+    weights: tuple[float, ...] = ()
 
 
 class KnowledgeIndex:

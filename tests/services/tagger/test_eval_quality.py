@@ -2,7 +2,7 @@
 (tools/tagger_eval.py prints the full leave-one-domain-out table)."""
 
 from services.tagger.decision import DecisionModel
-from tools.tagger_eval import DOMAINS, load_domain
+from tools.tagger_eval import DOMAINS, UNSEEN, load_domain
 
 
 def test_domain_sets_meet_the_issue_minimums() -> None:
@@ -23,3 +23,13 @@ def test_the_shipped_model_was_fitted_with_both_stages() -> None:
     assert 0 < model.lexical.answer_at <= 1
     assert 0 < model.full.answer_at <= 1
     assert model.unprompted_at >= model.full.answer_at
+
+
+def test_the_groups_written_after_tuning_are_whole_rooms() -> None:
+    rooms = [load_domain(path) for path in sorted(UNSEEN.glob("*.yaml"))]
+    assert len(rooms) >= 2
+    for room in rooms:
+        ids = {doc.id for doc in room.docs}
+        assert len(ids) == len(room.docs) >= 8
+        assert {case.expected for case in room.cases if case.expected} == ids  # every fact is asked about
+        assert sum(case.expected is None for case in room.cases) >= 8

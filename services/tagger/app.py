@@ -422,7 +422,8 @@ async def _answer(
     elif unprompted:
         return  # nobody asked the bot: stay quiet unless sure
     elif verdict is Verdict.SUGGEST and result.records:
-        await _say(ctx, replies.suggestions(result.records), mention=event.talker.id)
+        near = ctx.deps.knowledge.words(question)
+        await _say(ctx, replies.suggestions(result.records, near), mention=event.talker.id)
     else:
         await _say(ctx, replies.UNKNOWN)
         await _report_unanswered(event, ctx, question)

@@ -182,9 +182,12 @@ class KnowledgeCache:
             return await asyncio.to_thread(build)
         return build()
 
+    def words(self, question: str) -> list[str]:
+        """The words of a question that are searched for (谢谢, "hi" and "?" have none)."""
+        return self._analysis.analyzer.words(question, search_mode=False)
+
     def has_content(self, question: str) -> bool:
-        """Whether the text has any word to search for (谢谢, "hi" and "?" have none)."""
-        return bool(self._analysis.analyzer.words(question, search_mode=False))
+        return bool(self.words(question))
 
     async def ask(
         self,

@@ -11,19 +11,30 @@ from services.tagger.deletion import Deleted, NotFound, Outcome, Refused
 from services.tagger.models import TagRecord
 
 SNIPPET = 24
+SUGGESTION_SNIPPET = 36
 
 
-def snippet(record: TagRecord, length: int = SNIPPET) -> str:
-    """The start of what was said, on one line."""
+def snippet(record: TagRecord, length: int = SNIPPET, near: Sequence[str] = ()) -> str:
+    """What was said, on one line: its start, or, given the question's words (`near`), the stretch around the
+    longest of them the message has when that lies past the start (a detail in the middle of a long notice)."""
     text = " ".join(record.text.split())
-    return text if len(text) <= length else text[:length] + "…"
+    if len(text) <= length:
+        return text
+    lowered = text.casefold()
+    found = [
+        (-len(word), at) for word in near if len(word) > 1 and (at := lowered.find(word.casefold())) >= 0
+    ]
+    at = min(found)[1] if found else 0
+    if at + length // 2 <= length:
+        return text[:length] + "…"
+    start = min(at - length // 3, len(text) - length)
+    return "…" + text[start : start + length] + ("…" if start + length < len(text) else "")
 
 
-def _label(record: TagRecord, *, sep: str) -> str:
-    """Keywords (if the tagger gave any) and the start of the text."""
-    if record.keywords:
-        return f"[{sep.join(record.keywords)}] {snippet(record)}"
-    return snippet(record)
+def _label(record: TagRecord, *, sep: str, length: int = SNIPPET, near: Sequence[str] = ()) -> str:
+    """Keywords (if the tagger gave any) and a snippet of the text."""
+    text = snippet(record, length, near)
+    return f"[{sep.join(record.keywords)}] {text}" if record.keywords else text
 
 
 def who_zh(record: TagRecord) -> str:
@@ -69,9 +80,10 @@ def answer(record: TagRecord, zone: ZoneInfo) -> Bilingual:
     )
 
 
-def suggestions(records: Sequence[TagRecord]) -> Bilingual:
-    zh_lines = [f"#{record.id} {_label(record, sep='、')}" for record in records]
-    en_lines = [f"#{record.id} {_label(record, sep=', ')}" for record in records]
+def suggestions(records: Sequence[TagRecord], near: Sequence[str] = ()) -> Bilingual:
+    """ "Did you mean": each message's id, keywords and the stretch of it nearest the question's words (`near`)."""
+    zh_lines = [f"#{r.id} {_label(r, sep='、', length=SUGGESTION_SNIPPET, near=near)}" for r in records]
+    en_lines = [f"#{r.id} {_label(r, sep=', ', length=SUGGESTION_SNIPPET, near=near)}" for r in records]
     return Bilingual(
         zh="你是不是想找：\n" + "\n".join(zh_lines) + "\n换个更具体的问法再问我，或「浏览 关键词」。",
         en="Did you mean:\n" + "\n".join(en_lines) + "\nAsk me more precisely, or use 'tags <keyword>'.",

@@ -79,3 +79,24 @@ def test_delete_outcomes_each_have_their_sentence() -> None:
     assert replies.delete_outcome(Deleted(record())).en == "Deleted #12."
     assert replies.delete_outcome(Refused(record())).zh.startswith("抱歉，#12")
     assert replies.delete_outcome(NotFound("7")).zh == "没有找到 #7。"
+
+
+def test_did_you_mean_shows_the_stretch_of_a_long_notice_around_the_questions_word() -> None:
+    notice = (
+        "【通知】本周六上午 9 点在中山公园南门集合跑 10 公里，配速 6 分到 7 分都有人带。"
+        "存包处在南门保安亭，跑完 11 点前取回；下雨改到周日同一时间。"
+    )
+    said = replies.suggestions([record("7", text=notice)], near=["存包", "哪里"])
+    line = said.zh.splitlines()[1]
+    assert line.startswith("#7 …")
+    assert "存包处在南门保安亭" in line
+    # a word near the start, or none the message has: its start, as before
+    assert "#7 【通知】本周六上午" in replies.suggestions([record("7", text=notice)], near=["周六"]).zh
+    assert "#7 【通知】本周六上午" in replies.suggestions([record("7", text=notice)], near=["parcel"]).en
+
+
+def test_an_english_notice_is_searched_regardless_of_case() -> None:
+    notice = "Reminder: the canteen on B1 closes at 2pm on Friday; the coffee bar on 3F stays open until 6pm."
+    line = replies.suggestions([record("3", text=notice)], near=["coffe"]).en.splitlines()[1]
+    assert "coffee bar on 3F" in line
+    assert line.startswith("#3 …")

@@ -4,8 +4,9 @@
     python -m tools.intent_eval --tuned-only  # while tuning: the unseen part stays unseen
     python -m tools.intent_eval --errors      # every miss of the tuning part (never of the unseen part)
 
-Data: services/scheduler/data/intent_eval.yaml (tuned on) and intent_unseen.yaml (written at the same time, before
-any tuning; judged only as a whole). Each message goes the way the bot would take it when addressed (an @-mention in
+Data: services/scheduler/data/intent_eval.yaml (tuned on), intent_unseen.yaml (written at the same time, before
+any tuning; judged only as a whole) and intent_fresh.yaml (written after all tuning by a writer shown only the file
+format, never the code or the other sets; judged only as a whole). Each message goes the way the bot would take it when addressed (an @-mention in
 a room, or a direct message): a body that starts with a scheduler keyword runs the keyword command; any other body
 runs the scheduler's recogniser, and a confidence at or above the claim threshold runs the same command with the
 recogniser's arguments. Other services' keywords and recognisers are not simulated.
@@ -39,6 +40,7 @@ from services.scheduler.timeparse import ParsedReminder
 DATA = Path(__file__).resolve().parent.parent / "services" / "scheduler" / "data"
 TUNED_FILE = DATA / "intent_eval.yaml"
 UNSEEN_FILE = DATA / "intent_unseen.yaml"
+FRESH_FILE = DATA / "intent_fresh.yaml"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -235,7 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tuned-only", action="store_true", help="leave the unseen part out")
     parser.add_argument("--errors", action="store_true", help="list the misses of the tuning part")
     args = parser.parse_args(argv)
-    parts = [("tuned", TUNED_FILE)] + ([] if args.tuned_only else [("unseen", UNSEEN_FILE)])
+    parts = [("tuned", TUNED_FILE)]
+    if not args.tuned_only:
+        parts += [("unseen", UNSEEN_FILE), ("fresh", FRESH_FILE)]
     print(HEADER)
     tuned: list[Outcome] = []
     for name, path in parts:

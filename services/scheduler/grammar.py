@@ -541,10 +541,10 @@ def _en_noon(match: re.Match[str]) -> Fill:
 
 # ---------------------------------------------------------------- English: relative
 
-_EN_DURATION = (
-    rf"(?:(?P<hours>{EN})\s*(?:hours?|hrs?|h)(?:\s*(?:and\s+)?(?P<hm>{EN})\s*(?:minutes?|mins?|m))?"
-    rf"|(?P<minutes>{EN})\s*(?:minutes?|mins?|m)|(?P<seconds>{EN})\s*(?:seconds?|secs?|s)"
-    rf"|(?P<half>half\s+an?\s+hour)|(?P<hour_half>an?\s+hour\s+and\s+a\s+half))(?![a-z])"
+_EN_DURATION = (  # "an hour and a half" first: "an hour" alone would match its start
+    rf"(?:(?P<hour_half>an?\s+hour\s+and\s+a\s+half)|(?P<half>half\s+an?\s+hour)"
+    rf"|(?P<hours>{EN})\s*(?:hours?|hrs?|h)(?:\s*(?:and\s+)?(?P<hm>{EN})\s*(?:minutes?|mins?|m))?"
+    rf"|(?P<minutes>{EN})\s*(?:minutes?|mins?|m)|(?P<seconds>{EN})\s*(?:seconds?|secs?|s))(?![a-z])"
 )
 
 

@@ -46,8 +46,9 @@ _STANDALONE_VERBS = (
 )
 _ALARM_VERBS = (
     r"闹钟|(?:set|add|create|make)\s+(?:a|an|me\s+an?)\s+alarm(?:\s+for)?(?![a-z])|wake\s+me(?:\s+up)?\b"
+    r"|别让我忘(?:了|记)?|(?:don'?t|do\s+not)\s+let\s+me\s+forget(?:\s+to)?(?![a-z])"
 )
-"""An alarm is for the sender."""
+"""An alarm, or "don't let me forget", is for the sender."""
 VERB = re.compile(
     rf"(?P<verb>(?P<optional>{_OPTIONAL_TARGET_VERBS})|(?P<targeted>{_TARGETED_VERBS})"
     rf"|(?P<standalone>{_STANDALONE_VERBS})|(?P<alarm>{_ALARM_VERBS}))"
@@ -89,7 +90,7 @@ _QUESTION_WORDS = re.compile(
 _LEADING_JOINERS = re.compile(r"^(?:[\s,，、:：;；.。!！?？~～\-—]+|(?:to|that|about|of|for|re|on)\b|的|吗)+")
 _TRAILING_JOINERS = re.compile(
     r"(?:[\s,，、:：;；.。!！?？~～\-—]+|好吗|好不好|行吗|可以吗|(?<![a-z])(?:thanks|thank\s+you|thx|ty|please|pls)\b"
-    r"|一下|哦|哈|啊|呀|吧|哟|喔|噢|啦|谢谢|谢啦|多谢)+$"
+    r"|一下|哦|哈|啊|呀|吧|呗|嘛|咯|哟|喔|噢|啦|谢谢|谢啦|多谢)+$"
 )
 
 

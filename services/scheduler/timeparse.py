@@ -216,6 +216,15 @@ def _choose(found: list[_Found], text: str, request: Request) -> tuple[list[_Fou
                 break
             chosen.append(other)
             spec, edge, neighbour = merged, other, neighbour + step
+    # A day said before the request verb ("明天提醒我交报告 9点", "周五提醒大家交周报 下午五点") is the request's, however
+    # far behind the task the clock comes; one inside the task ("9点提醒我准备明天的会") stays text.
+    first = min(chosen, key=lambda item: item.start)
+    before = [item for item in found if item.end <= first.start and item.start < request.end]
+    if request.verb and before and _only_request_between(text, (before[-1].end, request.end), request):
+        merged = before[-1].spec.combined(spec)
+        if merged is not None:
+            chosen.append(before[-1])
+            spec = merged
     return sorted(chosen, key=lambda item: item.start), spec
 
 

@@ -241,6 +241,8 @@ def test_the_expression_is_cut_from_the_original_text(command: str, expression: 
         ("我们 明天上午9点 开会", False),
         ("明天上午9点 开会", False),
         ("us at 5pm go home", False),
+        ("don't let me forget to call mom at 5pm", True),
+        ("明天上午9点别让我忘了开会", True),
     ],
 )
 def test_addressing_me_makes_it_personal(command: str, for_me: bool) -> None:
@@ -384,6 +386,16 @@ def test_an_impossible_time_names_the_piece() -> None:
         ("5min后提醒我喝水", "2026-11-18 09:05", "喝水"),
         ("周末早上10点提醒我去跑步", "2026-11-21 10:00", "去跑步"),
         ("remind me this weekend at 10am to mow the lawn", "2026-11-21 10:00", "mow the lawn"),
+        # a day before the request verb is the request's day, wherever the clock stands; one in the task is text
+        ("明天提醒我交报告 9点", "2026-11-19 09:00", "交报告"),
+        ("周五提醒大家交周报 下午五点", "2026-11-20 17:00", "交周报"),
+        ("tomorrow remind me to call mom at 3pm", "2026-11-19 15:00", "call mom"),
+        ("8点提醒我准备明天的会", "2026-11-18 20:00", "准备明天的会"),
+        # "an hour and a half", not "an hour" and a text starting "and a half"
+        ("in an hour and a half remind me to take my medicine", "2026-11-18 10:30", "take my medicine"),
+        ("don't let me forget to buy milk tomorrow morning at 7:30", "2026-11-19 07:30", "buy milk"),
+        ("明天早上8点别让我忘了带伞", "2026-11-19 08:00", "带伞"),
+        ("今晚八点提醒我倒垃圾呗", "2026-11-18 20:00", "倒垃圾"),  # a final particle is not the task's
     ],
 )
 def test_a_time_anywhere_in_the_sentence(command: str, first: str, text: str) -> None:

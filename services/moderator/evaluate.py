@@ -4,8 +4,9 @@
     python -m services.moderator.evaluate --tuned-only  # while tuning: the unseen part stays unseen
     python -m services.moderator.evaluate --errors      # every miss of the tuning part (never of the unseen part)
 
-Data: services/moderator/data/front_desk_eval.yaml (tuned on) and front_desk_unseen.yaml (written at the same
-time, before any recogniser code; judged only as a whole). Each message goes the way the bot takes it when
+Data: services/moderator/data/front_desk_eval.yaml (tuned on), front_desk_unseen.yaml (written at the same
+time, before any recogniser code; judged only as a whole) and front_desk_fresh.yaml (written after all tuning by a
+writer shown only the file format and the keyword list, never the code or the other sets). Each message goes the way the bot takes it when
 addressed: a body that starts with a live keyword runs that command (nothing for the front desk to do); otherwise
 the moderator's recognisers run, with the keywords of every service declared in this repository (internal ones
 left out, admin commands only for admins). Other services' recognisers are not simulated.
@@ -35,6 +36,7 @@ from services.shared.commands import CommandMatcher
 DATA = Path(__file__).resolve().parent / "data"
 TUNED_FILE = DATA / "front_desk_eval.yaml"
 UNSEEN_FILE = DATA / "front_desk_unseen.yaml"
+FRESH_FILE = DATA / "front_desk_fresh.yaml"
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,10 @@ def main() -> None:
     print("|---|---|---|---|")
     print(_row("tuned", tuned))
     if not options.tuned_only:
-        unseen, more = run(load(UNSEEN_FILE))
-        print(_row("unseen", unseen))
-        costs += more
+        for name, path in (("unseen", UNSEEN_FILE), ("fresh", FRESH_FILE)):
+            outcomes, more = run(load(path))
+            print(_row(name, outcomes))
+            costs += more
     print(
         f"recognisers: p50 {_percentile(costs, 0.5):.3f} ms, p99 {_percentile(costs, 0.99):.3f} ms per message"
     )

@@ -29,13 +29,19 @@ _HELLO = (
     "早 早啊 早上好 早安 上午好 中午好 午安 下午好 晚上好 晚安 "
     "hi hii hello hallo helo hey heya hiya howdy yo sup greetings morning evening "
     "good_morning good_afternoon good_evening good_night gm anyone_there anybody_there are_you_there you_there "
-    "whats_up what's_up"
+    "whats_up what's_up "
+    # Sorry to bother: the member wants my attention.
+    "不好意思 打扰 打扰了 打扰啦 打扰一下 抱歉 sorry sorry_to_bother sorry_for_bothering excuse_me pardon"
 )
 _THANKS = (
     "谢谢 谢 多谢 感谢 谢啦 谢了 谢谢啦 辛苦 辛苦了 感恩 3q 麻烦了 "
     "thanks thank thank_you thank_u thanks_you thx tks ty tysm cheers many_thanks much_appreciated appreciate_it"
 )
-_ACK = "好的 好 好滴 收到 了解 明白 知道了 ok okay okey k got_it roger noted"
+_ACK = (
+    "好的 好 好滴 收到 了解 明白 知道了 ok okay okey k got_it roger noted "
+    # Laughing along.
+    "哈哈 哈哈哈 呵呵 嘿嘿 嘻嘻 hh hhh haha hahaha lol lmao"
+)
 _FILLER = (
     # Who is addressed.
     "你 您 机器人 小助手 助手 群助手 bot robot qunbot 亲 同学 大家 各位 朋友们 "
@@ -63,9 +69,10 @@ def _vocabulary() -> dict[str, SmallTalk | None]:
 
 
 def _squeezed(body: str) -> str:
-    """Lower case, without spaces, punctuation, symbols (emoji) or WeChat emoji codes."""
+    """Lower case, without spaces, punctuation, symbols (emoji, with their variation selectors) or WeChat emoji
+    codes."""
     text = _WECHAT_EMOJI.sub("", unicodedata.normalize("NFKC", body)).casefold()
-    return "".join(char for char in text if unicodedata.category(char)[0] not in "PSZC")
+    return "".join(char for char in text if unicodedata.category(char)[0] not in "PSZCM")
 
 
 _LONGEST = 16

@@ -15,6 +15,11 @@ from services.moderator.greeting import SmallTalk, small_talk
         ("Thank you so much!", SmallTalk.THANKS),
         ("收到", SmallTalk.ACK),
         ("👍", SmallTalk.ACK),
+        ("早安☀️", SmallTalk.HELLO),  # an emoji with its variation selector
+        ("不好意思打扰了", SmallTalk.HELLO),
+        ("sorry to bother you", SmallTalk.HELLO),
+        ("hhh", SmallTalk.ACK),
+        ("哈哈哈哈", SmallTalk.ACK),
     ],
 )
 def test_small_talk_is_any_sequence_of_its_words(body: str, kind: SmallTalk) -> None:
@@ -30,6 +35,8 @@ def test_small_talk_is_any_sequence_of_its_words(body: str, kind: SmallTalk) -> 
         "早点休息",
         "有人一起吃饭吗",
         "his",
+        "不好意思，请问周会几点",
+        "抱歉 我迟到了",
     ],
 )
 def test_anything_more_is_not_small_talk(body: str) -> None:

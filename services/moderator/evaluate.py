@@ -6,8 +6,9 @@
 
 Data: services/moderator/data/front_desk_eval.yaml (tuned on), front_desk_unseen.yaml (written at the same
 time, before any recogniser code; judged only as a whole) and front_desk_fresh.yaml (written after all tuning by a
-writer shown only the file format and the keyword list, never the code or the other sets). Each message goes the way the bot takes it when
-addressed: a body that starts with a live keyword runs that command (nothing for the front desk to do); otherwise
+writer shown only the file format and the keyword list; run once, then its misses read and fixed). Each message
+goes the way the bot takes it when addressed: a body that starts with a live keyword runs that command (nothing for
+the front desk to do); otherwise
 the moderator's recognisers run, with the keywords of every service declared in this repository (internal ones
 left out, admin commands only for admins). Other services' recognisers are not simulated.
 

@@ -25,7 +25,7 @@ def snippet(record: TagRecord, length: int = SNIPPET, near: Sequence[str] = ()) 
         (-len(word), at) for word in near if len(word) > 1 and (at := lowered.find(word.casefold())) >= 0
     ]
     at = min(found)[1] if found else 0
-    if at + length // 2 <= length:
+    if at <= length // 2:  # near enough the start to show it
         return text[:length] + "…"
     start = min(at - length // 3, len(text) - length)
     return "…" + text[start : start + length] + ("…" if start + length < len(text) else "")
@@ -81,7 +81,7 @@ def answer(record: TagRecord, zone: ZoneInfo) -> Bilingual:
 
 
 def suggestions(records: Sequence[TagRecord], near: Sequence[str] = ()) -> Bilingual:
-    """ "Did you mean": each message's id, keywords and the stretch of it nearest the question's words (`near`)."""
+    """Did you mean: each message's id, keywords and the stretch of it nearest the question's words (`near`)."""
     zh_lines = [f"#{r.id} {_label(r, sep='、', length=SUGGESTION_SNIPPET, near=near)}" for r in records]
     en_lines = [f"#{r.id} {_label(r, sep=', ', length=SUGGESTION_SNIPPET, near=near)}" for r in records]
     return Bilingual(

@@ -7,9 +7,9 @@
 Data: services/scheduler/data/intent_eval.yaml (tuned on), intent_unseen.yaml (written at the same time, before
 any tuning; judged only as a whole) and intent_fresh.yaml (written after all tuning by a writer shown only the file
 format, never the code or the other sets; run once, then its misses read and fixed). Each message goes the way the
-bot would take it when addressed (an @-mention in a room, or a direct message): a body that starts with a scheduler keyword runs the keyword command; any other body
-runs the scheduler's recogniser, and a confidence at or above the claim threshold runs the same command with the
-recogniser's arguments. Other services' keywords and recognisers are not simulated.
+bot would take it when addressed (an @-mention in a room, or a direct message): a body that starts with a scheduler
+keyword runs the keyword command; any other body runs the scheduler's recogniser, and a confidence at or above the
+claim threshold runs the same command with the recogniser's arguments. Other services' keywords and recognisers are not simulated.
 
 Columns:
 - set right: reminders set with the expected first firing and repeat;

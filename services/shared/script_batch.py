@@ -2,9 +2,10 @@
 
 The plumbing runs a fetched batch of messages at once (one per room at a time); through redis-py each call would
 pay a round trip of its own (pool checkout, send, wake-up, read). Here the first call of a turn schedules a flush,
-and every call made before the flush runs joins it (the moderator's flood counters, the history's append). Each script stays atomic: the pipeline only shares the trip.
-Calls within one pipeline run in order; two pipelines in flight may not, which is fine for callers that wait for
-one call before making the next that depends on it (the plumbing runs one message per room at a time).
+and every call made before the flush runs joins it (the moderator's flood counters, the history's append). Each
+script stays atomic: the pipeline only shares the trip. Calls within one pipeline run in order; two pipelines in
+flight may not, which is fine for callers that wait for one call before making the next that depends on it (the
+plumbing runs one message per room at a time).
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ needs; and the raw cosine, unlike its z-score in the room, does not depend on ho
 Measured on the six kinds of groups (tools/tagger_eval.py, left-out domains, no override dictionary): lexical alone
 0.74 recall@1, e5 alone (language-centred) 0.82, fused with the z-score 0.84, with the cosine 0.87; a learned
 per-candidate fusion (logistic over coverage, BM25, cosine, ranks and gaps) did not do better on left-out groups,
-and reciprocal-rank fusion was worse. The signals describe the
-best candidate against the runner-up: how much of the question it covers, how it stands out in the dense space
+and reciprocal-rank fusion was worse. The signals describe the best candidate against the runner-up: how much of the question it covers, how it stands out in the dense space
 (the room's cosines are all high with e5, so its distance from their mean counts, not the raw value), whether the
 two rankings agree, and its margins. decision.py turns them into answer / suggest / don't know.
 """
